@@ -1,0 +1,27 @@
+"""gpureg: thousands of regularized linear fits at once, on one GPU or the CPU.
+
+The whole alpha × l1_ratio × CV-fold grid of an elastic net in one call,
+every fit certified by its duality gap, with scikit-learn's objective::
+
+    1/(2 n_w) Σ_i s_i (y_i - b - x_iᵀ w)² + alpha * l1_ratio * Σ_j f_j |w_j|
+        + alpha * (1 - l1_ratio) / 2 * Σ_j f_j w_j²
+
+Public API
+----------
+fit_grid
+    Every fit of a grid plus the full-data path; returns a GridResult.
+enet_path, lasso_path
+    scikit-learn's path functions.
+load_diabetes
+    The embedded default data set.
+"""
+
+from ._fit import fit_grid
+from ._path import enet_path, lasso_path
+from ._result import GridResult
+from .datasets import load_diabetes
+
+__version__ = "0.1.0.dev0"
+
+__all__ = ["GridResult", "enet_path", "fit_grid", "lasso_path", "load_diabetes",
+           "__version__"]

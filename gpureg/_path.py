@@ -1,0 +1,128 @@
+"""``enet_path`` / ``lasso_path``: scikit-learn 1.9's functions over gpureg's solver."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from . import _validation as v
+from ._fit import solve_grid, warn_uncertified
+from .backends import resolve_backend
+
+_PARAMS = {"sample_weight", "tol", "max_iter", "selection", "random_state",
+           "do_screening", "backend", "dtype", "penalty_factor"}
+
+
+def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas="deprecated", alphas=100,
+              precompute="auto", Xy=None, copy_X=True, coef_init=None,
+              verbose=False, return_n_iter=False, positive=False, check_input=True,
+              **params):
+    """Elastic-net path by coordinate descent, as ``sklearn.linear_model.enet_path``.
+
+    Minimizes ``1/(2 n_samples) ‖y - X w‖² + alpha * l1_ratio * ‖w‖₁
+    + alpha * (1 - l1_ratio) / 2 * ‖w‖²`` for every alpha, without an
+    intercept (center X and y first if you need one), warm-started along the
+    path and certified by the duality gap.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+        Multi-output targets are not supported.
+    l1_ratio : float, default=0.5
+        In [0, 1]; 0 is solved in closed form.
+    eps : float, default=1e-3
+        ``alpha_min / alpha_max`` of an automatic grid.
+    n_alphas : int, default='deprecated'
+        Deprecated in scikit-learn 1.9: pass an int as ``alphas`` instead.
+    alphas : int or array-like of shape (n_alphas,), default=100
+        Grid size or explicit values (sorted in decreasing order).
+    precompute, Xy, copy_X, coef_init, verbose, check_input
+        Accepted for compatibility and ignored: gpureg chooses Gram or
+        residual updates itself, never modifies X, and results do not depend
+        on a warm start beyond ``tol``.
+    return_n_iter : bool, default=False
+        Also return the number of epochs of every alpha.
+    positive : bool, default=False
+        Constrain coefficients to be non-negative.
+    **params
+        ``sample_weight``, ``tol`` (1e-4), ``max_iter`` (1000) as in
+        scikit-learn; ``selection='cyclic'`` only (``'random'`` is accepted and
+        runs cyclic); ``random_state`` and ``do_screening`` are ignored
+        (screening is always on and always safe).  gpureg adds ``backend``,
+        ``dtype`` and ``penalty_factor``.
+
+    Returns
+    -------
+    alphas : ndarray of shape (n_alphas,)
+        Decreasing.
+    coefs : ndarray of shape (n_features, n_alphas)
+    dual_gaps : ndarray of shape (n_alphas,)
+        On the scale of the objective above.
+    n_iters : list of int
+        Only with ``return_n_iter=True``.
+    """
+    unknown = set(params) - _PARAMS
+    if unknown:
+        raise ValueError(f"Unexpected parameters in params: {sorted(unknown)}.")
+    if n_alphas != "deprecated":
+        warnings.warn(
+            "'n_alphas' was deprecated in scikit-learn 1.9; pass an int as 'alphas'.",
+            FutureWarning, stacklevel=2,
+        )
+        if isinstance(alphas, int) or alphas is None:
+            alphas = n_alphas
+    if alphas is None:
+        alphas = 100
+    if params.get("selection", "cyclic") not in ("cyclic", "random"):
+        raise ValueError("selection should be either random or cyclic.")
+    X, y, dt = v.check_X_y(X, y, params.get("dtype"))
+    n_samples, n_features = X.shape
+    sw = v.check_sample_weight(params.get("sample_weight"), n_samples)
+    f = v.check_penalty_factor(params.get("penalty_factor"), n_features)
+    rhos = v.check_l1_ratios(l1_ratio)
+    if rhos.size != 1:
+        raise ValueError("enet_path takes a single l1_ratio; use fit_grid for several.")
+    tol = v.check_tol(params.get("tol", 1e-4))
+    max_iter = v.check_positive_int(params.get("max_iter", 1000), "max_iter")
+    sol, batch, grid, _, _ = solve_grid(
+        X, y, folds=[], sample_weight=sw, penalty_factor=f, l1_ratios=rhos,
+        alphas=v.check_alphas(alphas), eps=v.check_eps(eps), fit_intercept=False,
+        standardize=False, positive=bool(positive), tol=tol, max_iter=max_iter,
+        dtype=dt, backend=resolve_backend(params.get("backend", "auto")),
+    )
+    warn_uncertified(sol.dual_gap, tol * batch.stats.yy, tol)
+    coefs = sol.coef[-1, 0].T.astype(dt)
+    out = (grid[0], coefs, sol.dual_gap[-1, 0].copy())
+    if return_n_iter:
+        out = (*out, [int(k) for k in sol.n_iter[-1, 0]])
+    return out
+
+
+def lasso_path(X, y, *, eps=1e-3, n_alphas="deprecated", alphas=100,
+               precompute="auto", Xy=None, copy_X=True, coef_init=None,
+               verbose=False, return_n_iter=False, positive=False, **params):
+    """Lasso path: :func:`enet_path` with ``l1_ratio=1``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+    eps, n_alphas, alphas, precompute, Xy, copy_X, coef_init, verbose, \
+return_n_iter, positive, **params
+        As in :func:`enet_path`.
+
+    Returns
+    -------
+    alphas : ndarray of shape (n_alphas,)
+    coefs : ndarray of shape (n_features, n_alphas)
+    dual_gaps : ndarray of shape (n_alphas,)
+    n_iters : list of int
+        Only with ``return_n_iter=True``.
+    """
+    return enet_path(
+        X, y, l1_ratio=1.0, eps=eps, n_alphas=n_alphas, alphas=alphas,
+        precompute=precompute, Xy=Xy, copy_X=copy_X, coef_init=coef_init,
+        verbose=verbose, return_n_iter=return_n_iter, positive=positive, **params,
+    )

@@ -1,0 +1,217 @@
+"""``GridResult``: every fit of an alpha × l1_ratio × CV-fold grid."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class GridResult:
+    """Every fit of a grid, with its certificate and the cross-validation summary.
+
+    Training sets are ordered as in DESIGN.md §3: the ``n_folds`` fold
+    complements first, then the full data (index ``-1``).
+
+    Attributes
+    ----------
+    alphas : ndarray of shape (n_l1_ratios, n_alphas)
+        Descending along each row.
+    l1_ratios : ndarray of shape (n_l1_ratios,)
+    coef_path : ndarray of shape (n_l1_ratios, n_alphas, n_features)
+        Coefficients fitted on the full data, on the original scale of X.
+    intercept_path : ndarray of shape (n_l1_ratios, n_alphas)
+    dual_gap : ndarray of shape (n_folds + 1, n_l1_ratios, n_alphas)
+        Final duality gap of every fit, on the scale of the objective
+        ``1/(2 n_w) Σ s_i r_i² + penalty`` (as scikit-learn's ``dual_gap_``).
+    gap_tol : ndarray of shape (n_folds + 1,)
+        Certification threshold of each training set: ``tol * Σ s ỹ² / n_w``.
+    n_iter : ndarray of shape (n_folds + 1, n_l1_ratios, n_alphas)
+        Coordinate-descent epochs of every fit (0 for closed-form Ridge fits).
+    mse_path : ndarray of shape (n_l1_ratios, n_alphas, n_folds) or None
+        Held-out (weighted) mean squared error; None without CV.
+    mse_mean, mse_se : ndarray of shape (n_l1_ratios, n_alphas) or None
+        Mean over folds and its standard error ``std(ddof=1) / sqrt(n_folds)``.
+    alpha_, l1_ratio_ : float or None
+        The grid point of least mean CV error.
+    alpha_1se_ : float or None
+        Largest alpha (for ``l1_ratio_``) whose mean error is within one
+        standard error of the minimum (glmnet's ``lambda.1se``).
+    coef_, intercept_ : ndarray of shape (n_features,), float or None
+        The full-data fit at ``(alpha_, l1_ratio_)``.
+    n_samples, n_features, n_folds : int
+    backend : str
+    mode : {'gram', 'residual'}
+        Covariance (Gram) updates or residual updates.
+    dtype : numpy.dtype
+    timings : dict
+        Wall seconds of each phase: ``prepare``, ``solve``, ``ridge``,
+        ``score``, ``total``.
+    """
+
+    alphas: np.ndarray
+    l1_ratios: np.ndarray
+    coef_path: np.ndarray
+    intercept_path: np.ndarray
+    dual_gap: np.ndarray
+    gap_tol: np.ndarray
+    n_iter: np.ndarray
+    mse_path: np.ndarray | None
+    n_samples: int
+    n_features: int
+    backend: str
+    mode: str
+    dtype: np.dtype
+    timings: dict = field(default_factory=dict)
+    mse_mean: np.ndarray | None = None
+    mse_se: np.ndarray | None = None
+    alpha_: float | None = None
+    l1_ratio_: float | None = None
+    alpha_1se_: float | None = None
+    best_index_: tuple | None = None
+    index_1se_: tuple | None = None
+
+    def __post_init__(self):
+        if self.mse_path is None:
+            return
+        n_folds = self.mse_path.shape[-1]
+        self.mse_mean = self.mse_path.mean(axis=-1)
+        if n_folds > 1:
+            self.mse_se = self.mse_path.std(axis=-1, ddof=1) / np.sqrt(n_folds)
+        else:
+            self.mse_se = np.zeros_like(self.mse_mean)
+        l_best, a_best = np.unravel_index(np.argmin(self.mse_mean),
+                                          self.mse_mean.shape)
+        self.best_index_ = (int(l_best), int(a_best))
+        self.alpha_ = float(self.alphas[l_best, a_best])
+        self.l1_ratio_ = float(self.l1_ratios[l_best])
+        bound = self.mse_mean[l_best, a_best] + self.mse_se[l_best, a_best]
+        within = np.flatnonzero(self.mse_mean[l_best] <= bound)
+        a_1se = int(within[np.argmax(self.alphas[l_best, within])])
+        self.index_1se_ = (int(l_best), a_1se)
+        self.alpha_1se_ = float(self.alphas[l_best, a_1se])
+
+    @property
+    def n_folds(self) -> int:
+        """Number of CV folds (0 without cross-validation)."""
+        return self.dual_gap.shape[0] - 1
+
+    @property
+    def n_fits(self) -> int:
+        """Number of fits solved (every fold plus the full-data path)."""
+        return int(self.dual_gap.size)
+
+    @property
+    def converged(self) -> np.ndarray:
+        """Certified fits, shape ``(n_folds + 1, n_l1_ratios, n_alphas)``."""
+        return self.dual_gap <= self.gap_tol[:, None, None]
+
+    @property
+    def coef_(self) -> np.ndarray | None:
+        """Full-data coefficients at the CV optimum, shape (n_features,)."""
+        if self.best_index_ is None:
+            return None
+        return self.coef_path[self.best_index_]
+
+    @property
+    def intercept_(self) -> float | None:
+        """Full-data intercept at the CV optimum."""
+        if self.best_index_ is None:
+            return None
+        return float(self.intercept_path[self.best_index_])
+
+    def predict(self, X, l1_ratio_index: int | None = None,
+                alpha_index: int | None = None) -> np.ndarray:
+        """Predict with one full-data fit (the CV optimum by default).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        l1_ratio_index, alpha_index : int, optional
+            Grid point; default the CV optimum ``best_index_``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        if l1_ratio_index is None or alpha_index is None:
+            if self.best_index_ is None:
+                raise ValueError("no CV optimum: pass l1_ratio_index and alpha_index.")
+            l1_ratio_index, alpha_index = self.best_index_
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[1] != self.n_features:
+            raise ValueError(
+                f"X must have shape (n_samples, {self.n_features}), got {X.shape}."
+            )
+        coef = self.coef_path[l1_ratio_index, alpha_index]
+        return X @ coef + self.intercept_path[l1_ratio_index, alpha_index]
+
+    def to_frame(self):
+        """One row per grid point: alpha, l1_ratio, CV scores, sparsity, certificate.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``l1_ratio, alpha, mse_mean, mse_se, mse_fold_0 … ,
+            n_nonzero, dual_gap, n_iter, converged`` (the last three for the
+            full-data fit); ``n_l1_ratios * n_alphas`` rows.
+        """
+        try:
+            import pandas as pd
+        except ImportError as exc:  # pragma: no cover - pandas is a test extra
+            raise ImportError("GridResult.to_frame() needs pandas installed.") from exc
+        n_l1, n_alphas = self.alphas.shape
+        cols = {
+            "l1_ratio": np.repeat(self.l1_ratios, n_alphas),
+            "alpha": self.alphas.ravel(),
+        }
+        if self.mse_path is not None:
+            cols["mse_mean"] = self.mse_mean.ravel()
+            cols["mse_se"] = self.mse_se.ravel()
+            for k in range(self.n_folds):
+                cols[f"mse_fold_{k}"] = self.mse_path[..., k].ravel()
+        cols["n_nonzero"] = np.count_nonzero(self.coef_path, axis=-1).ravel()
+        cols["dual_gap"] = self.dual_gap[-1].ravel()
+        cols["n_iter"] = self.n_iter[-1].ravel()
+        cols["converged"] = self.converged[-1].ravel()
+        return pd.DataFrame(cols)
+
+    def summary(self, max_rows: int = 10) -> str:
+        """A short plain-text report: the chosen model and the best grid points.
+
+        Parameters
+        ----------
+        max_rows : int, default=10
+            Number of best grid points listed.
+
+        Returns
+        -------
+        str
+        """
+        lines = [
+            f"gpureg grid: {self.n_fits:,} fits ({self.n_folds} folds + full data) × "
+            f"{self.alphas.shape[0]} l1_ratios × {self.alphas.shape[1]} alphas; "
+            f"backend={self.backend}, mode={self.mode}, dtype={self.dtype}",
+            f"certified: {int(self.converged.sum()):,} of {self.n_fits:,}; "
+            f"worst gap/tol = {np.max(self.dual_gap / self.gap_tol[:, None, None]):.3g}"
+            f"; time {self.timings.get('total', float('nan')):.3f} s",
+        ]
+        if self.mse_path is None:
+            return "\n".join(lines)
+        lines.append(
+            f"best: alpha_={self.alpha_:.6g}, l1_ratio_={self.l1_ratio_:g}, "
+            f"CV MSE={self.mse_mean[self.best_index_]:.6g} "
+            f"± {self.mse_se[self.best_index_]:.3g}; alpha_1se_={self.alpha_1se_:.6g}"
+        )
+        order = np.argsort(self.mse_mean, axis=None)[:max_rows]
+        lines.append(f"{'l1_ratio':>8} {'alpha':>12} {'mse_mean':>12} {'mse_se':>10}"
+                     f" {'nonzero':>7}")
+        for flat in order:
+            l, a = np.unravel_index(flat, self.mse_mean.shape)
+            nnz = np.count_nonzero(self.coef_path[l, a])
+            lines.append(
+                f"{self.l1_ratios[l]:>8g} {self.alphas[l, a]:>12.6g} "
+                f"{self.mse_mean[l, a]:>12.6g} {self.mse_se[l, a]:>10.4g} {nnz:>7d}"
+            )
+        return "\n".join(lines)

@@ -1,0 +1,188 @@
+"""Input checks shared by every public entry point (the planning layer).
+
+Every check raises ``ValueError`` (or ``TypeError`` for a wrong kind of object)
+with a message that names the offending parameter.  None of them modifies the
+caller's arrays: the returned arrays are new or read-only views.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+
+_FLOAT_DTYPES = (np.float32, np.float64)
+
+
+def _is_sparse(A) -> bool:
+    return hasattr(A, "tocsr") and hasattr(A, "nnz")
+
+
+def as_host_array(A, name: str) -> np.ndarray:
+    """Convert numpy / pandas / array-likes (and CuPy, by copy) to a numpy array."""
+    if A is None:
+        raise ValueError(f"{name} must not be None.")
+    if _is_sparse(A):
+        raise TypeError(
+            f"{name} is a scipy.sparse matrix; gpureg does not support sparse input "
+            "yet. Convert it with .toarray() if it fits in memory."
+        )
+    if hasattr(A, "__cuda_array_interface__") and hasattr(A, "get"):
+        return A.get()  # CuPy array
+    if hasattr(A, "to_numpy"):
+        A = A.to_numpy()
+    try:
+        return np.asarray(A)
+    except Exception as exc:  # pragma: no cover - exotic objects
+        raise TypeError(f"{name} could not be converted to an array: {exc}") from exc
+
+
+def resolve_dtype(X: np.ndarray, dtype) -> np.dtype:
+    """Working precision: ``dtype`` if given, else float32 for float32 X, else float64."""
+    if dtype is None:
+        return np.dtype(np.float32 if X.dtype == np.float32 else np.float64)
+    dt = np.dtype(dtype)
+    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(f"dtype must be float32 or float64, got {dt}.")
+    return dt
+
+
+def check_X_y(X, y, dtype=None) -> tuple[np.ndarray, np.ndarray, np.dtype]:
+    """Validate the design matrix and target.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+    dtype : {None, 'float32', 'float64'}
+        Working precision; ``None`` follows X.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features)
+        In the working dtype; a copy whenever a conversion was needed.
+    y : ndarray of shape (n_samples,)
+    dtype : numpy.dtype
+    """
+    X = as_host_array(X, "X")
+    y = as_host_array(y, "y")
+    if X.ndim != 2:
+        raise ValueError(
+            f"X must be 2-D of shape (n_samples, n_features), got {X.ndim}-D "
+            f"with shape {X.shape}."
+        )
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(
+            f"X is empty: shape {X.shape}; need at least one sample and one feature."
+        )
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise ValueError(
+            f"y must be 1-D of shape (n_samples,), got shape {y.shape}; "
+            "multi-output targets are not supported."
+        )
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"X and y have inconsistent numbers of samples: X has {X.shape[0]}, "
+            f"y has {y.shape[0]}."
+        )
+    for name, A in (("X", X), ("y", y)):
+        if A.dtype.kind not in "biuf":
+            raise TypeError(f"{name} must be numeric, got dtype {A.dtype}.")
+    dt = resolve_dtype(X, dtype)
+    X = np.asarray(X, dtype=dt)
+    y = np.asarray(y, dtype=dt)
+    for name, A in (("X", X), ("y", y)):
+        if not np.isfinite(A).all():
+            bad = "NaN" if np.isnan(A).any() else "Inf"
+            raise ValueError(f"{name} contains {bad}; remove or impute it first.")
+    return X, y, dt
+
+
+def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray | None:
+    """Validate sample weights: finite, non-negative, shape (n_samples,), not all 0."""
+    if sample_weight is None:
+        return None
+    sw = as_host_array(sample_weight, "sample_weight")
+    if sw.ndim == 0:
+        sw = np.full(n_samples, float(sw))
+    if sw.shape != (n_samples,):
+        raise ValueError(
+            f"sample_weight must have shape ({n_samples},), got {sw.shape}."
+        )
+    sw = np.asarray(sw, dtype=np.float64)
+    if not np.isfinite(sw).all():
+        raise ValueError("sample_weight contains NaN or Inf.")
+    if (sw < 0).any():
+        raise ValueError("sample_weight must be non-negative; found negative values.")
+    if sw.sum() <= 0:
+        raise ValueError("sample_weight sums to zero; at least one must be positive.")
+    return sw
+
+
+def check_penalty_factor(penalty_factor, n_features: int) -> np.ndarray:
+    """Validate per-feature penalty factors (default all ones; 0 = unpenalized)."""
+    if penalty_factor is None:
+        return np.ones(n_features)
+    f = np.asarray(as_host_array(penalty_factor, "penalty_factor"), dtype=np.float64)
+    if f.shape != (n_features,):
+        raise ValueError(
+            f"penalty_factor must have shape (n_features,) = ({n_features},), "
+            f"got {f.shape}."
+        )
+    if not np.isfinite(f).all() or (f < 0).any():
+        raise ValueError("penalty_factor must be finite and non-negative.")
+    return f
+
+
+def check_l1_ratios(l1_ratio) -> np.ndarray:
+    """Return l1_ratio as a 1-D float64 array with every value in [0, 1]."""
+    r = np.atleast_1d(np.asarray(l1_ratio, dtype=np.float64))
+    if r.ndim != 1 or r.size == 0:
+        raise ValueError("l1_ratio must be a number or a non-empty 1-D sequence.")
+    if not np.isfinite(r).all() or (r < 0).any() or (r > 1).any():
+        raise ValueError(f"l1_ratio must lie in [0, 1], got {r.tolist()}.")
+    return r
+
+
+def check_eps(eps) -> float:
+    """``eps`` must be in the open interval (0, 1)."""
+    if not isinstance(eps, Real) or not (0.0 < float(eps) < 1.0):
+        raise ValueError(f"eps must be in the open interval (0, 1), got {eps!r}.")
+    return float(eps)
+
+
+def check_alphas(alphas) -> int | np.ndarray:
+    """An int >= 1 (grid size) or a 1-D array of positive finite alphas."""
+    if isinstance(alphas, Integral) and not isinstance(alphas, bool):
+        if alphas < 1:
+            raise ValueError(f"alphas as a grid size must be >= 1, got {alphas}.")
+        return int(alphas)
+    a = np.atleast_1d(np.asarray(as_host_array(alphas, "alphas"), dtype=np.float64))
+    if a.ndim != 1 or a.size == 0:
+        raise ValueError("alphas must be an int or a non-empty 1-D array of values.")
+    if not np.isfinite(a).all():
+        raise ValueError("alphas contains NaN or Inf.")
+    if (a < 0).any():
+        raise ValueError(f"alphas must be positive; got negative values {a[a < 0]}.")
+    if (a == 0).any():
+        raise ValueError(
+            "alphas must be strictly positive: alpha=0 is ordinary least squares, "
+            "which has no certificate here; use a small positive alpha instead."
+        )
+    return np.sort(a)[::-1].copy()
+
+
+def check_positive_int(value, name: str, minimum: int = 1) -> int:
+    """An integer >= minimum."""
+    if not isinstance(value, Integral) or isinstance(value, bool) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+    return int(value)
+
+
+def check_tol(tol) -> float:
+    """A positive finite tolerance."""
+    if not isinstance(tol, Real) or not np.isfinite(tol) or tol <= 0:
+        raise ValueError(f"tol must be a positive number, got {tol!r}.")
+    return float(tol)

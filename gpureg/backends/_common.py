@@ -1,0 +1,47 @@
+"""What every backend returns, and how jobs are cut into chunks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class PathSolution:
+    """Raw solver output on the solver's (centered, scaled) coordinates.
+
+    Attributes
+    ----------
+    coef : ndarray of shape (n_sets, n_l1_ratios, n_alphas, n_features)
+    dual_gap : ndarray of shape (n_sets, n_l1_ratios, n_alphas)
+    n_iter : ndarray of shape (n_sets, n_l1_ratios, n_alphas)
+    """
+
+    coef: np.ndarray
+    dual_gap: np.ndarray
+    n_iter: np.ndarray
+
+    @classmethod
+    def empty(cls, n_sets, n_l1, n_alphas, n_features):
+        """Zero-initialized output arrays."""
+        return cls(
+            coef=np.zeros((n_sets, n_l1, n_alphas, n_features)),
+            dual_gap=np.full((n_sets, n_l1, n_alphas), np.inf),
+            n_iter=np.zeros((n_sets, n_l1, n_alphas), dtype=np.int64),
+        )
+
+
+def iter_job_chunks(n_sets: int, n_l1: int, chunk: int | None):
+    """Yield ``(job_t, job_l)`` index arrays of (training set, l1_ratio) jobs.
+
+    Parameters
+    ----------
+    n_sets, n_l1 : int
+    chunk : int or None
+        Jobs per chunk; ``None`` yields all jobs at once.
+    """
+    job_t, job_l = np.divmod(np.arange(n_sets * n_l1, dtype=np.int64), n_l1)
+    step = job_t.size if chunk is None else max(1, int(chunk))
+    for start in range(0, job_t.size, step):
+        yield job_t[start:start + step].copy(), job_l[start:start + step].copy()
