@@ -50,8 +50,8 @@ def main(argv=None) -> int:
     print(f"  intercept  {res.intercept_:12.5g}")
     for name, w in zip(names, res.coef_, strict=True):
         print(f"  {name:<10} {w:12.5g}")
-    l, a = res.index_1se_
-    nnz = int(np.count_nonzero(res.coef_path[l, a]))
+    il, ia = res.index_1se_
+    nnz = int(np.count_nonzero(res.coef_path[il, ia]))
     print(f"\n1-SE model: alpha={res.alpha_1se_:.5g} with {nnz} non-zero coefficients")
     return 0
 

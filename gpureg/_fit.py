@@ -10,8 +10,8 @@ from sklearn.exceptions import ConvergenceWarning
 
 from . import _validation as v
 from ._folds import make_folds
-from ._grid import alpha_grid, alpha_max
 from ._gram import build_gram_batch, build_residual_batch, training_weights
+from ._grid import alpha_grid, alpha_max
 from ._penalty import duality_gap
 from ._result import GridResult
 from ._ridge import ridge_paths
@@ -23,8 +23,11 @@ GRAM_MEMORY_LIMIT = 4 * 2**30
 
 
 def choose_mode(n_samples: int, n_features: int, n_sets: int, itemsize: int) -> str:
-    """``'gram'`` (covariance updates) when n_samples >= n_features and the
-    ``n_sets`` Gram matrices fit :data:`GRAM_MEMORY_LIMIT`; else ``'residual'``."""
+    """Pick covariance (Gram) or residual updates.
+
+    ``'gram'`` when n_samples >= n_features and the ``n_sets`` Gram matrices
+    fit in :data:`GRAM_MEMORY_LIMIT` bytes; else ``'residual'``.
+    """
     gram_bytes = n_sets * n_features * n_features * itemsize
     if n_samples >= n_features and gram_bytes <= GRAM_MEMORY_LIMIT:
         return "gram"
@@ -228,13 +231,13 @@ def solve_grid(X, y, *, folds, sample_weight, penalty_factor, l1_ratios, alphas,
     timings["solve"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    for l in np.flatnonzero(closed):
-        sol.coef[:, l] = ridge_paths(batch, grid[l], penalty_factor)
-        sol.n_iter[:, l] = 0
+    for il in np.flatnonzero(closed):
+        sol.coef[:, il] = ridge_paths(batch, grid[il], penalty_factor)
+        sol.n_iter[:, il] = 0
         for t in range(n_sets):
-            grad, rnorm2 = batch.grad_rnorm2(t, sol.coef[t, l])
-            sol.dual_gap[t, l] = duality_gap(
-                sol.coef[t, l], grad, rnorm2, 0.0 * grid[l], grid[l],
+            grad, rnorm2 = batch.grad_rnorm2(t, sol.coef[t, il])
+            sol.dual_gap[t, il] = duality_gap(
+                sol.coef[t, il], grad, rnorm2, 0.0 * grid[il], grid[il],
                 penalty_factor, False,
             )
     timings["ridge"] = time.perf_counter() - t0

@@ -183,7 +183,7 @@ def training_weights(n_samples: int, folds, sample_weight) -> np.ndarray:
 
 
 def _constant_columns(var: np.ndarray, mean: np.ndarray, n: float) -> np.ndarray:
-    """scikit-learn's test for a numerically constant column (``_is_constant_feature``)."""
+    """scikit-learn's test for a numerically constant column."""
     eps = np.finfo(np.float64).eps
     upper = n * eps * var + (n * mean * eps) ** 2
     return var <= upper
@@ -250,7 +250,18 @@ def build_gram_batch(X, y, W, *, fit_intercept, standardize, dtype) -> GramBatch
     sq = np.sqrt(s_full)
     Xs = X0 * sq[:, None] if not np.all(s_full == 1.0) else X0
     ys = y0 * sq
-    G_full = Xs.T @ Xs
+    # Held-out blocks: G_out[k] = X̃_outᵀ S X̃_out.  When the held-out sets
+    # partition the rows (KFold), the full Gram is their sum: one pass over X.
+    held_out = (W[:-1] == 0) & (s_full > 0)
+    G_out = [None] * (n_sets - 1)
+    for t in range(n_sets - 1):
+        if held_out[t].any():
+            Xo = Xs[held_out[t]]
+            G_out[t] = Xo.T @ Xo
+    if n_sets > 1 and (held_out.sum(axis=0)[s_full > 0] == 1).all():
+        G_full = np.sum(G_out, axis=0)
+    else:
+        G_full = Xs.T @ Xs
     c_full = Xs.T @ ys
     yy_full = float(ys @ ys)
 
@@ -266,14 +277,14 @@ def build_gram_batch(X, y, W, *, fit_intercept, standardize, dtype) -> GramBatch
     )
     for t in range(n_sets):
         s = W[t]
-        out = s == 0  # held-out rows (zero-weight rows are harmless here too)
-        if t == n_sets - 1 or not out.any():
+        if t == n_sets - 1 or G_out[t] is None:
             Gr, cr, yyr = G_full, c_full, yy_full
         else:
-            # G_train = G_full - G_out: one small GEMM over the held-out rows.
+            # G_train = G_full - G_out (full minus the held-out fold's)
+            out = held_out[t]
             Xo = Xs[out]
             yo = ys[out]
-            Gr = G_full - Xo.T @ Xo
+            Gr = G_full - G_out[t]
             cr = c_full - Xo.T @ yo
             yyr = yy_full - float(yo @ yo)
         sx = s @ X0
@@ -290,7 +301,8 @@ def build_gram_batch(X, y, W, *, fit_intercept, standardize, dtype) -> GramBatch
     return GramBatch(stats=stats, G=G, c=c.astype(dtype))
 
 
-def build_residual_batch(X, y, W, *, fit_intercept, standardize, dtype) -> ResidualBatch:
+def build_residual_batch(X, y, W, *, fit_intercept, standardize,
+                         dtype) -> ResidualBatch:
     """Per-training-set weights, means and scales over one shared X.
 
     Parameters

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import warnings
 
-import numpy as np
-
 from . import _validation as v
 from ._fit import solve_grid, warn_uncertified
 from .backends import resolve_backend

@@ -208,10 +208,11 @@ class GridResult:
         lines.append(f"{'l1_ratio':>8} {'alpha':>12} {'mse_mean':>12} {'mse_se':>10}"
                      f" {'nonzero':>7}")
         for flat in order:
-            l, a = np.unravel_index(flat, self.mse_mean.shape)
-            nnz = np.count_nonzero(self.coef_path[l, a])
+            il, ia = np.unravel_index(flat, self.mse_mean.shape)
+            nnz = np.count_nonzero(self.coef_path[il, ia])
             lines.append(
-                f"{self.l1_ratios[l]:>8g} {self.alphas[l, a]:>12.6g} "
-                f"{self.mse_mean[l, a]:>12.6g} {self.mse_se[l, a]:>10.4g} {nnz:>7d}"
+                f"{self.l1_ratios[il]:>8g} {self.alphas[il, ia]:>12.6g} "
+                f"{self.mse_mean[il, ia]:>12.6g} {self.mse_se[il, ia]:>10.4g} "
+                f"{nnz:>7d}"
             )
         return "\n".join(lines)

@@ -38,7 +38,7 @@ def as_host_array(A, name: str) -> np.ndarray:
 
 
 def resolve_dtype(X: np.ndarray, dtype) -> np.dtype:
-    """Working precision: ``dtype`` if given, else float32 for float32 X, else float64."""
+    """Working precision: ``dtype`` if given, else float32 for float32 X, else f64."""
     if dtype is None:
         return np.dtype(np.float32 if X.dtype == np.float32 else np.float64)
     dt = np.dtype(dtype)
