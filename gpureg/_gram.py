@@ -197,7 +197,8 @@ def _finish(G_raw, c_raw, yy_raw, sx, sy, n_w, mu0, my0, fit_intercept, standard
     c = c_raw / n_w
     yy = yy_raw / n_w
     if fit_intercept:
-        G -= np.outer(m, m)
+        # G -= m mᵀ  (rank-one re-centering by the training set's own means)
+        G -= m[:, None] * m[None, :]
         c -= m * my
         yy -= my * my
     var = np.diag(G).copy()

@@ -28,6 +28,11 @@ def soft_threshold(z, threshold):
     return np.sign(z) * np.maximum(np.abs(z) - threshold, 0.0)
 
 
+#: Relative margin under which a soft-threshold output is rounding noise and
+#: snaps to zero (see ``backends/_numba.py``).
+SNAP = 8.0 * np.finfo(np.float64).eps
+
+
 def prox_update(z, diag, l1, l2, f, positive):
     """Exact coordinate minimizer of ``½ diag w² - z w + g(w)``.
 
@@ -49,6 +54,7 @@ def prox_update(z, diag, l1, l2, f, positive):
         The new coordinate values.
     """
     num = np.maximum(z - l1 * f, 0.0) if positive else soft_threshold(z, l1 * f)
+    num = np.where(np.abs(z) <= l1 * f * (1.0 + SNAP), 0.0, num)
     denom = diag + l2 * f
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(denom > 0, num / np.where(denom > 0, denom, 1.0), 0.0)

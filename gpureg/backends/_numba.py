@@ -28,15 +28,22 @@ from .._gram import GramBatch, ResidualBatch
 from ._common import PathSolution, iter_job_chunks
 
 
+#: Soft-threshold outputs within this relative margin of the threshold are
+#: rounding noise (the gradient summed in another order) and snap to zero, so
+#: that alpha_max really gives w = 0.  Twin of ``_penalty.SNAP``.
+SNAP = 8.0 * np.finfo(np.float64).eps
+
+
 @njit(cache=True, inline="always")
 def _coord_update(z, diag, l1f, l2f, positive):
     """Coordinate minimizer: ``soft_threshold(z, l1f) / (diag + l2f)``."""
     denom = diag + l2f
     if denom <= 0.0:
         return 0.0
-    if z > l1f:
+    cut = l1f * (1.0 + SNAP)
+    if z > cut:
         return (z - l1f) / denom
-    if z < -l1f and not positive:
+    if z < -cut and not positive:
         return (z + l1f) / denom
     return 0.0
 
