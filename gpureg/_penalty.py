@@ -105,4 +105,5 @@ def duality_gap(w, grad, rnorm2, l1, l2, f, positive):
         l1 * f * np.abs(w) + 0.5 * l2 * f * w * w + conj - v * w,
         np.abs(v * w),
     )
-    return 0.5 * (1.0 - kappa) ** 2 * rnorm2 + terms.sum(axis=-1)
+    gap = 0.5 * (1.0 - kappa) ** 2 * rnorm2 + terms.sum(axis=-1)
+    return np.maximum(gap, 0.0)  # every term is >= 0; clip rounding below zero

@@ -9,7 +9,8 @@ Per alpha (glmnet's recipe, certified by the duality gap of ``_penalty.py``):
    ``|grad_j| >= l1_ratio * f_j * (2 alpha_k - alpha_{k-1})``.
 2. Cyclic coordinate descent epochs over the working set; after each epoch
    the gap restricted to the working set is evaluated (O(|ws|)).
-3. When that gap is below ``tol * yy``: evaluate the gradient over *all*
+3. When that gap is below ``tol * yy`` (or every ``FULL_CHECK_EVERY``
+   epochs): evaluate the gradient over *all*
    features (``c - q``, or ``X̃ᵀ S r`` afresh) and the full gap;
    stop if it certifies, else add every KKT violator to the working set and
    go on.  Screening therefore never changes a result.
@@ -27,11 +28,15 @@ from numba import get_num_threads, njit, prange
 from .._gram import GramBatch, ResidualBatch
 from ._common import PathSolution, iter_job_chunks
 
-
 #: Soft-threshold outputs within this relative margin of the threshold are
 #: rounding noise (the gradient summed in another order) and snap to zero, so
 #: that alpha_max really gives w = 0.  Twin of ``_penalty.SNAP``.
 SNAP = 8.0 * np.finfo(np.float64).eps
+
+#: The full check (all features' KKT conditions) also runs every this many
+#: epochs, so a working-set gap stuck above tol by rounding cannot keep a
+#: violating feature out for the rest of max_iter.
+FULL_CHECK_EVERY = 10
 
 
 @njit(cache=True, inline="always")
@@ -77,7 +82,7 @@ def _gap(w, grad, idx, n_idx, rnorm2, l1, l2, f, positive):
             if s > 0.0:
                 term += s * s / (2.0 * l2f)
         total += term
-    return total
+    return max(total, 0.0)  # every term is >= 0; clip rounding below zero
 
 
 @njit(cache=True)
@@ -160,7 +165,7 @@ def _gram_path(G, c, yy, alphas, rho, f, positive, tol, max_iter, coef, gaps, it
                 grad[j] = c[j] - q[j]
             rnorm2 = _gram_rnorm2(yy, c, q, w)
             gap_ws = _gap(w, grad, ws, n_ws, rnorm2, l1, l2, f, positive)
-            if gap_ws > tol_abs and n_iter < max_iter:
+            if gap_ws > tol_abs and n_iter < max_iter and n_iter % FULL_CHECK_EVERY:
                 continue
             # Full check.  q is accumulated in float64 (whatever G's dtype), so
             # its drift (~1e-16 relative per update) cannot fake a certificate.
@@ -265,7 +270,7 @@ def _residual_path(X, yc, sw, x_mean, x_scale, hdiag, yy, alphas, rho, f, positi
                 j = ws[kk]
                 grad[j] = _col_grad(X, j, swr, x_scale)
             gap_ws = _gap(w, grad, ws, n_ws, rnorm2, l1, l2, f, positive)
-            if gap_ws > tol_abs and n_iter < max_iter:
+            if gap_ws > tol_abs and n_iter < max_iter and n_iter % FULL_CHECK_EVERY:
                 continue
             rnorm2 = _residual_full_grad(X, sw, r, x_mean, x_scale, hdiag, grad)
             gap = _gap(w, grad, all_idx, p, rnorm2, l1, l2, f, positive)

@@ -1,0 +1,342 @@
+"""Bad input is refused with a message naming the problem; user arrays are safe."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import gpureg
+
+
+def _data(n=30, p=5, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p)) * rng.uniform(0.5, 3.0, p) + rng.uniform(-1, 1, p)
+    y = X @ rng.standard_normal(p) + 0.5 * rng.standard_normal(n) + 2.0
+    return X, y
+
+
+def _fit(X, y, **kw):
+    kw = {"l1_ratio": 0.5, "alphas": 5, "cv": 3, "backend": "cpu", **kw}
+    return gpureg.fit_grid(X, y, **kw)
+
+
+def _with(A, index, value):
+    A = np.array(A, dtype=float)
+    A[index] = value
+    return A
+
+
+# ------------------------------------------------------------ non-finite data
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf], ids=["nan", "inf", "-inf"])
+def test_nonfinite_X(bad):
+    X, y = _data()
+    word = "NaN" if np.isnan(bad) else "Inf"
+    with pytest.raises(ValueError, match=f"X contains {word}"):
+        _fit(_with(X, (3, 2), bad), y)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf], ids=["nan", "inf"])
+def test_nonfinite_y(bad):
+    X, y = _data()
+    word = "NaN" if np.isnan(bad) else "Inf"
+    with pytest.raises(ValueError, match=f"y contains {word}"):
+        _fit(X, _with(y, 7, bad))
+
+
+def test_nonfinite_in_float32_X():
+    X, y = _data()
+    X32 = _with(X, (0, 0), np.nan).astype(np.float32)
+    with pytest.raises(ValueError, match="X contains NaN"):
+        _fit(X32, y)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf], ids=["nan", "inf"])
+def test_nonfinite_sample_weight(bad):
+    X, y = _data()
+    sw = _with(np.ones(len(y)), 4, bad)
+    with pytest.raises(ValueError, match="sample_weight contains NaN or Inf"):
+        _fit(X, y, sample_weight=sw)
+
+
+# ------------------------------------------------------------------- shapes
+@pytest.mark.parametrize("shape", [(30,), (30, 5, 1)], ids=["1d", "3d"])
+def test_X_must_be_2d(shape):
+    X, y = _data()
+    Xbad = np.resize(X, shape)
+    with pytest.raises(ValueError, match=r"X must be 2-D"):
+        _fit(Xbad, y)
+
+
+def test_length_mismatch():
+    X, y = _data()
+    with pytest.raises(ValueError, match="inconsistent numbers of samples.*30.*29"):
+        _fit(X, y[:-1])
+
+
+def test_multi_output_y_refused():
+    X, y = _data()
+    with pytest.raises(ValueError, match="y must be 1-D"):
+        _fit(X, np.column_stack([y, y]))
+
+
+def test_column_vector_y_accepted():
+    X, y = _data()
+    a = _fit(X, y)
+    b = _fit(X, y[:, None])
+    np.testing.assert_array_equal(a.coef_path, b.coef_path)
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (5, 0)], ids=["no-samples", "no-features"])
+def test_empty_X(shape):
+    X = np.zeros(shape)
+    y = np.zeros(shape[0])
+    with pytest.raises(ValueError, match="X is empty"):
+        gpureg.fit_grid(X, y, cv=None, backend="cpu")
+
+
+def test_fewer_samples_than_folds():
+    X, y = _data(n=5)
+    with pytest.raises(ValueError, match=r"cv=10 folds need at least 10 samples.*5"):
+        _fit(X, y, cv=10)
+
+
+@pytest.mark.parametrize("cv", [1, 0, -2])
+def test_cv_int_below_two(cv):
+    X, y = _data()
+    with pytest.raises(ValueError, match="cv must be at least 2"):
+        _fit(X, y, cv=cv)
+
+
+def test_sparse_X_is_a_type_error():
+    X, y = _data()
+    with pytest.raises(TypeError, match="sparse"):
+        _fit(sp.csr_matrix(X), y)
+    with pytest.raises(TypeError, match="sparse"):
+        _fit(sp.csc_array(X), y)
+
+
+def test_non_numeric_X():
+    X, y = _data()
+    with pytest.raises(TypeError, match="X must be numeric"):
+        _fit(X.astype(str), y)
+
+
+# --------------------------------------------------------------- parameters
+@pytest.mark.parametrize("l1", [1.5, -0.1, [0.5, 2.0], np.nan])
+def test_l1_ratio_outside_unit_interval(l1):
+    X, y = _data()
+    with pytest.raises(ValueError, match=r"l1_ratio must lie in \[0, 1\]"):
+        _fit(X, y, l1_ratio=l1)
+
+
+def test_l1_ratio_empty():
+    X, y = _data()
+    with pytest.raises(ValueError, match="l1_ratio must be a number or a non-empty"):
+        _fit(X, y, l1_ratio=[])
+
+
+def test_negative_alphas():
+    X, y = _data()
+    with pytest.raises(ValueError, match="alphas must be positive"):
+        _fit(X, y, alphas=[1.0, -0.1, 0.01])
+
+
+def test_zero_alpha():
+    X, y = _data()
+    with pytest.raises(ValueError, match="strictly positive"):
+        _fit(X, y, alphas=[1.0, 0.0])
+
+
+@pytest.mark.parametrize("alphas", [0, -3])
+def test_alpha_grid_size_below_one(alphas):
+    X, y = _data()
+    with pytest.raises(ValueError, match="alphas as a grid size must be >= 1"):
+        _fit(X, y, alphas=alphas)
+
+
+def test_nonfinite_alphas():
+    X, y = _data()
+    with pytest.raises(ValueError, match="alphas contains NaN or Inf"):
+        _fit(X, y, alphas=[1.0, np.nan])
+
+
+@pytest.mark.parametrize("eps", [0, 1, -1, 0.0, 1.0, 2.5, np.nan])
+def test_eps_outside_open_unit_interval(eps):
+    X, y = _data()
+    with pytest.raises(ValueError, match=r"eps must be in the open interval \(0, 1\)"):
+        _fit(X, y, eps=eps)
+
+
+def test_negative_sample_weight():
+    X, y = _data()
+    sw = _with(np.ones(30), 3, -0.5)
+    with pytest.raises(ValueError, match="sample_weight must be non-negative"):
+        _fit(X, y, sample_weight=sw)
+
+
+def test_sample_weight_wrong_length_or_all_zero():
+    X, y = _data()
+    with pytest.raises(ValueError, match=r"sample_weight must have shape \(30,\)"):
+        _fit(X, y, sample_weight=np.ones(29))
+    with pytest.raises(ValueError, match="sample_weight sums to zero"):
+        _fit(X, y, sample_weight=np.zeros(30))
+
+
+def test_fold_with_zero_training_weight():
+    X, y = _data(n=30)
+    sw = np.zeros(30)
+    sw[:10] = 1.0   # KFold(3): fold 0 holds out exactly these rows
+    with pytest.raises(ValueError, match="fold 0 has zero total sample weight"):
+        _fit(X, y, sample_weight=sw, cv=3)
+
+
+@pytest.mark.parametrize("pf", [np.ones(4), np.ones(6), np.ones((5, 1))],
+                         ids=["short", "long", "2d"])
+def test_penalty_factor_wrong_length(pf):
+    X, y = _data()
+    with pytest.raises(ValueError, match=r"penalty_factor must have shape"):
+        _fit(X, y, penalty_factor=pf)
+
+
+@pytest.mark.parametrize("bad", [-1.0, np.nan, np.inf])
+def test_penalty_factor_negative_or_nonfinite(bad):
+    X, y = _data()
+    with pytest.raises(ValueError, match="penalty_factor must be finite and non-neg"):
+        _fit(X, y, penalty_factor=_with(np.ones(5), 1, bad))
+
+
+def test_all_unpenalized_needs_explicit_alphas():
+    X, y = _data()
+    with pytest.raises(ValueError, match="penalty_factor is zero for every feature"):
+        _fit(X, y, penalty_factor=np.zeros(5))
+    # With explicit alphas it is ordinary least squares at every alpha.
+    res = _fit(X, y, penalty_factor=np.zeros(5), alphas=[1.0, 0.1], l1_ratio=1.0,
+               tol=1e-14)
+    Xc = np.column_stack([np.ones(30), X])
+    ols = np.linalg.lstsq(Xc, y, rcond=None)[0]
+    np.testing.assert_allclose(res.coef_path[0], np.tile(ols[1:], (2, 1)), atol=1e-8)
+
+
+@pytest.mark.parametrize("tol", [0, -1e-4, np.nan])
+def test_bad_tol(tol):
+    X, y = _data()
+    with pytest.raises(ValueError, match="tol must be a positive number"):
+        _fit(X, y, tol=tol)
+
+
+@pytest.mark.parametrize("max_iter", [0, 2.5, True])
+def test_bad_max_iter(max_iter):
+    X, y = _data()
+    with pytest.raises(ValueError, match="max_iter must be an integer >= 1"):
+        _fit(X, y, max_iter=max_iter)
+
+
+def test_bad_dtype():
+    X, y = _data()
+    with pytest.raises(ValueError, match="dtype must be float32 or float64"):
+        _fit(X, y, dtype="float16")
+
+
+@pytest.mark.parametrize("backend", ["cuda", "CPU", "", "torch"])
+def test_bad_backend_name(backend):
+    X, y = _data()
+    with pytest.raises(ValueError, match="backend must be one of"):
+        _fit(X, y, backend=backend)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("cupy") is not None,
+                    reason="CuPy is installed here")
+def test_gpu_backend_without_cupy_names_what_is_missing():
+    X, y = _data()
+    with pytest.raises(RuntimeError) as info:
+        _fit(X, y, backend="gpu")
+    msg = str(info.value)
+    assert "backend='gpu'" in msg
+    assert "CuPy is not importable" in msg
+    assert "gpureg[gpu]" in msg
+
+
+def test_auto_backend_runs_on_cpu_without_gpu():
+    X, y = _data()
+    res = _fit(X, y, backend="auto")
+    assert res.backend in ("cpu", "gpu")
+    ref = _fit(X, y, backend="cpu")
+    if res.backend == "cpu":
+        np.testing.assert_array_equal(res.coef_path, ref.coef_path)
+
+
+# ----------------------------------------------------- caller's arrays intact
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(40, 8), (12, 30)], ids=["n>p", "p>n"])
+def test_user_arrays_are_never_modified(shape, dtype, order):
+    n, p = shape
+    X, y = _data(n, p, seed=3)
+    X = np.asarray(X, dtype=dtype, order=order)
+    y = y.astype(dtype)
+    rng = np.random.default_rng(4)
+    sw = rng.uniform(0.1, 2.0, n).astype(dtype)
+    pf = rng.uniform(0.5, 2.0, p).astype(dtype)
+    pf[0] = 0.0
+    copies = [A.copy(order="K") for A in (X, y, sw, pf)]
+    res = gpureg.fit_grid(X, y, l1_ratio=[0.0, 0.5, 1.0], alphas=5, eps=1e-2, cv=3,
+                          standardize=True, sample_weight=sw, penalty_factor=pf,
+                          backend="cpu")
+    for A, A0 in zip((X, y, sw, pf), copies, strict=True):
+        assert A.dtype == A0.dtype and A.flags.f_contiguous == A0.flags.f_contiguous
+        np.testing.assert_array_equal(A, A0)
+    assert res.coef_path.dtype == dtype
+    assert np.isfinite(res.mse_path).all()
+
+
+@pytest.mark.parametrize("shape", [(40, 8), (12, 30)], ids=["n>p", "p>n"])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_read_only_inputs_work(shape, order):
+    n, p = shape
+    X, y = _data(n, p, seed=5)
+    X = np.asarray(X, order=order)
+    sw = np.linspace(0.5, 1.5, n)
+    pf = np.linspace(0.5, 1.5, p)
+    kw = dict(l1_ratio=[0.5, 1.0], alphas=5, eps=1e-2, cv=3, standardize=True,
+              max_iter=20000, backend="cpu")
+    ref = gpureg.fit_grid(X, y, sample_weight=sw, penalty_factor=pf, **kw)
+    arrays = [A.copy(order="K") for A in (X, y, sw, pf)]
+    for A in arrays:
+        A.flags.writeable = False
+    Xr, yr, swr, pfr = arrays
+    res = gpureg.fit_grid(Xr, yr, sample_weight=swr, penalty_factor=pfr, **kw)
+    np.testing.assert_allclose(res.coef_path, ref.coef_path, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(res.mse_path, ref.mse_path, rtol=1e-12)
+    assert not any(A.flags.writeable for A in arrays)
+
+
+def test_pandas_input_equals_numpy():
+    pd = pytest.importorskip("pandas")
+    X, y = _data(40, 6, seed=6)
+    sw = np.linspace(0.5, 2.0, 40)
+    cols = [f"f{j}" for j in range(6)]
+    Xdf = pd.DataFrame(X, columns=cols, index=np.arange(100, 140))
+    ys = pd.Series(y, index=Xdf.index, name="target")
+    sws = pd.Series(sw, index=Xdf.index)
+    pfs = pd.Series(np.linspace(0.5, 1.5, 6), index=cols)
+    kw = dict(l1_ratio=[0.5, 1.0], alphas=8, cv=4, backend="cpu")
+    a = gpureg.fit_grid(Xdf, ys, sample_weight=sws, penalty_factor=pfs, **kw)
+    b = gpureg.fit_grid(X, y, sample_weight=sw, penalty_factor=pfs.to_numpy(), **kw)
+    # A DataFrame's values may come back in another memory order: equal up to
+    # BLAS rounding, not bit for bit.
+    np.testing.assert_allclose(a.coef_path, b.coef_path, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(a.intercept_path, b.intercept_path, rtol=1e-12)
+    np.testing.assert_allclose(a.mse_path, b.mse_path, rtol=1e-12)
+    np.testing.assert_allclose(a.alphas, b.alphas, rtol=1e-13)
+    assert a.best_index_ == b.best_index_ and a.index_1se_ == b.index_1se_
+    assert a.alpha_ == pytest.approx(b.alpha_, rel=1e-13)
+    assert a.l1_ratio_ == b.l1_ratio_
+    # Integer-valued DataFrame columns are converted, not refused.
+    Xint = pd.DataFrame(np.rint(X * 10).astype(np.int64), columns=cols)
+    c = gpureg.fit_grid(Xint, ys.to_numpy(), **kw)
+    d = gpureg.fit_grid(np.rint(X * 10), y, **kw)
+    np.testing.assert_allclose(c.coef_path, d.coef_path, rtol=1e-12, atol=1e-14)
+    assert c.coef_path.dtype == np.float64
