@@ -110,3 +110,15 @@ def rel_diff(a, b):
 def rng():
     """A fresh, seeded random generator for each test."""
     return np.random.default_rng(12345)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip tests marked ``gpu`` cleanly where CuPy or a CUDA device is missing."""
+    from gpureg.backends import _gpu
+
+    if _gpu.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs CuPy and a CUDA device")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
