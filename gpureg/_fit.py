@@ -10,7 +10,12 @@ from sklearn.exceptions import ConvergenceWarning
 
 from . import _validation as v
 from ._folds import make_folds
-from ._gram import build_gram_batch, build_residual_batch, training_weights
+from ._gram import (
+    GramBatch,
+    build_gram_batch,
+    build_residual_batch,
+    training_weights,
+)
 from ._grid import alpha_grid, alpha_max
 from ._penalty import duality_gap
 from ._result import GridResult
@@ -155,7 +160,7 @@ def fit_grid(
     coef, intercept = to_original_scale(sol.coef, stats)
     mse_path = None
     if folds:
-        mse_path = cv_mse(X, y, sw, folds, coef[:-1], intercept[:-1])
+        mse_path = cv_mse(X, y, sw, folds, coef[:-1], intercept[:-1], batch)
     timings["score"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - t_start
 
@@ -264,7 +269,7 @@ def to_original_scale(coef, stats):
     return coef, intercept
 
 
-def cv_mse(X, y, sample_weight, folds, coef, intercept):
+def cv_mse(X, y, sample_weight, folds, coef, intercept, batch=None):
     """Held-out mean squared error of every fold fit (weighted if weights given).
 
     Parameters
@@ -275,20 +280,36 @@ def cv_mse(X, y, sample_weight, folds, coef, intercept):
     folds : list of (train, test)
     coef : ndarray of shape (n_folds, n_l1_ratios, n_alphas, n_features)
     intercept : ndarray of shape (n_folds, n_l1_ratios, n_alphas)
+    batch : GramBatch, optional
+        When given, folds whose test rows are exactly the rows their training
+        set leaves out are scored from the held-out Gram blocks.
 
     Returns
     -------
     ndarray of shape (n_l1_ratios, n_alphas, n_folds)
     """
     n_folds, n_l1, n_alphas, p = coef.shape
+    n_samples = X.shape[0]
     mse = np.empty((n_l1, n_alphas, n_folds))
     X64 = np.asarray(X, dtype=np.float64)
     y64 = np.asarray(y, dtype=np.float64)
+    s = np.ones(n_samples) if sample_weight is None else sample_weight
     for k, (_, test) in enumerate(folds):
-        pred = X64[test] @ coef[k].reshape(-1, p).T + intercept[k].reshape(1, -1)
-        res2 = (y64[test, None] - pred) ** 2
-        wts = None if sample_weight is None else sample_weight[test]
-        mse[..., k] = np.average(res2, axis=0, weights=wts).reshape(n_l1, n_alphas)
+        U = coef[k].reshape(-1, p)
+        b = intercept[k].reshape(-1)
+        sse = None
+        if isinstance(batch, GramBatch):
+            mask = np.zeros(n_samples, dtype=bool)
+            mask[test] = True
+            mask &= s > 0
+            sse = batch.heldout_sse(k, mask, U, b)
+        if sse is None:
+            sse = np.full(U.shape[0], np.nan)
+        redo = np.flatnonzero(np.isnan(sse))
+        if redo.size:  # predict the held-out rows directly
+            res = y64[test, None] - (X64[test] @ U[redo].T + b[redo])
+            sse[redo] = s[test] @ (res * res)
+        mse[..., k] = (sse / s[test].sum()).reshape(n_l1, n_alphas)
     return mse
 
 

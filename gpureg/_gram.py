@@ -20,7 +20,7 @@ scikit-learn does and get a zero Gram row, so their coefficient stays 0.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -64,20 +64,62 @@ class GramBatch:
     Attributes
     ----------
     stats : TrainingStats
+        ``stats.c`` holds ``X̃ᵀ S ỹ / n_w`` of every set (float64).
     G : ndarray of shape (n_sets, n_features, n_features)
         Centered, scaled, weight-normalized Gram matrices in the working dtype.
-    c : ndarray of shape (n_sets, n_features)
-        Same as ``stats.c``, in the working dtype.
     """
 
     stats: TrainingStats
     G: np.ndarray
-    c: np.ndarray
+    #: Per fold: (held-out row mask, (G_o, c_o, yy_o, Σ s x0, Σ s y0, Σ s)) of the
+    #: rows the training set leaves out, in the coordinates ``x0 = x - center[0]``,
+    #: ``y0 = y - center[1]``; None where a training set leaves nothing out.
+    blocks: list = field(default_factory=list)
+    center: tuple = (0.0, 0.0)
 
     @property
     def n_features(self) -> int:
         """Number of features."""
         return self.G.shape[-1]
+
+    def heldout_sse(self, t: int, test_mask: np.ndarray, coef: np.ndarray,
+                    intercept: np.ndarray):
+        """Weighted held-out sums of squared errors from the held-out Gram block.
+
+        ``Σ_o s (y0 - x0ᵀu - β)² = yy_o - 2 uᵀc_o + uᵀG_o u - 2β(Σ s y0 - uᵀΣ s x0)
+        + β² Σ s`` with ``β = b - y_center + x_centerᵀu``: half the flops of
+        predicting the held-out rows, and no copy of them.
+
+        Parameters
+        ----------
+        t : int
+            Fold index.
+        test_mask : ndarray of shape (n_samples,) of bool
+            The fold's test rows; the block is used only if they are exactly
+            the rows the training set leaves out.
+        coef : ndarray of shape (n_fits, n_features)
+            Coefficients on the original scale.
+        intercept : ndarray of shape (n_fits,)
+
+        Returns
+        -------
+        sse : ndarray of shape (n_fits,) or None
+            None when the block does not apply.  Entries whose value is lost
+            to cancellation (below 1e-6 of the terms summed) are NaN: the
+            caller recomputes those directly.
+        """
+        if t >= len(self.blocks) or self.blocks[t] is None:
+            return None
+        rows, (G_o, c_o, yy_o, sx_o, sy_o, n_o) = self.blocks[t]
+        if not np.array_equal(rows, test_mask):
+            return None
+        beta = intercept - self.center[1] + coef @ self.center[0]
+        uGu = np.einsum("kj,kj->k", coef @ G_o, coef)
+        uc = coef @ c_o
+        B = sy_o - coef @ sx_o
+        sse = yy_o - 2.0 * uc + uGu - 2.0 * beta * B + beta * beta * n_o
+        scale = yy_o + 2.0 * np.abs(uc) + uGu + 2.0 * np.abs(beta * B) + beta**2 * n_o
+        return np.where(sse > 1e-6 * scale, sse, np.nan)
 
     def grad_rnorm2(self, t: int, w: np.ndarray):
         """Exact gradient and residual norm of training set ``t`` (float64).
@@ -219,7 +261,7 @@ def _finish(G_raw, c_raw, yy_raw, sx, sy, n_w, mu0, my0, fit_intercept, standard
 
 
 def build_gram_batch(X, y, W, *, fit_intercept, standardize, dtype) -> GramBatch:
-    """Gram matrices of every training set from two GEMMs over X.
+    """Gram matrices of every training set from one pass of GEMMs over X.
 
     Parameters
     ----------
@@ -251,20 +293,26 @@ def build_gram_batch(X, y, W, *, fit_intercept, standardize, dtype) -> GramBatch
     sq = np.sqrt(s_full)
     Xs = X0 * sq[:, None] if not np.all(s_full == 1.0) else X0
     ys = y0 * sq
-    # Held-out blocks: G_out[k] = X̃_outᵀ S X̃_out.  When the held-out sets
-    # partition the rows (KFold), the full Gram is their sum: one pass over X.
+    # Held-out blocks: the sufficient statistics of the rows each training set
+    # leaves out (one small GEMM each); every training set is "full minus its
+    # block".  When the blocks partition the rows (KFold) the full Gram is
+    # their sum, so X is read once.
     held_out = (W[:-1] == 0) & (s_full > 0)
-    G_out = [None] * (n_sets - 1)
+    blocks = [None] * (n_sets - 1)
     for t in range(n_sets - 1):
-        if held_out[t].any():
-            Xo = Xs[held_out[t]]
-            G_out[t] = Xo.T @ Xo
+        rows = np.flatnonzero(held_out[t])
+        if rows.size:
+            if rows[-1] - rows[0] + 1 == rows.size:  # contiguous (KFold): a view
+                rows = slice(rows[0], rows[-1] + 1)
+            Xo, yo, so = Xs[rows], ys[rows], sq[rows]
+            # (G_out, c_out, yy_out, Σ s x0, Σ s y0) over the held-out rows
+            blocks[t] = (Xo.T @ Xo, Xo.T @ yo, float(yo @ yo), so @ Xo,
+                         float(so @ yo), float(so @ so))
     if n_sets > 1 and (held_out.sum(axis=0)[s_full > 0] == 1).all():
-        G_full = np.sum(G_out, axis=0)
+        G_full = np.sum([b[0] for b in blocks], axis=0)
     else:
         G_full = Xs.T @ Xs
-    c_full = Xs.T @ ys
-    yy_full = float(ys @ ys)
+    full = (G_full, Xs.T @ ys, float(ys @ ys), sq @ Xs, float(sq @ ys), n_full)
 
     G = np.empty((n_sets, n_features, n_features), dtype=dtype)
     c = np.empty((n_sets, n_features))
@@ -277,21 +325,14 @@ def build_gram_batch(X, y, W, *, fit_intercept, standardize, dtype) -> GramBatch
         c=c,
     )
     for t in range(n_sets):
-        s = W[t]
-        if t == n_sets - 1 or G_out[t] is None:
-            Gr, cr, yyr = G_full, c_full, yy_full
+        if t == n_sets - 1 or blocks[t] is None:
+            Gr, cr, yyr, sx, sy, _ = full
         else:
-            # G_train = G_full - G_out (full minus the held-out fold's)
-            out = held_out[t]
-            Xo = Xs[out]
-            yo = ys[out]
-            Gr = G_full - G_out[t]
-            cr = c_full - Xo.T @ yo
-            yyr = yy_full - float(yo @ yo)
-        sx = s @ X0
-        sy = float(s @ y0)
+            # training set = full data minus the held-out block
+            Gr, cr, yyr, sx, sy, _ = (a - b for a, b in zip(full, blocks[t],
+                                                             strict=True))
         Gt, ct, yyt, xm, ym, sc = _finish(
-            Gr, cr, yyr, sx, sy, s.sum(), mu0, my0, fit_intercept, standardize
+            Gr, cr, yyr, sx, sy, W[t].sum(), mu0, my0, fit_intercept, standardize
         )
         G[t] = Gt
         c[t] = ct
@@ -299,7 +340,9 @@ def build_gram_batch(X, y, W, *, fit_intercept, standardize, dtype) -> GramBatch
         stats.x_mean[t] = xm
         stats.y_mean[t] = ym
         stats.x_scale[t] = sc
-    return GramBatch(stats=stats, G=G, c=c.astype(dtype))
+    kept = [None if b is None else (held_out[t].copy(), b)
+            for t, b in enumerate(blocks)]
+    return GramBatch(stats=stats, G=G, blocks=kept, center=(mu0, my0))
 
 
 def build_residual_batch(X, y, W, *, fit_intercept, standardize,
