@@ -167,8 +167,9 @@ def _gram_path(G, c, yy, alphas, rho, f, positive, tol, max_iter, coef, gaps, it
             gap_ws = _gap(w, grad, ws, n_ws, rnorm2, l1, l2, f, positive)
             if gap_ws > tol_abs and n_iter < max_iter and n_iter % FULL_CHECK_EVERY:
                 continue
-            # Full check.  q is accumulated in float64 (whatever G's dtype), so
-            # its drift (~1e-16 relative per update) cannot fake a certificate.
+            # Full check over all features.  q is accumulated in float64
+            # whatever G's dtype; its drift (~1e-16 relative per update) is
+            # far below the gap thresholds in use.
             for j in range(p):
                 grad[j] = c[j] - q[j]
             rnorm2 = _gram_rnorm2(yy, c, q, w)
