@@ -190,11 +190,11 @@ class GridResult:
         str
         """
         lines = [
-            f"gpureg grid: {self.n_fits:,} fits ({self.n_folds} folds + full data) × "
+            f"gpureg grid: {self.n_fits:,} fits = ({self.n_folds} folds + full data) × "
             f"{self.alphas.shape[0]} l1_ratios × {self.alphas.shape[1]} alphas; "
             f"backend={self.backend}, mode={self.mode}, dtype={self.dtype}",
             f"certified: {int(self.converged.sum()):,} of {self.n_fits:,}; "
-            f"worst gap/tol = {np.max(self.dual_gap / self.gap_tol[:, None, None]):.3g}"
+            f"worst gap/tol = {np.max(self.dual_gap / self.gap_tol[:, None, None]):.4f}"
             f"; time {self.timings.get('total', float('nan')):.3f} s",
         ]
         if self.mse_path is None:
