@@ -25,13 +25,20 @@ def test_explicit_gpu_backend_names_what_is_missing():
 
 
 @pytest.mark.gpu
-def test_gpu_marker_is_skipped_without_a_device():
-    # Runs only where CuPy sees a device; there the GPU backend must either
-    # work or say plainly that it is not implemented yet.
-    X = np.random.default_rng(0).standard_normal((30, 4))
+def test_gpu_backend_matches_cpu_or_says_it_is_missing():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 8))
+    y = X[:, 0] - X[:, 1] + rng.standard_normal(60)
     if not _gpu.IMPLEMENTED:
         with pytest.raises(RuntimeError, match="not implemented"):
-            gpureg.fit_grid(X, X[:, 0], alphas=5, cv=None, backend="gpu")
+            gpureg.fit_grid(X, y, alphas=5, cv=None, backend="gpu")
+        return
+    kw = dict(l1_ratio=[0.0, 0.5, 1.0], alphas=10, cv=3, tol=1e-10)
+    cpu = gpureg.fit_grid(X, y, backend="cpu", **kw)
+    gpu = gpureg.fit_grid(X, y, backend="gpu", **kw)
+    np.testing.assert_allclose(gpu.coef_path, cpu.coef_path, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(gpu.mse_path, cpu.mse_path, rtol=1e-6)
+    assert gpu.converged.all()
 
 
 @pytest.mark.parametrize("lam, mix", [(0.3, 0.5), (0.05, 0.9), (1.0, 0.2)])
