@@ -12,6 +12,8 @@ fit_grid
     Every fit of a grid plus the full-data path; returns a GridResult.
 enet_path, lasso_path
     scikit-learn's path functions.
+ElasticNet, Lasso, Ridge, ElasticNetCV, LassoCV
+    scikit-learn-compatible estimators over ``fit_grid``.
 load_diabetes
     The embedded default data set.
 """
@@ -20,8 +22,9 @@ from ._fit import fit_grid
 from ._path import enet_path, lasso_path
 from ._result import GridResult
 from .datasets import load_diabetes
+from .estimators import ElasticNet, ElasticNetCV, Lasso, LassoCV, Ridge
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["GridResult", "enet_path", "fit_grid", "lasso_path", "load_diabetes",
-           "__version__"]
+__all__ = ["ElasticNet", "ElasticNetCV", "GridResult", "Lasso", "LassoCV", "Ridge",
+           "enet_path", "fit_grid", "lasso_path", "load_diabetes", "__version__"]

@@ -31,7 +31,7 @@ def make_folds(cv, n_samples: int) -> list[tuple[np.ndarray, np.ndarray]]:
         if cv > n_samples:
             raise ValueError(
                 f"cv={cv} folds need at least {cv} samples, but X has only "
-                f"{n_samples}."
+                f"n_samples={n_samples}."
             )
     try:
         splitter = check_cv(cv)

@@ -1,0 +1,520 @@
+"""scikit-learn-compatible estimators: thin layers over :func:`gpureg.fit_grid`.
+
+``from gpureg import ElasticNetCV`` instead of scikit-learn's: the same
+parameters, defaults, fitted attributes and objective, with the whole grid
+solved in one batched call (on the GPU where present) and every fit
+certified by its duality gap.  There is no second solver here: every
+estimator calls ``fit_grid`` (or, for ``RidgeCV``'s leave-one-out, the
+closed-form Ridge path).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+
+from ._fit import fit_grid
+
+_DTYPES = [np.float64, np.float32]
+
+
+class _LinearPredictMixin:
+    """``predict`` for fitted ``coef_`` / ``intercept_``."""
+
+    def predict(self, X):
+        """Predict with the fitted linear model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=_DTYPES, accept_sparse=False)
+        return X @ self.coef_ + self.intercept_
+
+
+def _grid_kwargs(est):
+    """Keyword arguments of gpureg's additions, shared by every estimator."""
+    return dict(
+        standardize=est.standardize,
+        penalty_factor=est.penalty_factor,
+        backend=est.backend,
+        dtype=est.dtype,
+        progress=est.progress,
+    )
+
+
+def _validate_fit_input(est, X, y, sample_weight):
+    X, y = validate_data(est, X, y, dtype=_DTYPES, y_numeric=True,
+                         accept_sparse=False, multi_output=False)
+    if sample_weight is not None:
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
+                                             ensure_non_negative=True)
+    return X, y, sample_weight
+
+
+class _ElasticNetBase(_LinearPredictMixin, RegressorMixin, BaseEstimator):
+    """Shared ``fit`` of the single-alpha estimators."""
+
+    def _l1_ratio(self):
+        return self.l1_ratio
+
+    def _solver_alpha(self, n_weight):
+        """The alpha of ``fit_grid``'s objective for this estimator."""
+        return self.alpha
+
+    def fit(self, X, y, sample_weight=None, check_input=True):
+        """Fit the model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+        check_input : bool, default=True
+            Accepted for compatibility; input is always checked.
+
+        Returns
+        -------
+        self
+        """
+        X, y, sw = _validate_fit_input(self, X, y, sample_weight)
+        if getattr(self, "selection", "cyclic") not in ("cyclic", "random"):
+            raise ValueError("selection should be either 'cyclic' or 'random'.")
+        if not np.isscalar(self.alpha) or not self.alpha > 0:
+            raise ValueError(f"alpha must be a positive number, got {self.alpha!r}.")
+        n_weight = X.shape[0] if sw is None else float(np.sum(sw))
+        max_iter = 1000 if self.max_iter is None else self.max_iter
+        res = fit_grid(
+            X, y, l1_ratio=self._l1_ratio(),
+            alphas=[self._solver_alpha(n_weight)], cv=None,
+            fit_intercept=self.fit_intercept, sample_weight=sw,
+            positive=self.positive, tol=self.tol, max_iter=max_iter,
+            **_grid_kwargs(self),
+        )
+        self.coef_ = res.coef_path[0, 0].copy()
+        self.intercept_ = float(res.intercept_path[0, 0]) if self.fit_intercept else 0.0
+        closed_form = self._l1_ratio() == 0 and not self.positive
+        # scikit-learn's convention: no iteration count for a direct solve
+        self.n_iter_ = None if closed_form else int(res.n_iter[-1, 0, 0])
+        self.dual_gap_ = float(res.dual_gap[-1, 0, 0])
+        return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags
+
+
+class ElasticNet(_ElasticNetBase):
+    """Linear regression with combined L1 and L2 priors (scikit-learn's ``ElasticNet``).
+
+    Minimizes, with ``n_w = Σ s_i`` (``n_samples`` without weights)::
+
+        1/(2 n_w) Σ_i s_i (y_i - b - x_iᵀ w)² + alpha * l1_ratio * Σ_j f_j |w_j|
+            + alpha * (1 - l1_ratio) / 2 * Σ_j f_j w_j²
+
+    Parameters
+    ----------
+    alpha : float, default=1.0
+        Strength of the penalty; must be > 0.
+    l1_ratio : float, default=0.5
+        Mix in [0, 1]: 1 is the Lasso, 0 is Ridge (closed form).
+    fit_intercept : bool, default=True
+    precompute, copy_X, warm_start, random_state, selection
+        Accepted for compatibility and ignored: gpureg chooses Gram or residual
+        updates itself, never modifies X, and cyclic descent to a certified
+        gap makes warm starts and random order irrelevant to the result.
+    max_iter : int, default=1000
+    tol : float, default=1e-4
+        Certify when the duality gap is at most ``tol * Σ s ỹ² / n_w``.
+    positive : bool, default=False
+    backend : {'auto', 'cpu', 'gpu', 'numpy'}, default='auto'
+    dtype : {None, 'float32', 'float64'}, default=None
+        None follows X.
+    standardize : bool, default=False
+        Penalize coefficients of unit-variance columns (glmnet); ``coef_`` is
+        on X's scale.
+    penalty_factor : array-like of shape (n_features,), default=None
+    progress : bool, default=False
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,)
+    intercept_ : float
+    n_iter_ : int
+        Coordinate-descent epochs (0 for a closed-form Ridge).
+    dual_gap_ : float
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Only when X has string column names.
+    """
+
+    def __init__(self, alpha=1.0, *, l1_ratio=0.5, fit_intercept=True,
+                 precompute=False, max_iter=1000, copy_X=True, tol=1e-4,
+                 warm_start=False, positive=False, random_state=None,
+                 selection="cyclic", backend="auto", dtype=None, standardize=False,
+                 penalty_factor=None, progress=False):
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.precompute = precompute
+        self.max_iter = max_iter
+        self.copy_X = copy_X
+        self.tol = tol
+        self.warm_start = warm_start
+        self.positive = positive
+        self.random_state = random_state
+        self.selection = selection
+        self.backend = backend
+        self.dtype = dtype
+        self.standardize = standardize
+        self.penalty_factor = penalty_factor
+        self.progress = progress
+
+
+class Lasso(_ElasticNetBase):
+    """The Lasso: :class:`ElasticNet` with ``l1_ratio=1`` (scikit-learn's ``Lasso``).
+
+    Minimizes ``1/(2 n_w) Σ s_i (y_i - b - x_iᵀw)² + alpha Σ_j f_j |w_j|``.
+
+    Parameters
+    ----------
+    alpha : float, default=1.0
+    fit_intercept, precompute, copy_X, max_iter, tol, warm_start, positive, \
+random_state, selection, backend, dtype, standardize, penalty_factor, progress
+        As in :class:`ElasticNet`.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,)
+    intercept_ : float
+    n_iter_ : int
+    dual_gap_ : float
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+    """
+
+    def __init__(self, alpha=1.0, *, fit_intercept=True, precompute=False,
+                 copy_X=True, max_iter=1000, tol=1e-4, warm_start=False,
+                 positive=False, random_state=None, selection="cyclic",
+                 backend="auto", dtype=None, standardize=False,
+                 penalty_factor=None, progress=False):
+        self.alpha = alpha
+        self.fit_intercept = fit_intercept
+        self.precompute = precompute
+        self.copy_X = copy_X
+        self.max_iter = max_iter
+        self.tol = tol
+        self.warm_start = warm_start
+        self.positive = positive
+        self.random_state = random_state
+        self.selection = selection
+        self.backend = backend
+        self.dtype = dtype
+        self.standardize = standardize
+        self.penalty_factor = penalty_factor
+        self.progress = progress
+
+    def _l1_ratio(self):
+        return 1.0
+
+
+class Ridge(_ElasticNetBase):
+    """Ridge regression in closed form (scikit-learn's ``Ridge``).
+
+    Minimizes scikit-learn's Ridge objective
+    ``Σ_i s_i (y_i - b - x_iᵀw)² + alpha Σ_j f_j w_j²``, which is gpureg's
+    objective with ``l1_ratio=0`` and ``alpha / n_w`` (``n_w = Σ s_i``).
+
+    Parameters
+    ----------
+    alpha : float, default=1.0
+        Must be > 0.
+    fit_intercept : bool, default=True
+    copy_X, solver, random_state
+        Accepted for compatibility and ignored (one eigendecomposition, X is
+        never modified).
+    max_iter : int or None, default=None
+        Used only with ``positive=True`` (coordinate descent; None = 1000).
+    tol : float, default=1e-4
+        Used only with ``positive=True``.
+    positive : bool, default=False
+    backend, dtype, standardize, penalty_factor, progress
+        As in :class:`ElasticNet`.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,)
+    intercept_ : float
+    n_iter_ : int or None
+        None for the closed form (``positive=False``), as scikit-learn.
+    dual_gap_ : float
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+    """
+
+    def __init__(self, alpha=1.0, *, fit_intercept=True, copy_X=True,
+                 max_iter=None, tol=1e-4, solver="auto", positive=False,
+                 random_state=None, backend="auto", dtype=None, standardize=False,
+                 penalty_factor=None, progress=False):
+        self.alpha = alpha
+        self.fit_intercept = fit_intercept
+        self.copy_X = copy_X
+        self.max_iter = max_iter
+        self.tol = tol
+        self.solver = solver
+        self.positive = positive
+        self.random_state = random_state
+        self.backend = backend
+        self.dtype = dtype
+        self.standardize = standardize
+        self.penalty_factor = penalty_factor
+        self.progress = progress
+
+    def _l1_ratio(self):
+        return 0.0
+
+    def _solver_alpha(self, n_weight):
+        return self.alpha / n_weight
+
+    #: scikit-learn checks that cannot pass, with the reason (pass these to
+    #: ``parametrize_with_checks(expected_failed_checks=...)``).
+    _expected_failed_checks = {
+        "check_non_transformer_estimators_n_iter": (
+            "the closed-form solve reports n_iter_=None, as scikit-learn's Ridge"
+        ),
+    }
+
+
+class _CVBase(_LinearPredictMixin, RegressorMixin, BaseEstimator):
+    """Shared ``fit`` of ElasticNetCV and LassoCV: one ``fit_grid`` call."""
+
+    def _l1_ratios(self):
+        return self.l1_ratio
+
+    def fit(self, X, y, sample_weight=None, **params):
+        """Fit every alpha × l1_ratio × fold, pick the best, keep its full-data fit.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the fits and of the held-out errors.
+        **params
+            Not supported (metadata routing); must be empty.
+
+        Returns
+        -------
+        self
+        """
+        if params:
+            raise ValueError(f"Unexpected fit parameters: {sorted(params)}.")
+        if self.alpha_selection not in ("min", "1se"):
+            raise ValueError(
+                f"alpha_selection must be 'min' or '1se', got {self.alpha_selection!r}."
+            )
+        X, y, sw = _validate_fit_input(self, X, y, sample_weight)
+        l1 = self._l1_ratios()
+        res = fit_grid(
+            X, y, l1_ratio=l1, alphas=self.alphas, eps=self.eps,
+            cv=5 if self.cv is None else self.cv, fit_intercept=self.fit_intercept,
+            sample_weight=sw, positive=self.positive, tol=self.tol,
+            max_iter=self.max_iter, **_grid_kwargs(self),
+        )
+        il, ia = res.best_index_ if self.alpha_selection == "min" else res.index_1se_
+        scalar = np.ndim(l1) == 0
+        self.alpha_ = float(res.alphas[il, ia])
+        self.l1_ratio_ = float(res.l1_ratios[il])
+        self.alpha_1se_ = res.alpha_1se_
+        self.alphas_ = res.alphas[0] if scalar else res.alphas
+        self.mse_path_ = res.mse_path[0] if scalar else res.mse_path
+        self.coef_ = res.coef_path[il, ia].copy()
+        self.intercept_ = float(res.intercept_path[il, ia]) if self.fit_intercept \
+            else 0.0
+        self.dual_gap_ = float(res.dual_gap[-1, il, ia])
+        self.n_iter_ = int(res.n_iter[-1, il, ia])
+        n_l1, n_alphas = res.alphas.shape
+        results = {
+            "l1_ratio": np.repeat(res.l1_ratios, n_alphas),
+            "alpha": res.alphas.ravel(),
+            "mean_test_mse": res.mse_mean.ravel(),
+            "std_err_test_mse": res.mse_se.ravel(),
+        }
+        for k in range(res.n_folds):
+            results[f"split{k}_test_mse"] = res.mse_path[..., k].ravel()
+        results["rank_test_mse"] = np.argsort(np.argsort(res.mse_mean.ravel(),
+                                                         kind="stable")) + 1
+        self.cv_results_ = results
+        return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags
+
+
+class ElasticNetCV(_CVBase):
+    """Elastic net with the alpha × l1_ratio grid cross-validated in one batch.
+
+    scikit-learn's ``ElasticNetCV``: the same objective, parameters and fitted
+    attributes, with every fold fit and the full-data path solved together by
+    :func:`gpureg.fit_grid`.
+
+    Parameters
+    ----------
+    l1_ratio : float or array-like of shape (n_l1_ratios,), default=0.5
+    eps : float, default=1e-3
+    alphas : int or array-like of shape (n_alphas,), default=100
+    fit_intercept : bool, default=True
+    precompute, copy_X, verbose, n_jobs, random_state, selection
+        Accepted for compatibility and ignored (one batched solve, X never
+        modified, cyclic descent to a certified gap).
+    max_iter : int, default=1000
+    tol : float, default=1e-4
+    cv : int, cross-validation splitter or iterable, default=None
+        None is 5-fold ``KFold``, as scikit-learn.
+    positive : bool, default=False
+    alpha_selection : {'min', '1se'}, default='min'
+        Which alpha the final model uses: the minimum mean CV error, or
+        glmnet's one-standard-error rule (``alpha_1se_``).  scikit-learn's
+        ``selection`` already names the coordinate order, hence the name.
+    backend, dtype, standardize, penalty_factor, progress
+        As in :class:`ElasticNet`.
+
+    Attributes
+    ----------
+    alpha_ : float
+        The chosen alpha (see ``alpha_selection``).
+    alpha_1se_ : float
+        Largest alpha, for the best l1_ratio, whose mean CV error is within one
+        standard error of the minimum (glmnet's ``lambda.1se``).
+    alphas_ : ndarray of shape (n_alphas,) or (n_l1_ratios, n_alphas)
+    mse_path_ : ndarray of shape (n_alphas, n_folds) or \
+(n_l1_ratios, n_alphas, n_folds)
+    coef_ : ndarray of shape (n_features,)
+        The full-data fit at the chosen point (solved in the same batch as
+        the folds, so there is no separate refit).
+    intercept_ : float
+    dual_gap_ : float
+    n_iter_ : int
+    cv_results_ : dict of ndarray
+        One entry per grid point: ``l1_ratio``, ``alpha``, ``mean_test_mse``,
+        ``std_err_test_mse``, ``split{k}_test_mse``, ``rank_test_mse``.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+    l1_ratio_ : float
+    """
+
+    def __init__(self, *, l1_ratio=0.5, eps=1e-3, alphas=100, fit_intercept=True,
+                 precompute="auto", max_iter=1000, tol=1e-4, cv=None, copy_X=True,
+                 verbose=0, n_jobs=None, positive=False, random_state=None,
+                 selection="cyclic", alpha_selection="min", backend="auto",
+                 dtype=None, standardize=False, penalty_factor=None,
+                 progress=False):
+        self.l1_ratio = l1_ratio
+        self.eps = eps
+        self.alphas = alphas
+        self.fit_intercept = fit_intercept
+        self.precompute = precompute
+        self.max_iter = max_iter
+        self.tol = tol
+        self.cv = cv
+        self.copy_X = copy_X
+        self.verbose = verbose
+        self.n_jobs = n_jobs
+        self.positive = positive
+        self.random_state = random_state
+        self.selection = selection
+        self.alpha_selection = alpha_selection
+        self.backend = backend
+        self.dtype = dtype
+        self.standardize = standardize
+        self.penalty_factor = penalty_factor
+        self.progress = progress
+
+
+class LassoCV(_CVBase):
+    """The Lasso with its alpha path cross-validated in one batch (``LassoCV``).
+
+    Parameters
+    ----------
+    eps : float, default=1e-3
+    alphas : int or array-like of shape (n_alphas,), default=100
+    fit_intercept : bool, default=True
+    precompute, copy_X, verbose, n_jobs, random_state, selection
+        Accepted for compatibility and ignored (one batched solve, X never
+        modified, cyclic descent to a certified gap).
+    max_iter : int, default=1000
+    tol : float, default=1e-4
+    cv : int, cross-validation splitter or iterable, default=None
+        None is 5-fold ``KFold``, as scikit-learn.
+    positive : bool, default=False
+    alpha_selection : {'min', '1se'}, default='min'
+        Which alpha the final model uses: the minimum mean CV error, or
+        glmnet's one-standard-error rule (``alpha_1se_``).  scikit-learn's
+        ``selection`` already names the coordinate order, hence the name.
+    backend, dtype, standardize, penalty_factor, progress
+        As in :class:`ElasticNet`.
+
+    Attributes
+    ----------
+    alpha_ : float
+        The chosen alpha (see ``alpha_selection``).
+    alpha_1se_ : float
+        Largest alpha, for the best l1_ratio, whose mean CV error is within one
+        standard error of the minimum (glmnet's ``lambda.1se``).
+    alphas_ : ndarray of shape (n_alphas,) or (n_l1_ratios, n_alphas)
+    mse_path_ : ndarray of shape (n_alphas, n_folds) or \
+(n_l1_ratios, n_alphas, n_folds)
+    coef_ : ndarray of shape (n_features,)
+        The full-data fit at the chosen point (solved in the same batch as
+        the folds, so there is no separate refit).
+    intercept_ : float
+    dual_gap_ : float
+    n_iter_ : int
+    cv_results_ : dict of ndarray
+        One entry per grid point: ``l1_ratio``, ``alpha``, ``mean_test_mse``,
+        ``std_err_test_mse``, ``split{k}_test_mse``, ``rank_test_mse``.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+    """
+
+    def __init__(self, *, eps=1e-3, alphas=100, fit_intercept=True,
+                 precompute="auto", max_iter=1000, tol=1e-4, copy_X=True, cv=None,
+                 verbose=False, n_jobs=None, positive=False, random_state=None,
+                 selection="cyclic", alpha_selection="min", backend="auto",
+                 dtype=None, standardize=False, penalty_factor=None,
+                 progress=False):
+        self.eps = eps
+        self.alphas = alphas
+        self.fit_intercept = fit_intercept
+        self.precompute = precompute
+        self.max_iter = max_iter
+        self.tol = tol
+        self.cv = cv
+        self.copy_X = copy_X
+        self.verbose = verbose
+        self.n_jobs = n_jobs
+        self.positive = positive
+        self.random_state = random_state
+        self.selection = selection
+        self.alpha_selection = alpha_selection
+        self.backend = backend
+        self.dtype = dtype
+        self.standardize = standardize
+        self.penalty_factor = penalty_factor
+        self.progress = progress
+
+    def _l1_ratios(self):
+        return 1.0

@@ -1,0 +1,156 @@
+"""scikit-learn-compatible estimators (issue 3, first part: no RidgeCV yet)."""
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+import sklearn.linear_model as sk
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import gpureg
+from gpureg import ElasticNet, ElasticNetCV, Lasso, LassoCV, Ridge
+
+ESTIMATORS = [
+    ElasticNet(alpha=0.1, backend="cpu"),
+    Lasso(alpha=0.1, backend="cpu"),
+    Ridge(backend="cpu"),
+    ElasticNetCV(l1_ratio=[0.5, 1.0], alphas=10, backend="cpu"),
+    LassoCV(alphas=10, backend="cpu"),
+]
+
+
+def _expected_failed(est):
+    return getattr(est, "_expected_failed_checks", {})
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed)
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def _data(n=80, p=10, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p)) + 0.3
+    y = X[:, :3] @ [2.0, -1.0, 0.5] + rng.standard_normal(n) + 1.0
+    return X, y
+
+
+def _objective(X, y, w, b, alpha, l1_ratio, sw=None):
+    s = np.ones(len(y)) if sw is None else sw
+    r = y - X @ w - b
+    return (0.5 * s @ (r * r) / s.sum() + alpha * l1_ratio * np.abs(w).sum()
+            + 0.5 * alpha * (1 - l1_ratio) * w @ w)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("ours, theirs, l1", [
+    (ElasticNet(alpha=0.05, l1_ratio=0.3), sk.ElasticNet(alpha=0.05, l1_ratio=0.3),
+     0.3),
+    (Lasso(alpha=0.05), sk.Lasso(alpha=0.05), 1.0),
+])
+def test_single_alpha_objective_matches_sklearn(ours, theirs, l1, weighted,
+                                                fit_intercept):
+    X, y = _data()
+    sw = np.random.default_rng(1).uniform(0.2, 2, len(y)) if weighted else None
+    a = clone(ours).set_params(tol=1e-12, fit_intercept=fit_intercept, backend="cpu")
+    b = clone(theirs).set_params(tol=1e-12, max_iter=100_000,
+                                 fit_intercept=fit_intercept)
+    a.fit(X, y, sample_weight=sw)
+    b.fit(X, y, sample_weight=sw)
+    oa = _objective(X, y, a.coef_, a.intercept_, 0.05, l1, sw)
+    ob = _objective(X, y, b.coef_, b.intercept_, 0.05, l1, sw)
+    assert abs(oa - ob) / ob < 1e-8
+    assert a.dual_gap_ >= 0 and a.n_iter_ >= 1
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_ridge_matches_sklearn_closed_form(weighted):
+    X, y = _data()
+    sw = np.random.default_rng(1).uniform(0.2, 2, len(y)) if weighted else None
+    a = Ridge(alpha=3.0, backend="cpu").fit(X, y, sample_weight=sw)
+    b = sk.Ridge(alpha=3.0).fit(X, y, sample_weight=sw)
+    np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-10)
+    np.testing.assert_allclose(a.intercept_, b.intercept_, rtol=1e-10)
+    assert a.n_iter_ is None
+
+
+@pytest.mark.parametrize("cv", [KFold(5), KFold(4, shuffle=True, random_state=0)])
+def test_cv_estimators_match_sklearn(cv):
+    X, y = _data(n=90, p=12, seed=3)
+    ours = ElasticNetCV(l1_ratio=[0.2, 0.7, 1.0], alphas=15, cv=cv, tol=1e-14,
+                        max_iter=100_000, backend="cpu").fit(X, y)
+    theirs = sk.ElasticNetCV(l1_ratio=[0.2, 0.7, 1.0], alphas=15, cv=cv, tol=1e-14,
+                             max_iter=100_000).fit(X, y)
+    np.testing.assert_allclose(ours.alphas_, theirs.alphas_, rtol=1e-12)
+    np.testing.assert_allclose(ours.mse_path_, theirs.mse_path_, rtol=1e-6)
+    assert np.isclose(ours.alpha_, theirs.alpha_, rtol=1e-12)
+    assert ours.l1_ratio_ == theirs.l1_ratio_
+    np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=1e-5, atol=1e-8)
+    lo = LassoCV(alphas=15, cv=cv, tol=1e-14, max_iter=100_000,
+                 backend="cpu").fit(X, y)
+    lt = sk.LassoCV(alphas=15, cv=cv, tol=1e-14, max_iter=100_000).fit(X, y)
+    assert lo.mse_path_.shape == lt.mse_path_.shape == (15, cv.get_n_splits())
+    np.testing.assert_allclose(lo.mse_path_, lt.mse_path_, rtol=1e-6)
+    assert np.isclose(lo.alpha_, lt.alpha_, rtol=1e-12)
+
+
+def test_alpha_selection_1se_and_cv_results():
+    X, y = _data(n=100, p=15, seed=4)
+    est = ElasticNetCV(l1_ratio=[0.5, 1.0], alphas=20, backend="cpu")
+    est_1se = clone(est).set_params(alpha_selection="1se")
+    est.fit(X, y)
+    est_1se.fit(X, y)
+    assert est_1se.alpha_ == est.alpha_1se_ >= est.alpha_
+    res = est.cv_results_
+    assert len(res["alpha"]) == 40 and res["rank_test_mse"].min() == 1
+    best = np.argmin(res["mean_test_mse"])
+    assert res["alpha"][best] == est.alpha_
+    np.testing.assert_allclose(res["split0_test_mse"], est.mse_path_[..., 0].ravel())
+    with pytest.raises(ValueError, match="alpha_selection"):
+        clone(est).set_params(alpha_selection="max").fit(X, y)
+
+
+def test_pipeline_gridsearch_pickle_and_cross_val():
+    X, y = _data(n=120, p=8, seed=5)
+    pipe = make_pipeline(StandardScaler(), Lasso(alpha=0.1, backend="cpu"))
+    pipe.fit(X, y)
+    r2 = pipe.score(X, y)
+    assert 0.5 < r2 <= 1.0
+    gs = GridSearchCV(ElasticNet(backend="cpu"), {"alpha": [0.01, 0.1, 1.0]},
+                      cv=3).fit(X, y)
+    assert gs.best_params_["alpha"] in (0.01, 0.1, 1.0)
+    scores = cross_val_score(Ridge(alpha=1.0, backend="cpu"), X, y, cv=3)
+    assert scores.shape == (3,) and np.all(scores > 0.5)
+    fitted = ElasticNetCV(alphas=10, backend="cpu").fit(X, y)
+    again = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(again.predict(X), fitted.predict(X))
+
+
+def test_dataframe_names_float32_and_errors():
+    X, y = _data(n=60, p=4, seed=6)
+    df = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    est = Lasso(alpha=0.05, backend="cpu").fit(df, pd.Series(y))
+    assert list(est.feature_names_in_) == ["a", "b", "c", "d"]
+    np.testing.assert_allclose(est.predict(df), X @ est.coef_ + est.intercept_)
+    e32 = ElasticNet(alpha=0.05, backend="cpu", tol=1e-6).fit(
+        X.astype(np.float32), y.astype(np.float32))
+    assert e32.coef_.dtype == np.float32
+    with pytest.raises(NotFittedError):
+        Lasso().predict(X)
+    with pytest.raises(ValueError, match="features"):
+        est.predict(X[:, :3])
+    with pytest.raises(ValueError, match="alpha"):
+        Lasso(alpha=-1.0, backend="cpu").fit(X, y)
+    with pytest.raises(ValueError, match="NaN"):
+        Lasso(backend="cpu").fit(np.where(X > 1, np.nan, X), y)
+    Xc = X.copy()
+    ElasticNetCV(alphas=5, cv=3, standardize=True, backend="cpu").fit(X, y)
+    np.testing.assert_array_equal(X, Xc)
+    assert gpureg.ElasticNetCV is ElasticNetCV
