@@ -12,8 +12,8 @@ fit_grid
     Every fit of a grid plus the full-data path; returns a GridResult.
 enet_path, lasso_path
     scikit-learn's path functions.
-ElasticNet, Lasso, Ridge, ElasticNetCV, LassoCV
-    scikit-learn-compatible estimators over ``fit_grid``.
+ElasticNet, Lasso, Ridge, ElasticNetCV, LassoCV, RidgeCV
+    scikit-learn-compatible estimators over the batched solver.
 load_diabetes
     The embedded default data set.
 """
@@ -22,9 +22,10 @@ from ._fit import fit_grid
 from ._path import enet_path, lasso_path
 from ._result import GridResult
 from .datasets import load_diabetes
-from .estimators import ElasticNet, ElasticNetCV, Lasso, LassoCV, Ridge
+from .estimators import ElasticNet, ElasticNetCV, Lasso, LassoCV, Ridge, RidgeCV
 
 __version__ = "0.1.0.dev0"
 
 __all__ = ["ElasticNet", "ElasticNetCV", "GridResult", "Lasso", "LassoCV", "Ridge",
-           "enet_path", "fit_grid", "lasso_path", "load_diabetes", "__version__"]
+           "RidgeCV", "enet_path", "fit_grid", "lasso_path", "load_diabetes",
+           "__version__"]

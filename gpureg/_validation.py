@@ -18,6 +18,11 @@ def _is_sparse(A) -> bool:
     return hasattr(A, "tocsr") and hasattr(A, "nnz")
 
 
+def is_device_array(A) -> bool:
+    """True for a CuPy (CUDA) array: it has a CUDA array interface and ``.get()``."""
+    return hasattr(A, "__cuda_array_interface__") and hasattr(A, "get")
+
+
 def as_host_array(A, name: str) -> np.ndarray:
     """Convert numpy / pandas / array-likes (and CuPy, by copy) to a numpy array."""
     if A is None:
@@ -27,8 +32,8 @@ def as_host_array(A, name: str) -> np.ndarray:
             f"{name} is a scipy.sparse matrix; gpureg does not support sparse input "
             "yet. Convert it with .toarray() if it fits in memory."
         )
-    if hasattr(A, "__cuda_array_interface__") and hasattr(A, "get"):
-        return A.get()  # CuPy array
+    if is_device_array(A):
+        return A.get()
     if hasattr(A, "to_numpy"):
         A = A.to_numpy()
     try:

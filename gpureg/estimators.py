@@ -18,7 +18,11 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._fit import fit_grid
+from . import _validation as v
+from ._fit import _progress_bar, fit_grid
+from ._folds import make_folds
+from ._ridge_cv import ridge_kfold_path, ridge_loo_path
+from .backends import resolve_backend
 
 _DTYPES = [np.float64, np.float32]
 
@@ -36,10 +40,42 @@ class _LinearPredictMixin:
         Returns
         -------
         ndarray of shape (n_samples,)
+            A CuPy array when X is one.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=_DTYPES, accept_sparse=False)
-        return X @ self.coef_ + self.intercept_
+        on_device = v.is_device_array(X)
+        X = validate_data(self, _host(X), reset=False, dtype=_DTYPES,
+                          accept_sparse=False)
+        out = X @ self.coef_ + self.intercept_
+        if on_device:
+            from .backends import _gpu
+
+            return _gpu.to_device(out)
+        return out
+
+    def score(self, X, y, sample_weight=None):
+        """Coefficient of determination R² of the predictions.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            numpy, pandas or CuPy.
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        float
+        """
+        from sklearn.metrics import r2_score
+
+        y_pred = self.predict(_host(X))
+        return float(r2_score(_host(y), y_pred, sample_weight=_host(sample_weight)))
+
+
+def _host(A):
+    """CuPy arrays come to the host; anything else is passed through."""
+    return A.get() if v.is_device_array(A) else A
 
 
 def _grid_kwargs(est):
@@ -54,6 +90,7 @@ def _grid_kwargs(est):
 
 
 def _validate_fit_input(est, X, y, sample_weight):
+    X, y, sample_weight = _host(X), _host(y), _host(sample_weight)
     X, y = validate_data(est, X, y, dtype=_DTYPES, y_numeric=True,
                          accept_sparse=False, multi_output=False)
     if sample_weight is not None:
@@ -518,3 +555,275 @@ class LassoCV(_CVBase):
 
     def _l1_ratios(self):
         return 1.0
+
+
+class _IdentityRegressor(RegressorMixin, BaseEstimator):
+    """Stands in for a fitted model whose predictions are its input (LOO scoring)."""
+
+    def predict(self, y_predict):
+        """Return ``y_predict`` unchanged."""
+        return y_predict
+
+
+def _r2_columns(y, predictions, sample_weight=None):
+    """R² of every column of ``predictions`` (scikit-learn's ``r2_score``).
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_test,)
+    predictions : ndarray of shape (n_test, n_alphas)
+    sample_weight : ndarray of shape (n_test,) or None
+
+    Returns
+    -------
+    ndarray of shape (n_alphas,)
+    """
+    s = np.ones(y.shape[0]) if sample_weight is None else sample_weight
+    sse = s @ (y[:, None] - predictions) ** 2
+    sst = s @ (y - np.average(y, weights=s)) ** 2
+    if sst == 0:  # scikit-learn's force_finite convention
+        return np.where(sse == 0, 1.0, 0.0)
+    return 1.0 - sse / sst
+
+
+def _check_ridge_alphas(alphas, strictly_positive):
+    arr = np.atleast_1d(np.asarray(alphas, dtype=np.float64))
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"alphas must be a non-empty 1-D sequence, got {alphas!r}.")
+    bad = ~np.isfinite(arr) | ((arr <= 0) if strictly_positive else (arr < 0))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        need = "> 0 (leave-one-out, cv=None)" if strictly_positive else ">= 0"
+        raise ValueError(f"alphas[{i}] must be finite and {need}, got {arr[i]!r}.")
+    return arr
+
+
+class RidgeCV(_LinearPredictMixin, RegressorMixin, BaseEstimator):
+    """Ridge regression with its alphas cross-validated in closed form (``RidgeCV``).
+
+    scikit-learn's ``RidgeCV``: minimizes
+    ``Σ_i s_i (y_i - b - x_iᵀw)² + alpha Σ_j f_j w_j²`` for each candidate
+    alpha and keeps the best.
+
+    * ``cv=None`` (default): exact, efficient leave-one-out.  One
+      eigendecomposition of the full data (of ``X̃ᵀX̃`` or ``X̃X̃ᵀ``,
+      whichever is smaller) gives every alpha's fit and hat-matrix diagonal
+      ``H_ii``; the left-out residual of row i is ``(y_i - ŷ_i) / (1 - H_ii)``.
+    * ``cv`` an int, splitter or iterable: K-fold through gpureg's batched
+      training sets (each fold's Gram is the full Gram minus its held-out
+      block) and one closed-form path per set, scaled by each set's
+      ``Σ s_i``; the full-data path comes from the same batch (no refit).
+
+    Parameters
+    ----------
+    alphas : array-like of shape (n_alphas,), default=(0.1, 1.0, 10.0)
+        Candidates, in scikit-learn's scale; > 0 for leave-one-out, >= 0
+        otherwise (0 is the minimum-norm least-squares fit).
+    fit_intercept : bool, default=True
+    scoring : str, callable or None, default=None
+        None scores leave-one-out by the negative (weighted) squared error
+        and K-fold by R², as scikit-learn.  A string names a scikit-learn
+        scorer; a callable has the signature ``scorer(estimator, X, y)``.
+    cv : int, cross-validation splitter, iterable or None, default=None
+        None is leave-one-out; an int is ``KFold`` without shuffling.
+    gcv_mode : {None, 'auto', 'svd', 'eigen'}, default=None
+        Accepted for compatibility; the smaller eigenproblem is always used.
+    store_cv_results : bool, default=False
+        Store scikit-learn's per-sample leave-one-out values in
+        ``cv_results_`` (only with ``cv=None``).
+    alpha_per_target : bool, default=False
+        Accepted for compatibility: y has one target, so it changes nothing.
+    alpha_selection : {'min', '1se'}, default='min'
+        Use the alpha of best mean CV score, or the largest alpha within one
+        standard error of it (``alpha_1se_``).
+    backend : {'auto', 'cpu', 'gpu', 'numpy'}, default='auto'
+        Validated as everywhere; the closed form currently runs on the host
+        (numpy/LAPACK) whichever backend is chosen.
+    dtype : {None, 'float32', 'float64'}, default=None
+        Dtype of ``coef_``; None follows X.  The solve is float64.
+    standardize : bool, default=False
+        Penalize coefficients of unit-variance columns (glmnet); with
+        leave-one-out the scales are the full data's.
+    penalty_factor : array-like of shape (n_features,), default=None
+        ``f_j >= 0``; 0 leaves feature j unpenalized.
+    progress : bool, default=False
+        Progress bar over the K-fold training sets.
+
+    Attributes
+    ----------
+    alpha_ : float
+        The chosen alpha (see ``alpha_selection``).
+    alpha_1se_ : float
+        Largest alpha whose mean score is within one standard error of the
+        best (equal to the best alpha when a scorer gives one LOO score).
+    best_score_ : float
+        Mean CV score of ``alpha_`` (negative mean squared error for
+        leave-one-out without ``scoring``).
+    coef_ : ndarray of shape (n_features,)
+        Full-data fit at ``alpha_``.
+    intercept_ : float
+    cv_results_ : dict of ndarray or ndarray of shape (n_samples, n_alphas)
+        By default a table with one entry per alpha: ``alpha``,
+        ``mean_test_score``, ``std_err_test_score``, ``split{k}_test_score``
+        (K-fold) and ``rank_test_score``.  With ``store_cv_results=True``,
+        scikit-learn's array instead: the weighted squared LOO errors, or the
+        LOO predictions when ``scoring`` is given.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+
+    Notes
+    -----
+    As in scikit-learn 1.9, sample weights enter every fit and every score
+    (the leave-one-out errors and each fold's held-out score).
+    """
+
+    def __init__(self, alphas=(0.1, 1.0, 10.0), *, fit_intercept=True, scoring=None,
+                 cv=None, gcv_mode=None, store_cv_results=False,
+                 alpha_per_target=False, alpha_selection="min", backend="auto",
+                 dtype=None, standardize=False, penalty_factor=None,
+                 progress=False):
+        self.alphas = alphas
+        self.fit_intercept = fit_intercept
+        self.scoring = scoring
+        self.cv = cv
+        self.gcv_mode = gcv_mode
+        self.store_cv_results = store_cv_results
+        self.alpha_per_target = alpha_per_target
+        self.alpha_selection = alpha_selection
+        self.backend = backend
+        self.dtype = dtype
+        self.standardize = standardize
+        self.penalty_factor = penalty_factor
+        self.progress = progress
+
+    def _check_params(self):
+        if self.alpha_selection not in ("min", "1se"):
+            raise ValueError(
+                f"alpha_selection must be 'min' or '1se', got {self.alpha_selection!r}."
+            )
+        if self.gcv_mode not in (None, "auto", "svd", "eigen"):
+            raise ValueError(
+                "gcv_mode must be one of None, 'auto', 'svd', 'eigen', got "
+                f"{self.gcv_mode!r}."
+            )
+        if self.cv is not None and self.store_cv_results:
+            raise ValueError("cv!=None and store_cv_results=True are incompatible")
+        if self.cv is not None and self.alpha_per_target:
+            raise ValueError("cv!=None and alpha_per_target=True are incompatible")
+        if self.scoring is None:
+            return None
+        if isinstance(self.scoring, str):
+            from sklearn.metrics import get_scorer
+
+            return get_scorer(self.scoring)
+        if callable(self.scoring):
+            return self.scoring
+        raise ValueError(
+            f"scoring must be None, a scorer name or a callable, got {self.scoring!r}."
+        )
+
+    def fit(self, X, y, sample_weight=None, **params):
+        """Fit the Ridge path, score every alpha by CV and keep the best fit.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+        **params
+            Not supported (metadata routing); must be empty.
+
+        Returns
+        -------
+        self
+        """
+        if params:
+            raise ValueError(f"Unexpected fit parameters: {sorted(params)}.")
+        scorer = self._check_params()
+        resolve_backend(self.backend)
+        X, y, sw = _validate_fit_input(self, X, y, sample_weight)
+        out_dtype = v.resolve_dtype(X, self.dtype)
+        alphas = _check_ridge_alphas(self.alphas, strictly_positive=self.cv is None)
+        f = v.check_penalty_factor(self.penalty_factor, X.shape[1])
+        common = dict(sample_weight=sw, penalty_factor=f,
+                      fit_intercept=bool(self.fit_intercept),
+                      standardize=bool(self.standardize))
+        split_scores = None
+        if self.cv is None:
+            if X.shape[0] < 2:
+                raise ValueError("leave-one-out (cv=None) needs at least 2 samples, "
+                                 f"but X has only n_samples={X.shape[0]}.")
+            path = ridge_loo_path(X, y, alphas, **common)
+            s = np.ones(X.shape[0]) if sw is None else sw
+            if scorer is None:
+                sq_err = s * path.loo_residual**2  # (n_alphas, n_samples)
+                per_sample = -sq_err
+                mean = per_sample.mean(axis=1)
+                se = per_sample.std(axis=1, ddof=1) / np.sqrt(X.shape[0])
+                stored = sq_err.T
+            else:
+                predictions = y[None, :] - path.loo_residual
+                kw = {} if sw is None else {"sample_weight": sw}
+                mean = np.array([float(scorer(_IdentityRegressor(), pred, y, **kw))
+                                 for pred in predictions])
+                se = np.zeros_like(mean)
+                stored = predictions.T
+        else:
+            folds = make_folds(self.cv, X.shape[0])
+            bar = _progress_bar(self.progress, len(folds) + 1)
+            path = ridge_kfold_path(X, y, alphas, folds, **common,
+                                    progress=None if bar is None else bar.update)
+            if bar is not None:
+                bar.close()
+            split_scores = np.empty((alphas.size, len(folds)))
+            for k, (_, test) in enumerate(folds):
+                sw_test = None if sw is None else sw[test]
+                if scorer is None:
+                    split_scores[:, k] = _r2_columns(
+                        y[test], path.predict_fold(k, X[test]), sw_test)
+                else:
+                    split_scores[:, k] = [
+                        self._score_fold(scorer, X[test], y[test], sw_test, path, k,
+                                         a, float(alpha))
+                        for a, alpha in enumerate(alphas)
+                    ]
+            mean = split_scores.mean(axis=1)
+            se = (split_scores.std(axis=1, ddof=1) / np.sqrt(len(folds))
+                  if len(folds) > 1 else np.zeros_like(mean))
+            stored = None
+
+        best = int(np.argmax(mean))  # first of ties, as scikit-learn
+        within = np.flatnonzero(mean >= mean[best] - se[best])
+        i_1se = int(within[np.argmax(alphas[within])])
+        chosen = best if self.alpha_selection == "min" else i_1se
+        self.alpha_ = float(alphas[chosen])
+        self.alpha_1se_ = float(alphas[i_1se])
+        self.best_score_ = float(mean[chosen])
+        self.coef_ = path.coef[chosen].astype(out_dtype)
+        self.intercept_ = float(path.intercept[chosen]) if self.fit_intercept else 0.0
+        if self.store_cv_results:
+            self.cv_results_ = stored.astype(out_dtype)
+        else:
+            table = {"alpha": alphas.copy(), "mean_test_score": mean,
+                     "std_err_test_score": se}
+            if split_scores is not None:
+                for k in range(split_scores.shape[1]):
+                    table[f"split{k}_test_score"] = split_scores[:, k]
+            table["rank_test_score"] = np.argsort(np.argsort(-mean, kind="stable"),
+                                                  kind="stable") + 1
+            self.cv_results_ = table
+        return self
+
+    def _score_fold(self, scorer, X_test, y_test, sw_test, path, k, a, alpha):
+        """Score fold ``k``'s fit at alpha index ``a`` with a scikit-learn scorer."""
+        model = Ridge(alpha=alpha, fit_intercept=self.fit_intercept)
+        model.coef_ = path.fold_coef[k, a].copy()
+        model.intercept_ = float(path.fold_intercept[k, a])
+        model.n_features_in_ = X_test.shape[1]
+        kw = {} if sw_test is None else {"sample_weight": sw_test}
+        return float(scorer(model, X_test, y_test, **kw))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags

@@ -39,6 +39,22 @@ def missing_reason() -> str | None:
     return None
 
 
+def to_device(a):
+    """Copy a host array to the current CUDA device (a CuPy array).
+
+    Parameters
+    ----------
+    a : ndarray
+
+    Returns
+    -------
+    cupy.ndarray
+    """
+    import cupy
+
+    return cupy.asarray(a)
+
+
 def solve_paths(batch, alphas, l1_ratios, penalty_factor, *, positive, tol, max_iter,
                 progress=None):
     """Same contract as ``backends._numba.solve_paths`` (not implemented yet)."""
