@@ -217,3 +217,50 @@ def test_cupy_in_cupy_out():
         np.testing.assert_allclose(cupy.asnumpy(pred), host.predict(X), rtol=1e-6)
         assert dev.score(cupy.asarray(X), cupy.asarray(y)) == pytest.approx(
             host.score(X, y), rel=1e-6)
+
+
+_Xb = np.random.default_rng(0).standard_normal((30, 4))
+_yb = _Xb[:, 0].copy()
+
+
+@pytest.mark.parametrize("make, fit_kw, exc, match", [
+    (lambda: ElasticNet(l1_ratio=1.5), {}, ValueError, "l1_ratio"),
+    (lambda: ElasticNetCV(l1_ratio=[0.5, -0.1]), {}, ValueError, "l1_ratio"),
+    (lambda: Lasso(alpha=0), {}, ValueError, "alpha"),
+    (lambda: Ridge(alpha=np.nan), {}, ValueError, "alpha"),
+    (lambda: LassoCV(alphas=[1, -1]), {}, ValueError, "alphas"),
+    (lambda: LassoCV(eps=2), {}, ValueError, "eps"),
+    (lambda: ElasticNetCV(), dict(sample_weight=-np.ones(30)), ValueError,
+     "sample_weight"),
+    (lambda: Lasso(), dict(sample_weight=np.ones(3)), ValueError, "sample_weight"),
+    (lambda: LassoCV(cv=40), {}, ValueError, "n_samples=30"),
+    (lambda: Lasso(max_iter=0), {}, ValueError, "max_iter"),
+    (lambda: Lasso(tol=-1), {}, ValueError, "tol"),
+    (lambda: Lasso(penalty_factor=[1, 2]), {}, ValueError, "penalty_factor"),
+    (lambda: Lasso(backend="tpu"), {}, ValueError, "backend"),
+    (lambda: Lasso(dtype="int32"), {}, ValueError, "dtype"),
+])
+def test_bad_parameters_are_named(make, fit_kw, exc, match):
+    with pytest.raises(exc, match=match):
+        make().fit(_Xb, _yb, **fit_kw)
+
+
+@pytest.mark.parametrize("X, y, match", [
+    (_Xb[:0], _yb[:0], "0 sample"),
+    (_Xb[:, 0], _yb, "2D array"),
+    (_Xb, _yb[:-1], "inconsistent numbers of samples"),
+    (_Xb, np.where(_yb > 1, np.inf, _yb), "infinity"),
+    (_Xb, np.c_[_yb, _yb], "1d array"),
+])
+@pytest.mark.parametrize("est", [Lasso(), ElasticNetCV(cv=3), RidgeCV()])
+def test_bad_data_is_named(est, X, y, match):
+    with pytest.raises(ValueError, match=match):
+        clone(est).fit(X, y)
+
+
+def test_fortran_order_input_gives_the_same_fit():
+    X, y = _data(n=50, p=6, seed=11)
+    for est in (ElasticNetCV(alphas=8, cv=3), RidgeCV(cv=3), Lasso(alpha=0.05)):
+        a = clone(est).fit(np.ascontiguousarray(X), y)
+        b = clone(est).fit(np.asfortranarray(X), y)
+        np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-12, atol=1e-14)
