@@ -7,7 +7,7 @@ import gpureg
 from gpureg.backends import _gpu, resolve_backend
 
 
-def test_auto_resolves_to_cpu_until_the_gpu_solver_lands():
+def test_auto_picks_the_gpu_only_where_cupy_sees_a_device():
     assert resolve_backend("auto") == ("gpu" if _gpu.IMPLEMENTED and
                                        _gpu.is_available() else "cpu")
     X = np.random.default_rng(0).standard_normal((30, 4))

@@ -1,4 +1,11 @@
-"""GPU backend (CuPy raw kernels): placeholder until the GPU issue lands.
+"""GPU backend: the batched FISTA engine of ``_fista.py`` on CuPy + raw CUDA kernels.
+
+The Gram matrices (or the design, when n_features > n_samples) of every
+training set go to the device once per chunk; each iteration is one cuBLAS
+GEMM per training set plus one fused kernel (``enet_fista_step``), and every
+``CHECK_EVERY`` iterations one more GEMM and ``enet_gap`` certify rows, which
+then leave the batch.  The memory planner sizes chunks from the free device
+memory (or :data:`MEMORY_BUDGET` / ``GPUREG_GPU_MEMORY_BYTES``).
 
 Only this module and the kernel loader may import cupy, and only inside
 functions: importing gpureg never touches the GPU.
@@ -6,9 +13,19 @@ functions: importing gpureg never touches the GPU.
 
 from __future__ import annotations
 
-#: Flipped to True when the CuPy solver is in place; until then ``"auto"``
-#: resolves to the CPU even on a machine with a GPU.
-IMPLEMENTED = False
+import os
+
+import numpy as np
+
+#: The CuPy solver is in place: ``"auto"`` picks the GPU when CuPy sees one.
+IMPLEMENTED = True
+
+#: Device bytes the planner may use; None = 80% of the free memory (the
+#: environment variable ``GPUREG_GPU_MEMORY_BYTES`` overrides both).
+MEMORY_BUDGET: int | None = None
+
+#: Threads per block of every kernel (one block per fit).
+BLOCK = 256
 
 
 def is_available() -> bool:
@@ -55,7 +72,84 @@ def to_device(a):
     return cupy.asarray(a)
 
 
+def memory_budget() -> int:
+    """Device bytes the memory planner may use for one chunk."""
+    env = os.environ.get("GPUREG_GPU_MEMORY_BYTES")
+    if env:
+        return int(env)
+    if MEMORY_BUDGET is not None:
+        return int(MEMORY_BUDGET)
+    import cupy
+
+    free, _ = cupy.cuda.Device().mem_info
+    pool = cupy.get_default_memory_pool()
+    return int(0.8 * (free + pool.free_bytes()))
+
+
+def _ctype(dtype) -> str:
+    return {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}[
+        np.dtype(dtype)]
+
+
+def _contiguous(*arrays):
+    for a in arrays:
+        if not a.flags.c_contiguous:
+            raise ValueError("kernel argument is not C-contiguous")
+
+
+class CudaOps:
+    """The kernel interface of ``_fista.solve`` on the device (CuPy + NVRTC)."""
+
+    def __init__(self):
+        import cupy
+
+        self.xp = cupy
+
+    def fista_step(self, GY, Y, W, W_next, Y_next, C, set_of, step, l1, l2, f,
+                   t_mom, positive):
+        """Launch ``enet_fista_step<T>``: one block of :data:`BLOCK` per row."""
+        from ._kernels import get_function
+
+        n, p = Y.shape
+        if n == 0:
+            return
+        _contiguous(GY, Y, W, W_next, Y_next, C, set_of, step, l1, l2, f, t_mom)
+        kernel = get_function("enet_fista.cu", f"enet_fista_step<{_ctype(Y.dtype)}>")
+        kernel((n,), (BLOCK,), (GY, Y, W, W_next, Y_next, C, set_of, step, l1, l2,
+                                f, t_mom, np.int32(n), np.int32(p),
+                                np.int32(bool(positive))))
+
+    def gap(self, GW, W, C, yy, set_of, l1, l2, f, positive):
+        """Launch ``enet_gap<T>``; returns the gaps, shape ``(n,)`` float64."""
+        from ._kernels import get_function
+
+        n, p = W.shape
+        out = self.xp.empty(n, dtype=np.float64)
+        if n == 0:
+            return out
+        _contiguous(GW, W, C, yy, set_of, l1, l2, f)
+        kernel = get_function("enet_fista.cu", f"enet_gap<{_ctype(W.dtype)}>")
+        kernel((n,), (BLOCK,), (GW, W, C, yy, set_of, l1, l2, f, out, np.int32(n),
+                                np.int32(p), np.int32(bool(positive))))
+        return out
+
+
 def solve_paths(batch, alphas, l1_ratios, penalty_factor, *, positive, tol, max_iter,
                 progress=None):
-    """Same contract as ``backends._numba.solve_paths`` (not implemented yet)."""
-    raise RuntimeError(f"backend='gpu' cannot run: {missing_reason()}.")
+    """Same contract as ``backends._numba.solve_paths``, solved on the device.
+
+    ``max_iter`` counts FISTA iterations of each fit (and ``n_iter`` reports
+    them), not coordinate-descent epochs.
+    """
+    reason = missing_reason()
+    if reason is not None:
+        raise RuntimeError(f"backend='gpu' cannot run: {reason}.")
+    import cupy
+
+    from ._fista import solve_paths_with
+
+    sol = solve_paths_with(CudaOps(), batch, alphas, l1_ratios, penalty_factor,
+                           positive=positive, tol=tol, max_iter=max_iter,
+                           progress=progress, budget=memory_budget())
+    cupy.cuda.Device().synchronize()
+    return sol

@@ -1,0 +1,90 @@
+"""Kernel loader: CUDA sources in ``kernels/`` → ``cupy.RawModule``, compiled lazily.
+
+DESIGN.md §5: the ``.cu`` files are read as text and compiled with NVRTC on
+first use (never on import), once per device; templated kernels are
+instantiated through ``name_expressions``.  A hash of the source goes into the
+compile options so CuPy's on-disk cache never serves a stale binary.
+
+The sources are found in an installed wheel (``gpureg/_kernels``, put there
+by hatchling's ``force-include``) or in a source checkout (``kernels/`` at the
+repository root).  Only this module and ``_gpu.py`` import cupy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+#: Every kernel the GPU backend launches, by source file (name expressions).
+KERNELS: dict[str, tuple[str, ...]] = {
+    "enet_fista.cu": (
+        "enet_fista_step<float>",
+        "enet_fista_step<double>",
+        "enet_gap<float>",
+        "enet_gap<double>",
+    ),
+}
+
+#: NVRTC options shared by every module.
+OPTIONS: tuple[str, ...] = ("--std=c++14",)
+
+_MODULES: dict = {}
+
+
+def kernels_dir() -> Path:
+    """Directory holding the ``.cu`` sources (wheel first, then checkout).
+
+    Raises
+    ------
+    FileNotFoundError
+        When neither location has the sources.
+    """
+    here = Path(__file__).resolve().parent.parent  # the gpureg package
+    candidates = [here / "_kernels", here.parent / "kernels"]
+    for d in candidates:
+        if all((d / name).is_file() for name in KERNELS):
+            return d
+    raise FileNotFoundError(
+        "gpureg's CUDA sources were not found in "
+        + " or ".join(str(d) for d in candidates)
+        + "; reinstall gpureg or run from a complete source checkout."
+    )
+
+
+def source(filename: str) -> str:
+    """The text of one kernel file."""
+    return (kernels_dir() / filename).read_text()
+
+
+def compile_options(filename: str) -> tuple[str, ...]:
+    """NVRTC options for one file, with a hash of its source (cache key)."""
+    digest = hashlib.sha256(source(filename).encode()).hexdigest()[:16]
+    return OPTIONS + (f"-DGPUREG_SOURCE_HASH=0x{digest}ULL",)
+
+
+def get_function(filename: str, name: str):
+    """A compiled kernel of the current device (compiled on first request).
+
+    Parameters
+    ----------
+    filename : str
+        A key of :data:`KERNELS`.
+    name : str
+        One of its name expressions, e.g. ``"enet_gap<double>"``.
+
+    Returns
+    -------
+    cupy.RawKernel
+    """
+    import cupy
+
+    if name not in KERNELS.get(filename, ()):
+        raise KeyError(f"{name!r} is not a kernel of {filename!r}.")
+    key = (filename, cupy.cuda.Device().id)
+    module = _MODULES.get(key)
+    if module is None:
+        module = cupy.RawModule(code=source(filename),
+                                options=compile_options(filename),
+                                name_expressions=list(KERNELS[filename]))
+        _MODULES[key] = module
+    return module.get_function(name)

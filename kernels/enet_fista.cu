@@ -1,0 +1,191 @@
+// enet_fista.cu — batched elastic-net FISTA step and duality gap.
+//
+// Kernels (both templated on T = float | double, the storage dtype of the
+// iterates; every reduction and every scalar parameter is double):
+//
+//   enet_fista_step<T>  one accelerated proximal-gradient step for n problems
+//   enet_gap<T>         the Fenchel duality gap of n problems (as _penalty.py)
+//
+// Launch geometry: grid = (n_problems,), block = (BLOCK,) with BLOCK a
+// multiple of 32 and at most 1024 (the launcher uses 256); one block owns one
+// problem (one row of the (n, p) arrays) and strides over its p features.
+// No dynamic shared memory.
+//
+// Launched by gpureg/backends/_gpu.py (class CudaOps, through the loader in
+// gpureg/backends/_kernels.py).  CPU twins (numba): gpureg/backends/_twins.py.
+//
+// Problem k belongs to training set s = set_of[k]; G_s is that set's Gram
+// matrix and c_s = X̃ᵀ S ỹ / n_w.  The smooth part is ½ wᵀG w - cᵀw, the
+// penalty g(w) = Σ_j l1_k f_j |w_j| + ½ l2_k f_j w_j² (+ indicator of w ≥ 0
+// when `positive`), with l1 = alpha·l1_ratio and l2 = alpha·(1 - l1_ratio).
+// All arrays are C-contiguous; the launcher asserts it.
+
+#ifndef GPUREG_WARP
+#define GPUREG_WARP 32
+#endif
+
+// Sum of v over the block; every thread gets the result.
+__device__ __forceinline__ double block_sum(double v, double* shm) {
+    for (int off = GPUREG_WARP / 2; off > 0; off >>= 1)
+        v += __shfl_down_sync(0xffffffffu, v, off);
+    const int lane = threadIdx.x % GPUREG_WARP;
+    const int warp = threadIdx.x / GPUREG_WARP;
+    __syncthreads();  // shm may still be read by a previous reduction
+    if (lane == 0) shm[warp] = v;
+    __syncthreads();
+    const int n_warps = (blockDim.x + GPUREG_WARP - 1) / GPUREG_WARP;
+    double total = 0.0;
+    for (int i = 0; i < n_warps; ++i) total += shm[i];
+    return total;
+}
+
+// Minimum of v over the block; every thread gets the result.
+__device__ __forceinline__ double block_min(double v, double* shm) {
+    for (int off = GPUREG_WARP / 2; off > 0; off >>= 1)
+        v = fmin(v, __shfl_down_sync(0xffffffffu, v, off));
+    const int lane = threadIdx.x % GPUREG_WARP;
+    const int warp = threadIdx.x / GPUREG_WARP;
+    __syncthreads();
+    if (lane == 0) shm[warp] = v;
+    __syncthreads();
+    const int n_warps = (blockDim.x + GPUREG_WARP - 1) / GPUREG_WARP;
+    double m = shm[0];
+    for (int i = 1; i < n_warps; ++i) m = fmin(m, shm[i]);
+    return m;
+}
+
+// One FISTA step with gradient-based adaptive restart (O'Donoghue & Candès):
+//
+//   z      = y - step_s (G_s y - c_s)                      // gradient step
+//   w_new  = S(z, step_s l1 f) / (1 + step_s l2 f)          // prox of g
+//   restart if (y - w_new)ᵀ(w_new - w) > 0: t' = 1, y' = w_new
+//   else t' = (1 + sqrt(1 + 4 t²)) / 2, y' = w_new + (t - 1)/t' (w_new - w)
+//
+// GY holds G_s y (one GEMM per set, before this kernel).  Unpenalized
+// features (f_j = 0) take the plain gradient step.
+template <typename T>
+__global__ void enet_fista_step(const T* __restrict__ GY,      // (n, p)
+                                const T* __restrict__ Y,       // (n, p)
+                                const T* __restrict__ W,       // (n, p)
+                                T* __restrict__ W_next,        // (n, p) out
+                                T* __restrict__ Y_next,        // (n, p) out
+                                const double* __restrict__ C,  // (n_sets, p)
+                                const int* __restrict__ set_of,    // (n,)
+                                const double* __restrict__ step,   // (n_sets,)
+                                const double* __restrict__ l1,     // (n,)
+                                const double* __restrict__ l2,     // (n,)
+                                const double* __restrict__ f,      // (p,)
+                                double* __restrict__ t_mom,        // (n,) in/out
+                                const int n, const int p, const int positive) {
+    __shared__ double shm[32];
+    const int k = blockIdx.x;
+    if (k >= n) return;
+    const int s = set_of[k];
+    const double eta = step[s];
+    const double a1 = eta * l1[k];
+    const double a2 = eta * l2[k];
+    const long long row = (long long)k * p;
+    const double* c = C + (long long)s * p;
+
+    double acc = 0.0;  // (y - w_new)ᵀ (w_new - w)
+    for (int j = threadIdx.x; j < p; j += blockDim.x) {
+        const double y = (double)Y[row + j];
+        const double z = y - eta * ((double)GY[row + j] - c[j]);  // y - η(Gy - c)
+        double w_new;
+        if (f[j] > 0.0) {
+            const double thr = a1 * f[j];
+            double num = 0.0;  // soft_threshold(z, thr) (or its positive part)
+            if (z > thr) num = z - thr;
+            else if (z < -thr && !positive) num = z + thr;
+            w_new = num / (1.0 + a2 * f[j]);
+        } else {
+            w_new = (positive && z < 0.0) ? 0.0 : z;
+        }
+        const T w_store = (T)w_new;
+        W_next[row + j] = w_store;
+        const double w_new_t = (double)w_store;  // what the next step will read
+        acc += (y - w_new_t) * (w_new_t - (double)W[row + j]);
+    }
+    acc = block_sum(acc, shm);
+
+    const double t = t_mom[k];
+    const bool restart = acc > 0.0;
+    const double t_new = restart ? 1.0 : 0.5 * (1.0 + sqrt(1.0 + 4.0 * t * t));
+    const double beta = restart ? 0.0 : (t - 1.0) / t_new;
+    for (int j = threadIdx.x; j < p; j += blockDim.x) {
+        const double w_new = (double)W_next[row + j];  // written by this thread
+        Y_next[row + j] = (T)(w_new + beta * (w_new - (double)W[row + j]));
+    }
+    if (threadIdx.x == 0) t_mom[k] = t_new;
+}
+
+// Duality gap of each problem at w (twin of gpureg._penalty.duality_gap):
+//
+//   grad  = c - G w                       // GW holds G_s w
+//   r²    = yy - 2 cᵀw + wᵀ G w           // ‖r‖²_S / n_w
+//   κ     = min(1, min_{j: f_j>0, l2 f_j=0, score_j > l1 f_j} l1 f_j / score_j)
+//   v     = κ grad
+//   gap   = ½ (1-κ)² r² + Σ_{f_j>0} [l1 f |w| + ½ l2 f w² + conj_j(v_j) - v_j w_j]
+//                       + Σ_{f_j=0} |v_j w_j|
+//   conj_j(v) = (|v| - l1 f_j)₊² / (2 l2 f_j)  (0 where l2 f_j = 0)
+//
+// score_j = |grad_j| (max(grad_j, 0) when positive).  The gap is clipped at 0.
+template <typename T>
+__global__ void enet_gap(const T* __restrict__ GW,        // (n, p)
+                         const T* __restrict__ W,         // (n, p)
+                         const double* __restrict__ C,    // (n_sets, p)
+                         const double* __restrict__ yy,   // (n_sets,)
+                         const int* __restrict__ set_of,  // (n,)
+                         const double* __restrict__ l1,   // (n,)
+                         const double* __restrict__ l2,   // (n,)
+                         const double* __restrict__ f,    // (p,)
+                         double* __restrict__ gap,        // (n,) out
+                         const int n, const int p, const int positive) {
+    __shared__ double shm[32];
+    const int k = blockIdx.x;
+    if (k >= n) return;
+    const int s = set_of[k];
+    const double L1 = l1[k];
+    const double L2 = l2[k];
+    const long long row = (long long)k * p;
+    const double* c = C + (long long)s * p;
+
+    // pass 1: cᵀw, wᵀGw and κ
+    double cw = 0.0, wgw = 0.0, kappa = 1.0;
+    for (int j = threadIdx.x; j < p; j += blockDim.x) {
+        const double w = (double)W[row + j];
+        const double gw = (double)GW[row + j];
+        cw += c[j] * w;
+        wgw += w * gw;
+        const double g = c[j] - gw;
+        const double score = positive ? fmax(g, 0.0) : fabs(g);
+        const double l1f = L1 * f[j];
+        if (f[j] > 0.0 && L2 * f[j] == 0.0 && score > l1f) kappa = fmin(kappa, l1f / score);
+    }
+    cw = block_sum(cw, shm);
+    wgw = block_sum(wgw, shm);
+    kappa = block_min(kappa, shm);
+    const double rnorm2 = yy[s] - 2.0 * cw + wgw;
+
+    // pass 2: the separable terms
+    double terms = 0.0;
+    for (int j = threadIdx.x; j < p; j += blockDim.x) {
+        const double w = (double)W[row + j];
+        const double v = kappa * (c[j] - (double)GW[row + j]);
+        if (f[j] > 0.0) {
+            const double l1f = L1 * f[j];
+            const double l2f = L2 * f[j];
+            const double vs = positive ? fmax(v, 0.0) : fabs(v);
+            const double excess = fmax(vs - l1f, 0.0);
+            const double conj = l2f > 0.0 ? excess * excess / (2.0 * l2f) : 0.0;
+            terms += l1f * fabs(w) + 0.5 * l2f * w * w + conj - v * w;
+        } else {
+            terms += fabs(v * w);
+        }
+    }
+    terms = block_sum(terms, shm);
+    if (threadIdx.x == 0) {
+        const double g = 0.5 * (1.0 - kappa) * (1.0 - kappa) * rnorm2 + terms;
+        gap[k] = g > 0.0 ? g : 0.0;
+    }
+}

@@ -1,0 +1,251 @@
+"""The GPU engine (batched FISTA) on the CPU: numba twins of the CUDA kernels
+against the numpy oracle, the engine against the CPU backend, the planner.
+
+The same engine runs on the device with CuPy and the CUDA kernels; the
+``gpu``-marked tests at the end repeat the checks there.
+"""
+
+import numpy as np
+import pytest
+
+import gpureg
+from gpureg._folds import make_folds
+from gpureg._gram import build_gram_batch, build_residual_batch, training_weights
+from gpureg._grid import alpha_grid, alpha_max
+from gpureg._penalty import duality_gap, penalty_value, soft_threshold
+from gpureg.backends import _fista, _gpu, _numba
+from gpureg.backends._twins import TwinOps
+
+
+def _batch(n, p, *, dtype=np.float64, cv=3, standardize=False, seed=0,
+           weighted=False):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p)) @ np.triu(np.full((p, p), 0.3), 0) \
+        + rng.standard_normal((n, p))
+    y = X[:, :4] @ [1.5, -2.0, 1.0, 0.5] + rng.standard_normal(n)
+    sw = rng.uniform(0.3, 2.0, n) if weighted else None
+    W = training_weights(n, make_folds(cv, n), sw)
+    build = build_gram_batch if n >= p else build_residual_batch
+    return build(X, y, W, fit_intercept=True, standardize=standardize, dtype=dtype)
+
+
+def _grid(batch, rhos, n_alphas=15, eps=1e-2, f=None, positive=False):
+    f = np.ones(batch.n_features) if f is None else f
+    return np.stack([alpha_grid(alpha_max(batch.stats.c[-1], r, f, positive),
+                                n_alphas, eps) for r in rhos])
+
+
+def _objective(batch, coef, grid, rhos, f):
+    out = np.empty(coef.shape[:3])
+    l1 = (grid * rhos[:, None])[..., None]
+    l2 = (grid * (1 - rhos[:, None]))[..., None]
+    for t in range(batch.stats.n_sets):
+        _, r2 = batch.grad_rnorm2(t, coef[t])
+        out[t] = 0.5 * r2 + penalty_value(coef[t], l1, l2, f)
+    return out
+
+
+@pytest.mark.parametrize("positive", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fista_step_twin_equals_numpy_formula(dtype, positive):
+    rng = np.random.default_rng(1)
+    n, p, n_sets = 7, 11, 2
+    GY, Y, W = (rng.standard_normal((n, p)).astype(dtype) for _ in range(3))
+    C = rng.standard_normal((n_sets, p))
+    set_of = np.array([0, 0, 0, 1, 1, 1, 1], dtype=np.int32)
+    step = np.array([0.3, 0.7])
+    l1, l2 = rng.uniform(0, 1, n), rng.uniform(0, 1, n)
+    f = np.where(np.arange(p) == 3, 0.0, rng.uniform(0.5, 2, p))
+    t_mom = rng.uniform(1, 5, n)
+    W_next, Y_next, t_out = np.empty_like(W), np.empty_like(W), t_mom.copy()
+    TwinOps.fista_step(GY, Y, W, W_next, Y_next, C, set_of, step, l1, l2, f, t_out,
+                       positive)
+    eta = step[set_of][:, None]
+    z = Y - eta * (GY.astype(np.float64) - C[set_of])
+    thr = eta * l1[:, None] * f
+    num = np.maximum(z - thr, 0.0) if positive else soft_threshold(z, thr)
+    w_new = num / (1 + eta * l2[:, None] * f)
+    free = np.maximum(z, 0.0) if positive else z
+    w_new = np.where(f > 0, w_new, free).astype(dtype)
+    np.testing.assert_allclose(W_next, w_new, rtol=1e-6 if dtype == np.float32 else
+                               1e-14, atol=1e-7 if dtype == np.float32 else 1e-15)
+    acc = np.sum((Y - w_new) * (w_new - W.astype(np.float64)), axis=1)
+    restart = acc > 0
+    t_new = np.where(restart, 1.0, 0.5 * (1 + np.sqrt(1 + 4 * t_mom**2)))
+    beta = np.where(restart, 0.0, (t_mom - 1) / t_new)[:, None]
+    np.testing.assert_allclose(t_out, t_new, rtol=1e-14)
+    np.testing.assert_allclose(Y_next, w_new + beta * (w_new - W), rtol=1e-5,
+                               atol=1e-6)
+
+
+@pytest.mark.parametrize("positive", [False, True])
+def test_gap_twin_equals_penalty_oracle(positive):
+    batch = _batch(80, 9, seed=2)
+    rng = np.random.default_rng(3)
+    n_sets, p = batch.stats.n_sets, batch.n_features
+    set_of = np.repeat(np.arange(n_sets, dtype=np.int32), 3)
+    Wc = rng.standard_normal((set_of.size, p)) * (rng.uniform(size=(set_of.size, p))
+                                                  > 0.5)
+    if positive:
+        Wc = np.abs(Wc)
+    l1 = rng.uniform(0.01, 0.2, set_of.size)
+    l2 = np.where(np.arange(set_of.size) % 3 == 0, 0.0, rng.uniform(0, 0.2,
+                                                                     set_of.size))
+    f = np.where(np.arange(p) == 0, 0.0, 1.0)
+    GW = np.stack([batch.G[s] @ w for s, w in zip(set_of, Wc, strict=True)])
+    got = TwinOps.gap(GW, Wc, batch.stats.c, batch.stats.yy, set_of, l1, l2, f,
+                      positive)
+    for k, s in enumerate(set_of):
+        grad, r2 = batch.grad_rnorm2(s, Wc[k])
+        want = duality_gap(Wc[k], grad, r2, l1[k], l2[k], f, positive)
+        assert got[k] == pytest.approx(float(want), rel=1e-10, abs=1e-14)
+
+
+@pytest.mark.parametrize("shape", [(150, 20), (40, 70)])
+@pytest.mark.parametrize("positive", [False, True])
+def test_engine_matches_cpu_backend(shape, positive):
+    batch = _batch(*shape, seed=4, weighted=True, standardize=True)
+    rhos = np.array([0.3, 0.8, 1.0])
+    f = np.ones(batch.n_features)
+    f[1] = 0.0
+    f[2] = 2.5
+    grid = _grid(batch, rhos, f=f, positive=positive)
+    kw = dict(positive=positive, tol=1e-10, max_iter=50_000)
+    ours = _fista.solve_paths_with(TwinOps, batch, grid, rhos, f, **kw)
+    ref = _numba.solve_paths(batch, grid, rhos, f, **kw)
+    thr = 1e-10 * batch.stats.yy[:, None, None]
+    assert (ours.dual_gap <= thr).all()
+    oa = _objective(batch, ours.coef, grid, rhos, f)
+    ob = _objective(batch, ref.coef, grid, rhos, f)
+    # both certified to 1e-10·yy; objectives agree to that gap
+    assert np.all(np.abs(oa - ob) <= 2e-10 * batch.stats.yy[:, None, None])
+    if positive:
+        assert ours.coef.min() >= 0
+
+
+def test_engine_float32_certifies_in_float64():
+    batch = _batch(200, 25, dtype=np.float32, seed=5)
+    rhos = np.array([0.5, 1.0])
+    f = np.ones(batch.n_features)
+    grid = _grid(batch, rhos)
+    sol = _fista.solve_paths_with(TwinOps, batch, grid, rhos, f, positive=False,
+                                  tol=1e-5, max_iter=5000)
+    thr = 1e-5 * batch.stats.yy[:, None, None]
+    assert (sol.dual_gap <= thr).all()
+    # The reported gap is computed in float64 on the float32-stored Gram; on
+    # the float64 data it differs only by G's rounding (measured: < 1% of the
+    # threshold), so the float32 fits are certified for the user's data too.
+    batch64 = _batch(200, 25, dtype=np.float64, seed=5)
+    for t in range(batch.stats.n_sets):
+        grad, r2 = batch64.grad_rnorm2(t, sol.coef[t])
+        g = duality_gap(sol.coef[t], grad, r2, grid * rhos[:, None],
+                        grid * (1 - rhos[:, None]), f, False)
+        np.testing.assert_allclose(sol.dual_gap[t], g, rtol=0, atol=0.02 * thr[t, 0, 0])
+        assert np.all(g <= 1.02 * thr[t])
+
+
+@pytest.mark.parametrize("shape", [(120, 15), (30, 50)])
+def test_tiny_memory_budget_chunks_give_the_same_result(shape):
+    batch = _batch(*shape, seed=6)
+    rhos = np.array([0.5, 1.0])
+    f = np.ones(batch.n_features)
+    grid = _grid(batch, rhos, n_alphas=10)
+    kw = dict(positive=False, tol=1e-8, max_iter=20_000)
+    whole = _fista.solve_paths_with(TwinOps, batch, grid, rhos, f, **kw)
+    op = (_fista.GramOperator if shape[0] >= shape[1] else _fista.DesignOperator)(
+        batch, np)
+    set_of = np.repeat(np.arange(batch.stats.n_sets), rhos.size * 10)
+    unit = _fista.ROWS_PER_PROBLEM * shape[1] * 8 + 8 * shape[1] + \
+        op.problem_bytes() + 64
+    budget = getattr(op, "fixed_bytes", lambda: 0)() + 8 * shape[1] * (
+        batch.stats.n_sets + 1) + op.set_bytes() + 3 * unit
+    chunks = _fista.plan_chunks(set_of, shape[1], op, 8, budget)
+    assert len(chunks) >= set_of.size // 3
+    assert chunks[0][0] == 0 and chunks[-1][1] == set_of.size
+    parts = _fista.solve_paths_with(TwinOps, batch, grid, rhos, f, budget=budget,
+                                    **kw)
+    np.testing.assert_array_equal(parts.n_iter, whole.n_iter)
+    np.testing.assert_allclose(parts.coef, whole.coef, rtol=1e-12, atol=1e-14)
+    with pytest.raises(MemoryError, match="budget"):
+        _fista.plan_chunks(set_of, shape[1], op, 8, budget=100)
+
+
+def test_engine_progress_counts_every_path():
+    batch = _batch(100, 10, seed=7)
+    rhos = np.array([0.5, 1.0])
+    grid = _grid(batch, rhos, n_alphas=8)
+    seen = []
+    _fista.solve_paths_with(TwinOps, batch, grid, rhos, np.ones(10), positive=False,
+                            tol=1e-6, max_iter=5000, progress=seen.append)
+    assert sum(seen) == batch.stats.n_sets * rhos.size
+
+
+def test_lipschitz_bounds_the_largest_eigenvalue():
+    batch = _batch(90, 12, seed=8)
+    op = _fista.GramOperator(batch, np)
+    op.load(range(batch.stats.n_sets))
+    for t in range(batch.stats.n_sets):
+        lam = np.linalg.eigvalsh(batch.G[t]).max()
+        L = _fista.lipschitz(op, t, 12, np, np.float64)
+        assert lam <= L <= 1.1 * lam * (1 + 1e-9)
+
+
+# ---------------------------------------------------------------- on a GPU
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", [(300, 40), (60, 150)])
+def test_cuda_kernels_equal_their_twins(dtype, shape):
+    import cupy
+
+    batch = _batch(*shape, dtype=dtype, seed=9)
+    rhos = np.array([0.2, 0.9])
+    f = np.ones(batch.n_features)
+    grid = _grid(batch, rhos)
+    kw = dict(positive=False, tol=1e-4 if dtype == np.float32 else 1e-8,
+              max_iter=5000)
+    dev = _fista.solve_paths_with(_gpu.CudaOps(), batch, grid, rhos, f, **kw)
+    cpu = _fista.solve_paths_with(TwinOps, batch, grid, rhos, f, **kw)
+    cupy.cuda.Device().synchronize()
+    thr = kw["tol"] * batch.stats.yy[:, None, None]
+    assert (dev.dual_gap <= thr).all()
+    oa = _objective(batch, dev.coef, grid, rhos, f)
+    ob = _objective(batch, cpu.coef, grid, rhos, f)
+    assert np.all(np.abs(oa - ob) <= 2 * thr)
+
+
+@pytest.mark.gpu
+def test_gpu_fit_grid_matches_cpu_kkt_and_chunks(monkeypatch):
+    rng = np.random.default_rng(10)
+    X = rng.standard_normal((400, 30))
+    y = X[:, :5] @ np.ones(5) + rng.standard_normal(400)
+    kw = dict(l1_ratio=[0.0, 0.5, 1.0], alphas=20, cv=4, tol=1e-10, max_iter=20_000)
+    cpu = gpureg.fit_grid(X, y, backend="cpu", **kw)
+    gpu = gpureg.fit_grid(X, y, backend="gpu", **kw)
+    assert gpu.converged.all()
+    np.testing.assert_allclose(gpu.mse_path, cpu.mse_path, rtol=1e-6)
+    assert gpu.alpha_ == cpu.alpha_ and gpu.l1_ratio_ == cpu.l1_ratio_
+    # KKT at the Lasso fits: |x_jᵀ r| / n <= alpha, equality on the support
+    Xc = X - X.mean(axis=0)
+    for a, alpha in enumerate(gpu.alphas[2]):
+        w = gpu.coef_path[2, a]
+        r = y - y.mean() - Xc @ w
+        g = Xc.T @ r / len(y)
+        assert np.all(np.abs(g) <= alpha * (1 + 1e-4) + 1e-6)
+    monkeypatch.setattr(_gpu, "MEMORY_BUDGET", 2_000_000)
+    small = gpureg.fit_grid(X, y, backend="gpu", **kw)
+    np.testing.assert_allclose(small.coef_path, gpu.coef_path, rtol=1e-10,
+                               atol=1e-12)
+
+
+@pytest.mark.gpu
+def test_gpu_estimators_and_float32():
+    rng = np.random.default_rng(11)
+    X = rng.standard_normal((300, 12)).astype(np.float32)
+    y = (X[:, 0] - 2 * X[:, 1] + rng.standard_normal(300)).astype(np.float32)
+    g = gpureg.ElasticNetCV(l1_ratio=[0.5, 1.0], alphas=20, backend="gpu").fit(X, y)
+    c = gpureg.ElasticNetCV(l1_ratio=[0.5, 1.0], alphas=20, backend="cpu").fit(X, y)
+    assert g.coef_.dtype == np.float32
+    assert g.alpha_ == pytest.approx(c.alpha_, rel=1e-6)
+    np.testing.assert_allclose(g.coef_, c.coef_, rtol=1e-3, atol=1e-4)
