@@ -204,8 +204,10 @@ def solve_grid(X, y, *, folds, sample_weight, penalty_factor, l1_ratios, alphas,
     W = training_weights(n_samples, folds, sample_weight)
     mode = choose_mode(n_samples, n_features, W.shape[0], np.dtype(dtype).itemsize)
     build = build_gram_batch if mode == "gram" else build_residual_batch
+    t_gram = time.perf_counter()
     batch = build(X, y, W, fit_intercept=fit_intercept, standardize=standardize,
                   dtype=dtype)
+    timings["gram"] = time.perf_counter() - t_gram
     c_full = batch.stats.c[-1]
     if isinstance(alphas, int):
         grid = np.stack([
@@ -214,7 +216,7 @@ def solve_grid(X, y, *, folds, sample_weight, penalty_factor, l1_ratios, alphas,
         ])
     else:
         grid = np.tile(alphas, (l1_ratios.size, 1))
-    timings["prepare"] = time.perf_counter() - t0
+    timings["prepare"] = time.perf_counter() - t0 - timings["gram"]
 
     n_sets = batch.stats.n_sets
     sol = PathSolution.empty(n_sets, l1_ratios.size, grid.shape[1], n_features)

@@ -46,8 +46,9 @@ class GridResult:
         Covariance (Gram) updates or residual updates.
     dtype : numpy.dtype
     timings : dict
-        Wall seconds of each phase: ``prepare``, ``solve``, ``ridge``,
-        ``score``, ``total``.
+        Wall seconds of each phase: ``gram`` (per-training-set Gram matrices
+        or statistics, on the host), ``prepare`` (the rest of the planning),
+        ``solve``, ``ridge``, ``score``, ``total``.
     """
 
     alphas: np.ndarray

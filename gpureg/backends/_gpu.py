@@ -24,6 +24,10 @@ IMPLEMENTED = True
 #: environment variable ``GPUREG_GPU_MEMORY_BYTES`` overrides both).
 MEMORY_BUDGET: int | None = None
 
+#: The Gram matrices, the Ridge path and the CV scoring are still computed on
+#: the host in this version (then G goes to the device); benchmarks read this.
+GRAM_ON_DEVICE = False
+
 #: Threads per block of every kernel (one block per fit).
 BLOCK = 256
 

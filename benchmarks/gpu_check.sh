@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# GPU runbook: environment, GPU tests, GPU benchmark; one log, one exit code.
+#
+# Usage (from the repository root, on a machine whose Python already has
+# cupy, numpy, numba, scikit-learn and pytest; nothing is installed and no
+# network is used):
+#
+#     bash benchmarks/gpu_check.sh OUTDIR
+#
+# e.g. through the device tool, whose $OUT folder comes back:
+#
+#     bash benchmarks/gpu_check.sh "$OUT"
+#
+# Steps (each appends to OUTDIR/gpu_check.log, also printed, with a header
+# line and its elapsed time; a failed step does not stop the next one):
+#
+#   env      date -u, hostname, nvidia-smi, Python/CuPy/numpy/numba/sklearn
+#            versions, CUDA device name, driver and runtime versions
+#   pytest   python -m pytest -m gpu            (timeout 150 s, junit XML)
+#   kernels  python -m pytest tests/test_kernels.py   (timeout 60 s;
+#            skipped if missing)
+#   bench    python benchmarks/bench_gpu.py --out OUTDIR   (timeout 200 s;
+#            writes OUTDIR/gpu_bench.json)
+#   dropout  python benchmarks/bench_dropout.py --out OUTDIR  (timeout 60 s;
+#            skipped if missing)
+#
+# Budget: each step's timeout is cut to what is left of GPU_CHECK_BUDGET_S
+# (default 345 s), so the whole run ends within 6 minutes; a step with under
+# 15 s left is not run (status 124).  Exit status: the worst (largest) step
+# status; 124 or 137 means a step hit its timeout.  Without a GPU the gpu
+# tests skip and bench_gpu.py exits 3 ("no CuPy / no device").
+#
+# Environment: PYTHON (default python3).  NUMBA_CACHE_DIR and CUPY_CACHE_DIR
+# go under /tmp so a read-only checkout works.
+
+set -u
+
+if [ "$#" -ne 1 ]; then
+    echo "usage: bash benchmarks/gpu_check.sh OUTDIR" >&2
+    exit 64
+fi
+OUTDIR=$1
+mkdir -p "$OUTDIR" || exit 73
+OUTDIR=$(cd "$OUTDIR" && pwd)
+LOG="$OUTDIR/gpu_check.log"
+PY=${PYTHON:-python3}
+
+export PYTHONPATH=".${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONDONTWRITEBYTECODE=1
+CACHE_ROOT=$(mktemp -d /tmp/gpureg_gpu_check.XXXXXX)
+export NUMBA_CACHE_DIR="$CACHE_ROOT/numba"
+export CUPY_CACHE_DIR="${CUPY_CACHE_DIR:-$CACHE_ROOT/cupy}"
+mkdir -p "$NUMBA_CACHE_DIR" "$CUPY_CACHE_DIR"
+
+T_START=$SECONDS
+# Hard deadline for the whole run (seconds); every step's timeout is cut to
+# what is left of it, so the script ends within 6 minutes.
+BUDGET_S=${GPU_CHECK_BUDGET_S:-345}
+STEP_NAMES=()
+STEP_CODES=()
+
+log() {
+    # Print a line and append it to the log.
+    printf '%s\n' "$*" | tee -a "$LOG"
+}
+
+run_step() {
+    # run_step NAME TIMEOUT_S COMMAND...: run COMMAND under `timeout`, cut to
+    # the time left before the deadline, with output teed to the log; record
+    # its exit status and elapsed seconds.
+    local name=$1 limit=$2
+    shift 2
+    local left=$((BUDGET_S - (SECONDS - T_START)))
+    log ""
+    if [ "$left" -lt 15 ]; then
+        log "===== [$name] not run: only ${left} s left of the ${BUDGET_S} s budget"
+        STEP_NAMES+=("$name (no time left)")
+        STEP_CODES+=(124)
+        return
+    fi
+    if [ "$((left - 5))" -lt "$limit" ]; then
+        limit=$((left - 5))
+    fi
+    local t0=$SECONDS
+    log "===== [$name] $(date -u +%Y-%m-%dT%H:%M:%SZ) timeout ${limit}s \$ $*"
+    timeout -k 5 "$limit" "$@" 2>&1 | tee -a "$LOG"
+    local code=${PIPESTATUS[0]}
+    log "===== [$name] exit $code after $((SECONDS - t0)) s" \
+        "(total $((SECONDS - T_START)) s)"
+    STEP_NAMES+=("$name")
+    STEP_CODES+=("$code")
+}
+
+skip_step() {
+    # skip_step NAME WHY: record a skipped step (status 0).
+    log ""
+    log "===== [$1] skipped: $2"
+    STEP_NAMES+=("$1 (skipped)")
+    STEP_CODES+=(0)
+}
+
+env_report() {
+    # Host, driver and library versions; never fails the run.
+    echo "date -u: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "hostname: $(hostname 2>/dev/null || cat /etc/hostname 2>/dev/null)"
+    echo "repo: $(pwd) @ $(git rev-parse --short HEAD 2>/dev/null || echo '?')" \
+         "$(git status --porcelain 2>/dev/null | wc -l | tr -d ' ') changed files"
+    echo "python: $PY -> $(command -v "$PY" || echo 'not found')"
+    if command -v nvidia-smi >/dev/null 2>&1; then
+        timeout 20 nvidia-smi || echo "nvidia-smi failed ($?)"
+    else
+        echo "nvidia-smi: not present"
+    fi
+    timeout 45 "$PY" -c '
+import platform, sys
+print("python", platform.python_version(), sys.executable)
+for name in ("numpy", "numba", "sklearn", "scipy", "pytest", "cupy"):
+    try:
+        mod = __import__(name)
+        print(name, getattr(mod, "__version__", "?"))
+    except Exception as exc:
+        print(f"{name}: not importable ({exc.__class__.__name__}: {exc})")
+try:
+    import cupy
+    rt = cupy.cuda.runtime
+    n = rt.getDeviceCount()
+    for i in range(n):
+        name = rt.getDeviceProperties(i)["name"]
+        name = name.decode() if isinstance(name, bytes) else name
+        print(f"device {i}: {name}")
+    print(f"CUDA driver API {rt.driverGetVersion()}, runtime {rt.runtimeGetVersion()}")
+except Exception as exc:
+    print(f"cupy device query failed: {exc.__class__.__name__}: {exc}")
+try:
+    import gpureg
+    from gpureg.backends import _gpu
+    print("gpureg", gpureg.__version__, "gpu backend:",
+          _gpu.missing_reason() or "available")
+except Exception as exc:
+    print(f"gpureg: {exc.__class__.__name__}: {exc}")
+' || echo "version query failed ($?)"
+    return 0
+}
+
+log "gpu_check.sh: $(date -u +%Y-%m-%dT%H:%M:%SZ), out $OUTDIR, python $PY"
+
+# (a) environment (its commands carry their own timeouts: 20 s + 45 s)
+t0=$SECONDS
+log ""
+log "===== [env] $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+env_report 2>&1 | tee -a "$LOG"
+log "===== [env] exit 0 after $((SECONDS - t0)) s (total $((SECONDS - T_START)) s)"
+STEP_NAMES+=("env")
+STEP_CODES+=(0)
+
+# (b) the GPU-marked tests
+run_step pytest-gpu 150 "$PY" -m pytest -m gpu -v -p no:cacheprovider \
+    --junitxml="$OUTDIR/pytest_gpu.xml"
+
+# (c) kernel tests, once they exist
+if [ -f tests/test_kernels.py ]; then
+    run_step pytest-kernels 60 "$PY" -m pytest tests/test_kernels.py -v \
+        -p no:cacheprovider --junitxml="$OUTDIR/pytest_kernels.xml"
+else
+    skip_step pytest-kernels "tests/test_kernels.py not present"
+fi
+
+# (d) the GPU benchmark (W1, W2): checks, then timings, then JSON rows
+run_step bench-gpu 200 "$PY" benchmarks/bench_gpu.py --out "$OUTDIR"
+
+# (e) the dropout benchmark, once it exists
+if [ -f benchmarks/bench_dropout.py ]; then
+    run_step bench-dropout 60 "$PY" benchmarks/bench_dropout.py \
+        --out "$OUTDIR"
+else
+    skip_step bench-dropout "benchmarks/bench_dropout.py not present"
+fi
+
+rm -rf "$CACHE_ROOT"
+
+worst=0
+log ""
+log "===== summary ($((SECONDS - T_START)) s in all; log $LOG)"
+for i in "${!STEP_NAMES[@]}"; do
+    log "$(printf '  %-26s exit %s' "${STEP_NAMES[$i]}" "${STEP_CODES[$i]}")"
+    if [ "${STEP_CODES[$i]}" -gt "$worst" ]; then
+        worst=${STEP_CODES[$i]}
+    fi
+done
+log "worst exit status: $worst"
+exit "$worst"
