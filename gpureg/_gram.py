@@ -76,6 +76,9 @@ class GramBatch:
     #: ``y0 = y - center[1]``; None where a training set leaves nothing out.
     blocks: list = field(default_factory=list)
     center: tuple = (0.0, 0.0)
+    #: Array module of ``G`` and of the blocks: numpy, or cupy when the GPU
+    #: backend built them on the device (``stats`` is always numpy).
+    xp: object = np
 
     @property
     def n_features(self) -> int:
@@ -114,9 +117,12 @@ class GramBatch:
         if not np.array_equal(rows, test_mask):
             return None
         beta = intercept - self.center[1] + coef @ self.center[0]
-        uGu = np.einsum("kj,kj->k", coef @ G_o, coef)
-        uc = coef @ c_o
-        B = sy_o - coef @ sx_o
+        xp = self.xp
+        coef_d = xp.asarray(coef)
+        # uᵀ G_o u: one GEMM where G_o lives (the device for the GPU backend)
+        uGu = _to_host(xp, xp.sum((coef_d @ G_o) * coef_d, axis=1))
+        uc = _to_host(xp, coef_d @ c_o)
+        B = sy_o - _to_host(xp, coef_d @ sx_o)
         sse = yy_o - 2.0 * uc + uGu - 2.0 * beta * B + beta * beta * n_o
         scale = yy_o + 2.0 * np.abs(uc) + uGu + 2.0 * np.abs(beta * B) + beta**2 * n_o
         return np.where(sse > 1e-6 * scale, sse, np.nan)
@@ -136,9 +142,13 @@ class GramBatch:
         rnorm2 : ndarray of shape (...)
             ``yy - 2 cᵀw + wᵀ G w``.
         """
-        G = np.asarray(self.G[t], dtype=np.float64)
+        xp = self.xp
+        G = self.G[t]
+        if G.dtype != np.float64:
+            G = G.astype(np.float64)
         c = self.stats.c[t]
-        q = w @ G
+        w = np.asarray(w, dtype=np.float64)
+        q = _to_host(xp, xp.asarray(w) @ G)  # on the device when G lives there
         grad = c - q
         rnorm2 = self.stats.yy[t] - 2.0 * (w @ c) + np.sum(w * q, axis=-1)
         return grad, np.maximum(rnorm2, 0.0)
@@ -205,6 +215,11 @@ class ResidualBatch:
         return swr @ Xt, np.sum(swr * r, axis=-1)
 
 
+def _to_host(xp, a):
+    """A numpy copy of ``a`` (no copy when ``xp`` is numpy)."""
+    return a if xp is np else xp.asnumpy(a)
+
+
 def training_weights(n_samples: int, folds, sample_weight) -> np.ndarray:
     """Weights of every training set, held-out rows zeroed.
 
@@ -225,14 +240,19 @@ def training_weights(n_samples: int, folds, sample_weight) -> np.ndarray:
 
 
 def _constant_columns(var: np.ndarray, mean: np.ndarray, n: float) -> np.ndarray:
-    """scikit-learn's test for a numerically constant column."""
+    """scikit-learn's test for a numerically constant column (numpy or cupy)."""
     eps = np.finfo(np.float64).eps
     upper = n * eps * var + (n * mean * eps) ** 2
     return var <= upper
 
 
-def _finish(G_raw, c_raw, yy_raw, sx, sy, n_w, mu0, my0, fit_intercept, standardize):
-    """Center one training set by a rank-one update, detect constants, scale."""
+def _finish(G_raw, c_raw, yy_raw, sx, sy, n_w, mu0, my0, fit_intercept, standardize,
+            xp=np):
+    """Center one training set by a rank-one update, detect constants, scale.
+
+    ``G_raw``, ``c_raw``, ``sx`` and ``mu0`` live in ``xp`` (numpy or cupy);
+    the returned G is there too, everything else is numpy.
+    """
     m = sx / n_w
     my = sy / n_w
     G = G_raw / n_w
@@ -243,35 +263,41 @@ def _finish(G_raw, c_raw, yy_raw, sx, sy, n_w, mu0, my0, fit_intercept, standard
         G -= m[:, None] * m[None, :]
         c -= m * my
         yy -= my * my
-    var = np.diag(G).copy()
+    var = xp.diag(G).copy()
     const = _constant_columns(var, mu0 + m if fit_intercept else 0 * m, n_w)
     if not fit_intercept:
         const &= var == 0  # without centering only all-zero columns are inert
-    scale = np.ones_like(var)
+    scale = xp.ones_like(var)
     if standardize:
-        scale = np.where(const, 1.0, np.sqrt(np.maximum(var, 0.0)))
-        G /= np.outer(scale, scale)
+        scale = xp.where(const, 1.0, xp.sqrt(xp.maximum(var, 0.0)))
+        G /= scale[:, None] * scale[None, :]
         c /= scale
-    G[const, :] = 0.0
-    G[:, const] = 0.0
-    c[const] = 0.0
-    x_mean = mu0 + m if fit_intercept else np.zeros_like(m)
+    keep = (~const).astype(G.dtype)
+    G *= keep[:, None] * keep[None, :]  # zero the rows and columns of constants
+    c *= keep
+    x_mean = mu0 + m if fit_intercept else xp.zeros_like(m)
     y_mean = my0 + my if fit_intercept else 0.0
-    return G, c, max(yy, 0.0), x_mean, y_mean, scale
+    return (G, _to_host(xp, c), max(yy, 0.0), _to_host(xp, x_mean), y_mean,
+            _to_host(xp, scale))
 
 
-def build_gram_batch(X, y, W, *, fit_intercept, standardize, dtype) -> GramBatch:
+def build_gram_batch(X, y, W, *, fit_intercept, standardize, dtype,
+                     xp=np) -> GramBatch:
     """Gram matrices of every training set from one pass of GEMMs over X.
 
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features)
+        numpy, or already on the device when ``xp`` is cupy.
     y : ndarray of shape (n_samples,)
     W : ndarray of shape (n_sets, n_samples)
         Training weights from :func:`training_weights` (last row: full data).
     fit_intercept, standardize : bool
     dtype : numpy.dtype
         Storage precision of G; statistics are accumulated in float64.
+    xp : module, default=numpy
+        Where the GEMMs run and G is kept: numpy, or cupy for the GPU backend
+        (X goes to the device once; only per-set vectors come back).
 
     Returns
     -------
@@ -281,16 +307,19 @@ def build_gram_batch(X, y, W, *, fit_intercept, standardize, dtype) -> GramBatch
     n_features = X.shape[1]
     s_full = W[-1]
     n_full = s_full.sum()
+    X = xp.asarray(X, dtype=np.float64)
+    y = xp.asarray(y, dtype=np.float64)
+    s_full_d = xp.asarray(s_full)
     # Center once with the full-data means so that fold corrections are small.
     if fit_intercept:
-        mu0 = (s_full @ X) / n_full
-        my0 = float(s_full @ y) / n_full
+        mu0 = (s_full_d @ X) / n_full
+        my0 = float(s_full_d @ y) / n_full
     else:
-        mu0 = np.zeros(n_features)
+        mu0 = xp.zeros(n_features)
         my0 = 0.0
-    X0 = np.asarray(X, dtype=np.float64) - mu0
-    y0 = np.asarray(y, dtype=np.float64) - my0
-    sq = np.sqrt(s_full)
+    X0 = X - mu0
+    y0 = y - my0
+    sq = xp.sqrt(s_full_d)
     Xs = X0 * sq[:, None] if not np.all(s_full == 1.0) else X0
     ys = y0 * sq
     # Held-out blocks: the sufficient statistics of the rows each training set
@@ -303,18 +332,22 @@ def build_gram_batch(X, y, W, *, fit_intercept, standardize, dtype) -> GramBatch
         rows = np.flatnonzero(held_out[t])
         if rows.size:
             if rows[-1] - rows[0] + 1 == rows.size:  # contiguous (KFold): a view
-                rows = slice(rows[0], rows[-1] + 1)
+                rows = slice(int(rows[0]), int(rows[-1]) + 1)
+            else:
+                rows = xp.asarray(rows)
             Xo, yo, so = Xs[rows], ys[rows], sq[rows]
             # (G_out, c_out, yy_out, Σ s x0, Σ s y0) over the held-out rows
             blocks[t] = (Xo.T @ Xo, Xo.T @ yo, float(yo @ yo), so @ Xo,
                          float(so @ yo), float(so @ so))
     if n_sets > 1 and (held_out.sum(axis=0)[s_full > 0] == 1).all():
-        G_full = np.sum([b[0] for b in blocks], axis=0)
+        G_full = blocks[0][0].copy()
+        for b in blocks[1:]:
+            G_full += b[0]
     else:
         G_full = Xs.T @ Xs
     full = (G_full, Xs.T @ ys, float(ys @ ys), sq @ Xs, float(sq @ ys), n_full)
 
-    G = np.empty((n_sets, n_features, n_features), dtype=dtype)
+    G = xp.empty((n_sets, n_features, n_features), dtype=dtype)
     c = np.empty((n_sets, n_features))
     stats = TrainingStats(
         n_weight=W.sum(axis=1),
@@ -332,7 +365,8 @@ def build_gram_batch(X, y, W, *, fit_intercept, standardize, dtype) -> GramBatch
             Gr, cr, yyr, sx, sy, _ = (a - b for a, b in zip(full, blocks[t],
                                                              strict=True))
         Gt, ct, yyt, xm, ym, sc = _finish(
-            Gr, cr, yyr, sx, sy, W[t].sum(), mu0, my0, fit_intercept, standardize
+            Gr, cr, yyr, sx, sy, W[t].sum(), mu0, my0, fit_intercept, standardize,
+            xp=xp,
         )
         G[t] = Gt
         c[t] = ct
@@ -342,7 +376,8 @@ def build_gram_batch(X, y, W, *, fit_intercept, standardize, dtype) -> GramBatch
         stats.x_scale[t] = sc
     kept = [None if b is None else (held_out[t].copy(), b)
             for t, b in enumerate(blocks)]
-    return GramBatch(stats=stats, G=G, blocks=kept, center=(mu0, my0))
+    return GramBatch(stats=stats, G=G, blocks=kept, center=(_to_host(xp, mu0), my0),
+                     xp=xp)
 
 
 def build_residual_batch(X, y, W, *, fit_intercept, standardize,

@@ -204,6 +204,44 @@ def ridge_loo(A, b, alphas, penalty_factor, diag_mask=None):
     return W, hat.T + np.sum(Q * Q, axis=1)
 
 
+def ridge_paths_gram_batched(batch, alphas, penalty_factor):
+    """Closed-form Ridge paths of every training set from one batched ``eigh``.
+
+    For penalty factors that are all positive: ``M_t = F^{-1/2} G_t F^{-1/2} =
+    V_t diag(e_t) V_tᵀ`` for all sets at once (``cupy.linalg.eigh`` on the
+    device when the Gram matrices live there), then
+    ``w_t(alpha) = F^{-1/2} V_t diag(1 / (e_t + alpha)) V_tᵀ F^{-1/2} c_t``.
+    Constant columns have zero Gram rows and ``c_j = 0``, so they stay 0.
+
+    Parameters
+    ----------
+    batch : GramBatch
+    alphas : ndarray of shape (n_sets, n_alphas)
+    penalty_factor : ndarray of shape (n_features,)
+        All > 0.
+
+    Returns
+    -------
+    ndarray of shape (n_sets, n_alphas, n_features)
+        numpy, on the solver's scale.
+    """
+    xp = batch.xp
+    p = batch.n_features
+    fi_h = 1.0 / np.sqrt(penalty_factor)
+    fi = xp.asarray(fi_h)
+    M = batch.G.astype(np.float64) * fi[None, :, None] * fi[None, None, :]
+    e, V = xp.linalg.eigh(M)
+    e = xp.maximum(e, 0.0)
+    proj = xp.einsum("tji,tj->ti", V, xp.asarray(batch.stats.c * fi_h))  # Vᵀ F^-½ c
+    shifted = e[:, :, None] + xp.asarray(alphas)[:, None, :]  # (T, p, A)
+    cutoff = e.max(axis=1)[:, None, None] * p * np.finfo(np.float64).eps
+    ok = shifted > cutoff  # 0 for singular directions: a pseudo-inverse at alpha=0
+    inv = ok / xp.where(ok, shifted, 1.0)
+    W = xp.matmul(V, proj[:, :, None] * inv)  # (T, p, A)
+    W = xp.transpose(W, (0, 2, 1)) * fi
+    return W if xp is np else xp.asnumpy(W)
+
+
 def ridge_paths(batch, alphas, penalty_factor, progress=None):
     """Closed-form Ridge path for every training set of a batch.
 
@@ -223,11 +261,19 @@ def ridge_paths(batch, alphas, penalty_factor, progress=None):
     """
     n_sets = batch.stats.n_sets
     alphas = np.broadcast_to(alphas, (n_sets, np.shape(alphas)[-1]))
+    if isinstance(batch, GramBatch) and np.all(penalty_factor > 0):
+        out = ridge_paths_gram_batched(batch, alphas, penalty_factor)
+        if progress is not None:
+            progress(n_sets)
+        return out
     out = np.zeros((n_sets, alphas.shape[1], batch.n_features))
+    G_host = batch.G if isinstance(batch, GramBatch) and batch.xp is np else None
     for t in range(n_sets):
         if isinstance(batch, GramBatch):
-            live = np.diag(batch.G[t]) > 0
-            out[t] = ridge_path_gram(batch.G[t], batch.stats.c[t], alphas[t],
+            # unpenalized features: the Schur complement, one set at a time
+            G_t = G_host[t] if G_host is not None else batch.xp.asnumpy(batch.G[t])
+            live = np.diag(G_t) > 0
+            out[t] = ridge_path_gram(G_t, batch.stats.c[t], alphas[t],
                                      penalty_factor, live)
         else:
             live = batch.hdiag[t] > 0

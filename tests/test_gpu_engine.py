@@ -249,3 +249,59 @@ def test_gpu_estimators_and_float32():
     assert g.coef_.dtype == np.float32
     assert g.alpha_ == pytest.approx(c.alpha_, rel=1e-6)
     np.testing.assert_allclose(g.coef_, c.coef_, rtol=1e-3, atol=1e-4)
+
+
+class _ForeignNumpy:
+    """numpy under another module object: drives every ``xp is not np`` branch
+    (device Gram build, batched eigh, held-out scoring) on the CPU."""
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+    @staticmethod
+    def asnumpy(a):
+        return np.array(a)
+
+
+class _TwinBackend:
+    """The GPU backend's contract with the twins and a foreign array module."""
+
+    xp = _ForeignNumpy()
+
+    @classmethod
+    def array_module(cls):
+        return cls.xp
+
+    @classmethod
+    def solve_paths(cls, batch, alphas, l1_ratios, penalty_factor, *, positive, tol,
+                    max_iter, progress=None):
+        class Ops(TwinOps):
+            xp = cls.xp
+
+        return _fista.solve_paths_with(Ops, batch, alphas, l1_ratios, penalty_factor,
+                                       positive=positive, tol=tol, max_iter=max_iter,
+                                       progress=progress, budget=10_000_000)
+
+
+@pytest.mark.parametrize("standardize", [False, True])
+@pytest.mark.parametrize("pf", [None, "zero"])
+def test_device_data_flow_matches_cpu_backend(monkeypatch, standardize, pf):
+    import gpureg._fit as fit_module
+
+    rng = np.random.default_rng(12)
+    X = rng.standard_normal((150, 12)) * rng.uniform(0.5, 3, 12) + 1.0
+    y = X[:, :3] @ [1.0, -1.0, 2.0] + rng.standard_normal(150)
+    sw = rng.uniform(0.5, 2.0, 150)
+    f = None if pf is None else np.r_[0.0, np.ones(11)]
+    # tol=1e-13: certified solutions agree to ~√gap, far below the tolerances
+    kw = dict(l1_ratio=[0.0, 0.5, 1.0], alphas=12, cv=4, tol=1e-13,
+              max_iter=100_000, standardize=standardize, sample_weight=sw,
+              penalty_factor=f)
+    cpu = gpureg.fit_grid(X, y, backend="cpu", **kw)
+    monkeypatch.setattr(fit_module, "get_backend", lambda name: _TwinBackend)
+    dev = gpureg.fit_grid(X, y, backend="cpu", **kw)
+    assert "transfer" in dev.timings
+    assert dev.converged.all()
+    np.testing.assert_allclose(dev.mse_path, cpu.mse_path, rtol=1e-6)
+    np.testing.assert_allclose(dev.coef_path, cpu.coef_path, rtol=1e-5, atol=1e-6)
+    assert (dev.alpha_, dev.l1_ratio_) == (cpu.alpha_, cpu.l1_ratio_)

@@ -58,10 +58,15 @@ class GramOperator:
         self._G = {}
 
     def set_bytes(self) -> int:
-        """Device bytes one resident training set needs."""
+        """Device bytes one resident training set needs beyond what exists.
+
+        A Gram already built on the device (``batch.xp is xp``) costs nothing
+        more; float32 runs add a transient float64 copy for certification.
+        """
         p = self.batch.n_features
         extra = 8 if self.dtype != np.float64 else 0  # float64 copy for checks
-        return p * p * (self.dtype.itemsize + extra)
+        own = 0 if self.batch.xp is self.xp else self.dtype.itemsize
+        return p * p * (own + extra)
 
     def problem_bytes(self) -> int:
         """Device bytes per problem beyond the row buffers (none)."""

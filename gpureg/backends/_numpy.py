@@ -85,3 +85,8 @@ def _exact_grad(batch, t_idx, w):
         sel = t_idx == t
         grad[sel], rnorm2[sel] = batch.grad_rnorm2(t, w[sel])
     return grad, rnorm2
+
+
+def array_module():
+    """Where this backend keeps its arrays: numpy."""
+    return np
