@@ -137,6 +137,7 @@ def fit_grid(
     ((2, 20, 30), (2, 20, 5))
     """
     t_start = time.perf_counter()
+    X_device = X if v.is_device_array(X) else None  # reused by the GPU backend
     X, y, dt = v.check_X_y(X, y, dtype)
     n_samples, n_features = X.shape
     sw = v.check_sample_weight(sample_weight, n_samples)
@@ -154,6 +155,7 @@ def fit_grid(
         alphas=alphas, eps=eps, fit_intercept=bool(fit_intercept),
         standardize=bool(standardize), positive=bool(positive), tol=tol,
         max_iter=max_iter, dtype=dt, backend=name, progress=progress,
+        X_device=X_device,
     )
     stats = batch.stats
     t0 = time.perf_counter()
@@ -186,8 +188,11 @@ def fit_grid(
 
 def solve_grid(X, y, *, folds, sample_weight, penalty_factor, l1_ratios, alphas,
                eps, fit_intercept, standardize, positive, tol, max_iter, dtype,
-               backend, progress=False):
+               backend, progress=False, X_device=None):
     """Plan and solve a validated grid (shared by ``fit_grid`` and ``enet_path``).
+
+    ``X_device``, the caller's CuPy array when X came as one, is used by the
+    GPU backend instead of copying the host X back to the device.
 
     Returns
     -------
@@ -208,7 +213,8 @@ def solve_grid(X, y, *, folds, sample_weight, penalty_factor, l1_ratios, alphas,
     if mode == "gram" and xp is not np:
         # the GPU backend: X goes to the device once, the Grams are built there
         t_copy = time.perf_counter()
-        Xb, yb, kw = xp.asarray(X), xp.asarray(y), {"xp": xp}
+        X_src = X if X_device is None else X_device
+        Xb, yb, kw = xp.asarray(X_src), xp.asarray(y), {"xp": xp}
         timings["transfer"] = time.perf_counter() - t_copy
     build = build_gram_batch if mode == "gram" else build_residual_batch
     t_gram = time.perf_counter()

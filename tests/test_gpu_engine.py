@@ -305,3 +305,17 @@ def test_device_data_flow_matches_cpu_backend(monkeypatch, standardize, pf):
     np.testing.assert_allclose(dev.mse_path, cpu.mse_path, rtol=1e-6)
     np.testing.assert_allclose(dev.coef_path, cpu.coef_path, rtol=1e-5, atol=1e-6)
     assert (dev.alpha_, dev.l1_ratio_) == (cpu.alpha_, cpu.l1_ratio_)
+
+
+@pytest.mark.gpu
+def test_fit_grid_takes_cupy_input_without_a_round_trip():
+    import cupy
+
+    rng = np.random.default_rng(13)
+    X = rng.standard_normal((200, 10))
+    y = X[:, 0] + rng.standard_normal(200)
+    host = gpureg.fit_grid(X, y, alphas=10, cv=3, backend="gpu")
+    dev = gpureg.fit_grid(cupy.asarray(X), cupy.asarray(y), alphas=10, cv=3,
+                          backend="gpu")
+    np.testing.assert_allclose(dev.mse_path, host.mse_path, rtol=1e-10)
+    assert dev.timings["transfer"] <= host.timings["transfer"] + 1e-3
