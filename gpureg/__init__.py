@@ -16,16 +16,29 @@ ElasticNet, Lasso, Ridge, ElasticNetCV, LassoCV, RidgeCV
     scikit-learn-compatible estimators over the batched solver.
 load_diabetes
     The embedded default data set.
+dropout, dropout_backward, dropout_add, dropout_add_backward, Dropout
+    Fused dropout with a counter-based RNG (identical masks on CPU and GPU).
+philox4x32
+    The Philox4x32-10 generator behind it.
 """
 
 from ._fit import fit_grid
 from ._path import enet_path, lasso_path
+from ._philox import philox4x32
 from ._result import GridResult
 from .datasets import load_diabetes
+from .dropout import (
+    Dropout,
+    dropout,
+    dropout_add,
+    dropout_add_backward,
+    dropout_backward,
+)
 from .estimators import ElasticNet, ElasticNetCV, Lasso, LassoCV, Ridge, RidgeCV
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["ElasticNet", "ElasticNetCV", "GridResult", "Lasso", "LassoCV", "Ridge",
-           "RidgeCV", "enet_path", "fit_grid", "lasso_path", "load_diabetes",
-           "__version__"]
+__all__ = ["Dropout", "ElasticNet", "ElasticNetCV", "GridResult", "Lasso", "LassoCV",
+           "Ridge", "RidgeCV", "dropout", "dropout_add", "dropout_add_backward",
+           "dropout_backward", "enet_path", "fit_grid", "lasso_path",
+           "load_diabetes", "philox4x32", "__version__"]

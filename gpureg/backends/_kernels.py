@@ -23,6 +23,10 @@ KERNELS: dict[str, tuple[str, ...]] = {
         "enet_gap<float>",
         "enet_gap<double>",
     ),
+    "dropout.cu": tuple(
+        f"dropout_fwd<{tag}, {vec}>"
+        for tag in ("F32", "F64", "F16", "BF16") for vec in ("true", "false")
+    ),
 }
 
 #: NVRTC options shared by every module.

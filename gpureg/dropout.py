@@ -1,0 +1,534 @@
+"""Fused dropout with a counter-based RNG: the same mask on every backend.
+
+``y = x · keep / (1 - p)`` where ``keep`` comes from Philox4x32-10 through the
+mapping of DESIGN.md §6 (see :mod:`gpureg._philox`): it depends only on
+``(seed, offset, element index, p)``, so the backward pass regenerates the
+mask instead of storing it, and the CPU (numba) and GPU (``kernels/
+dropout.cu``) give identical masks, bit for bit, for every dtype.
+
+Arrays: numpy (CPU), CuPy (GPU) and torch tensors (CPU or CUDA, read and
+written in place through DLPack, no copy); results come back in the caller's
+family, shape and dtype.  dtypes: float16, bfloat16 (torch, or numpy through
+``ml_dtypes``), float32 (float32 arithmetic) and float64 (float64
+arithmetic).  Values are rounded to the dtype once, to nearest even; NaN
+payloads of 16-bit results may differ between backends, masks never do.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+
+from ._philox import fused_dropout, keep_mask
+
+_TAGS = {"float32": "F32", "float64": "F64", "float16": "F16", "bfloat16": "BF16"}
+_U64 = 2**64
+
+
+# ------------------------------------------------------------------ checks
+
+
+def _check_p(p) -> float:
+    if isinstance(p, bool) or not isinstance(p, Real):
+        raise TypeError(f"p must be a real number in [0, 1], got {p!r}.")
+    p = float(p)
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"p must lie in [0, 1], got {p!r}.")
+    return p
+
+
+def _check_u64(value, name) -> int:
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise TypeError(f"{name} must be a non-negative integer, got {value!r}.")
+    value = int(value)
+    if not 0 <= value < _U64:
+        raise ValueError(f"{name} must lie in [0, 2**64), got {value}.")
+    return value
+
+
+def threshold(p: float) -> int:
+    """``round(p · 2³²)`` (half to even): ``keep_i = r_i >= threshold``."""
+    return int(np.rint(np.float64(p) * 2.0**32))
+
+
+def _scale(p: float, tag: str):
+    """``1 / (1 - p)`` in the arithmetic dtype (float32, float64 for F64)."""
+    if p >= 1.0:
+        return 0.0
+    s = 1.0 / (1.0 - p)
+    return float(s) if tag == "F64" else float(np.float32(s))
+
+
+# ---------------------------------------------------------- array families
+
+
+class _Operand:
+    """One array argument: its family, a flat storage view, dtype tag, shape."""
+
+    def __init__(self, a, name):
+        self.name = name
+        self.original = a
+        mod = type(a).__module__.split(".")[0]
+        if mod == "torch":
+            self._init_torch(a)
+        elif mod == "cupy":
+            self.family = "cupy"
+            self._init_array(a, a.dtype)
+        else:
+            if hasattr(a, "tocsr"):
+                raise TypeError(f"{name} is a sparse matrix; dropout needs a dense "
+                                "array.")
+            arr = np.asarray(a)
+            self.family = "numpy"
+            self._init_array(arr, arr.dtype)
+
+    def _init_array(self, arr, dtype):
+        tag = _TAGS.get(np.dtype(dtype).name)
+        if tag is None:
+            raise TypeError(
+                f"{self.name} must be a floating-point array (float16, bfloat16, "
+                f"float32 or float64), got dtype {np.dtype(dtype).name}."
+            )
+        self.tag = tag
+        self.shape = tuple(arr.shape)
+        self.dtype = arr.dtype
+        xp = self.xp
+        flat = xp.ascontiguousarray(arr).reshape(-1)
+        self.storage = flat.view(np.uint16) if tag in ("F16", "BF16") else flat
+
+    def _init_torch(self, t):
+        import torch
+
+        names = {torch.float32: "float32", torch.float64: "float64",
+                 torch.float16: "float16", torch.bfloat16: "bfloat16"}
+        if t.dtype not in names:
+            raise TypeError(
+                f"{self.name} must be a floating-point tensor (float16, bfloat16, "
+                f"float32 or float64), got {t.dtype}."
+            )
+        self.tag = _TAGS[names[t.dtype]]
+        self.shape = tuple(t.shape)
+        self.dtype = t.dtype
+        t = t.detach().contiguous().reshape(-1)
+        self.torch_tensor = t
+        view = t.view(torch.int16) if self.tag in ("F16", "BF16") else t
+        if t.is_cuda:
+            import cupy
+
+            self.family = "torch-cuda"
+            store = cupy.from_dlpack(view)
+        else:
+            self.family = "torch-cpu"
+            store = view.numpy()
+        self.storage = store.view(np.uint16) if self.tag in ("F16", "BF16") else store
+
+    @property
+    def xp(self):
+        """Numpy or cupy: where the storage lives."""
+        if self.family in ("cupy", "torch-cuda"):
+            import cupy
+
+            return cupy
+        return np
+
+    @property
+    def on_device(self) -> bool:
+        """Whether the data is in GPU memory."""
+        return self.family in ("cupy", "torch-cuda")
+
+    def empty_like(self, storage_xp):
+        """``(result in the caller's family, flat storage view to write into)``."""
+        if self.family.startswith("torch") and storage_xp is self.xp:
+            import torch
+
+            out = torch.empty(self.shape, dtype=self.dtype,
+                              device=self.torch_tensor.device)
+            flat = out.reshape(-1)
+            view = flat.view(torch.int16) if self.tag in ("F16", "BF16") else flat
+            if self.family == "torch-cuda":
+                import cupy
+
+                store = cupy.from_dlpack(view)
+            else:
+                store = view.numpy()
+            if self.tag in ("F16", "BF16"):
+                store = store.view(np.uint16)
+            return out, store
+        store = storage_xp.empty(self.storage.shape, dtype=self.storage.dtype)
+        return None, store
+
+    def wrap(self, store):
+        """An array of the caller's family, shape and dtype holding ``store``."""
+        host = store if isinstance(store, np.ndarray) else None
+        if self.family == "numpy":
+            data = host if host is not None else store.get()
+            return data.view(self.dtype).reshape(self.shape)
+        if self.family == "cupy":
+            import cupy
+
+            return cupy.asarray(store).view(self.dtype).reshape(self.shape)
+        import torch
+
+        data = host if host is not None else store.get()
+        if self.tag in ("F16", "BF16"):
+            t = torch.from_numpy(data.view(np.int16)).view(self.dtype)
+        else:
+            t = torch.from_numpy(data)
+        return t.reshape(self.shape).to(self.torch_tensor.device)
+
+    def wrap_mask(self, words):
+        """The mask words in the caller's family (uint32; torch: int32 view)."""
+        if self.family == "numpy":
+            return words if isinstance(words, np.ndarray) else words.get()
+        if self.family == "cupy":
+            import cupy
+
+            return cupy.asarray(words)
+        import torch
+
+        host = words if isinstance(words, np.ndarray) else words.get()
+        return torch.from_numpy(host.view(np.int32)).to(self.torch_tensor.device)
+
+
+# ----------------------------------------------------------------- compute
+
+
+def _to_float(storage, tag):
+    """Storage values → arithmetic dtype (numpy)."""
+    if tag == "BF16":
+        return (storage.astype(np.uint32) << np.uint32(16)).view(np.float32)
+    if tag == "F16":
+        return storage.view(np.float16).astype(np.float32)
+    return storage
+
+
+def _from_float(values, tag):
+    """Arithmetic dtype → storage, rounding to nearest even (numpy)."""
+    if tag == "BF16":
+        u = values.astype(np.float32).view(np.uint32).astype(np.uint64)
+        rounded = ((u + np.uint64(0x7FFF) + ((u >> np.uint64(16)) & np.uint64(1)))
+                   >> np.uint64(16)).astype(np.uint16)
+        return np.where(np.isnan(values), np.uint16(0x7FFF), rounded)
+    if tag == "F16":
+        return values.astype(np.float32).astype(np.float16).view(np.uint16)
+    return values
+
+
+def _cpu(x, residual, bias, out, n, bias_n, tag, seed, offset, thr, scale, want_mask):
+    """The CPU twin of ``dropout_fwd``.
+
+    One numba pass for float32/float64; for 16-bit dtypes a numba Philox mask,
+    then numpy float32 arithmetic and one rounding to the dtype.
+    """
+    if tag in ("F32", "F64"):
+        keep = np.empty(n if want_mask else 0, dtype=bool)
+        dummy = x[:0]
+        fused_dropout(x, dummy if residual is None else residual,
+                      x[:1] if bias is None else bias, out, keep, np.uint64(seed),
+                      np.uint64(offset), np.uint64(thr), x.dtype.type(scale),
+                      residual is not None, bias is not None, want_mask)
+        return _pack(keep) if want_mask else None
+    keep = np.empty(n, dtype=bool)
+    keep_mask(n, np.uint64(seed), np.uint64(offset), np.uint64(thr), keep)
+    ctype = np.float64 if tag == "F64" else np.float32
+    v = _to_float(x, tag).astype(ctype, copy=False)
+    if bias is not None:
+        b = _to_float(bias, tag).astype(ctype, copy=False)
+        v = (v.reshape(-1, bias_n) + b).reshape(-1)  # x + b
+    t = np.where(keep, v * ctype(scale), ctype(0.0))  # keep ? (x + b)·scale : 0
+    if residual is not None:
+        t = _to_float(residual, tag).astype(ctype, copy=False) + t
+    out[...] = _from_float(t.astype(ctype, copy=False), tag)
+    return _pack(keep) if want_mask else None
+
+
+def _pack(keep):
+    """Bit-pack a bool mask into little-endian uint32 words."""
+    packed = np.packbits(keep, bitorder="little")
+    packed = np.concatenate([packed, np.zeros(-packed.size % 4, np.uint8)])
+    return packed.view("<u4").astype(np.uint32)
+
+
+#: Threads per block of ``dropout_fwd``.
+BLOCK = 256
+
+
+def _gpu(x, residual, bias, out, n, bias_n, tag, seed, offset, thr, scale,
+         want_mask):
+    """Launch ``dropout_fwd<tag, VEC>`` on the device arrays."""
+    import cupy
+
+    from .backends._kernels import get_function
+
+    E = 4 if tag in ("F32", "F64") else 8
+    n_chunks = -(-n // E)
+    words = cupy.zeros(-(-n // 32), dtype=np.uint32) if want_mask else None
+    if n == 0:
+        return words
+    arrays = [a for a in (x, residual, out) if a is not None]
+    vec = all(a.data.ptr % 16 == 0 for a in arrays)
+    kernel = get_function("dropout.cu",
+                          f"dropout_fwd<{tag}, {'true' if vec else 'false'}>")
+    sms = cupy.cuda.Device().attributes["MultiProcessorCount"]
+    grid = max(1, min(-(-n_chunks // BLOCK), 32 * sms))
+    null = np.uintp(0)
+    kernel((grid,), (BLOCK,), (
+        x, null if residual is None else residual, null if bias is None else bias,
+        out, null if words is None else words, np.int64(n), np.int64(bias_n),
+        np.uint32(seed & 0xFFFFFFFF), np.uint32(seed >> 32),
+        np.uint32(offset & 0xFFFFFFFF), np.uint32(offset >> 32),
+        np.uint64(thr), np.float64(scale),
+    ))
+    return words
+
+
+def _run(x, p, seed, offset, return_mask, backend, residual=None, bias=None,
+         name="x"):
+    p = _check_p(p)
+    seed = _check_u64(seed, "seed")
+    offset = _check_u64(offset, "offset")
+    if backend not in ("auto", "cpu", "gpu"):
+        raise ValueError(f"backend must be 'auto', 'cpu' or 'gpu', got {backend!r}.")
+    X = _Operand(x, name)
+    R = None if residual is None else _Operand(residual, "residual")
+    B = None if bias is None else _Operand(bias, "bias")
+    for other in (R, B):
+        if other is None:
+            continue
+        if other.family != X.family or other.tag != X.tag:
+            raise TypeError(f"{other.name} must be the same kind of array and dtype "
+                            f"as {name} ({X.family}, {X.tag}).")
+    if R is not None and R.shape != X.shape:
+        raise ValueError(f"residual has shape {R.shape}, {name} has {X.shape}.")
+    bias_n = 1
+    if B is not None:
+        if len(X.shape) == 0 or B.shape != X.shape[-1:]:
+            raise ValueError(f"bias must have shape {X.shape[-1:]} (the last axis "
+                             f"of {name}), got {B.shape}.")
+        bias_n = int(B.shape[0])
+    on_gpu = X.on_device if backend == "auto" else backend == "gpu"
+    if on_gpu:
+        from .backends import _gpu as gpu_backend
+
+        reason = gpu_backend.missing_reason()
+        if reason is not None:
+            raise RuntimeError(f"dropout on the GPU cannot run: {reason}.")
+        import cupy
+
+        xp, launch = cupy, _gpu
+    else:
+        xp, launch = np, _cpu
+    move = (lambda a: xp.asarray(a)) if xp is not np else (
+        lambda a: a if isinstance(a, np.ndarray) else a.get())
+    result, store = X.empty_like(xp)
+    n = int(np.prod(X.shape, dtype=np.int64))
+    words = launch(move(X.storage), None if R is None else move(R.storage),
+                   None if B is None else move(B.storage), store, n, bias_n, X.tag,
+                   seed, offset, threshold(p), _scale(p, X.tag), return_mask)
+    y = result if result is not None else X.wrap(store)
+    if return_mask:
+        return y, X.wrap_mask(words)
+    return y
+
+
+# ---------------------------------------------------------------- public API
+
+
+def dropout(x, p=0.5, *, seed, offset=0, training=True, return_mask=False,
+            backend="auto"):
+    """Dropout: zero each element with probability ``p``, scale the rest by 1/(1-p).
+
+    Parameters
+    ----------
+    x : array of shape (...)
+        numpy, CuPy or torch; float16, bfloat16, float32 or float64.
+    p : float, default=0.5
+        Drop probability in [0, 1]; 1 drops everything.
+    seed : int
+        In [0, 2**64): the Philox key.
+    offset : int, default=0
+        In [0, 2**64): the counter's upper half (a new offset, a new mask).
+    training : bool, default=True
+        False returns ``x`` itself (the identity).
+    return_mask : bool, default=False
+        Also return the bit-packed mask: uint32 words of shape
+        ``(ceil(x.size / 32),)``, bit ``i mod 32`` of word ``i div 32`` set
+        when element i (C order) is kept (little-endian, so the same bytes
+        read as uint8 hold bit ``i mod 8`` of byte ``i div 8``).
+    backend : {'auto', 'cpu', 'gpu'}, default='auto'
+        'auto' runs where x lives.
+
+    Returns
+    -------
+    y : array of x's shape, dtype and family
+    mask : array of uint32, shape (ceil(x.size / 32),)
+        Only with ``return_mask=True``.
+
+    Examples
+    --------
+    >>> import numpy as np, gpureg
+    >>> y = gpureg.dropout(np.ones(8, np.float32), 0.5, seed=0)
+    >>> sorted(set(y.tolist())) <= [0.0, 2.0]
+    True
+    """
+    if not training:
+        _check_p(p)
+        if return_mask:
+            size = int(np.prod(np.shape(x)))
+            ones = np.full(-(-size // 32), 0xFFFFFFFF, dtype=np.uint32)
+            if size % 32:
+                ones[-1] = (1 << (size % 32)) - 1
+            return x, _Operand(x, "x").wrap_mask(ones)
+        return x
+    return _run(x, p, seed, offset, return_mask, backend)
+
+
+def dropout_backward(grad_y, p, *, seed, offset=0, backend="auto"):
+    """Gradient of :func:`dropout`: the same mask, regenerated from (seed, offset).
+
+    Parameters
+    ----------
+    grad_y : array of shape (...)
+    p : float
+    seed, offset : int
+        Those of the forward call.
+    backend : {'auto', 'cpu', 'gpu'}, default='auto'
+
+    Returns
+    -------
+    array of grad_y's shape, dtype and family
+        ``grad_y · keep / (1 - p)``.
+    """
+    return _run(grad_y, p, seed, offset, False, backend, name="grad_y")
+
+
+def dropout_add(x, residual, p, *, bias=None, seed, offset=0, training=True,
+                return_mask=False, backend="auto"):
+    """``residual + dropout(x + bias)`` in one pass (bias–dropout–residual).
+
+    Parameters
+    ----------
+    x, residual : arrays of the same shape (...), family and dtype
+    p : float
+    bias : array of shape (x.shape[-1],), optional
+    seed, offset : int
+    training : bool, default=True
+        False computes ``residual + x + bias`` (no dropout).
+    return_mask : bool, default=False
+    backend : {'auto', 'cpu', 'gpu'}, default='auto'
+
+    Returns
+    -------
+    y : array of x's shape, dtype and family
+    mask : array of uint32, shape (ceil(x.size / 32),)
+        Only with ``return_mask=True``.
+    """
+    if not training:
+        return _run(x, 0.0, 0, 0, return_mask, backend, residual=residual, bias=bias)
+    return _run(x, p, seed, offset, return_mask, backend, residual=residual,
+                bias=bias)
+
+
+def dropout_add_backward(grad_y, p, *, seed, offset=0, bias=False, backend="auto"):
+    """Gradients of :func:`dropout_add` with respect to x, residual and bias.
+
+    Parameters
+    ----------
+    grad_y : array of shape (...)
+    p : float
+    seed, offset : int
+        Those of the forward call.
+    bias : bool, default=False
+        Whether the forward call had a bias (then its gradient is returned).
+    backend : {'auto', 'cpu', 'gpu'}, default='auto'
+
+    Returns
+    -------
+    grad_x : array like grad_y
+        ``grad_y · keep / (1 - p)``.
+    grad_residual : array like grad_y
+        ``grad_y`` itself.
+    grad_bias : array of shape (grad_y.shape[-1],) or None
+        ``grad_x`` summed over every axis but the last.
+    """
+    grad_x = dropout_backward(grad_y, p, seed=seed, offset=offset, backend=backend)
+    grad_bias = None
+    if bias:
+        grad_bias = grad_x.reshape(-1, grad_x.shape[-1]).sum(0)
+    return grad_x, grad_y, grad_bias
+
+
+class Dropout:
+    """A dropout layer: a seed drawn once, a fresh offset at every call.
+
+    Parameters
+    ----------
+    p : float, default=0.5
+    seed : int or None, default=None
+        None draws one from the operating system's entropy.
+
+    Attributes
+    ----------
+    training : bool
+        ``train()`` / ``eval()`` switch it.
+    offset : int
+        Offset of the next call; each call uses it and adds 1, so successive
+        masks are independent and ``backward`` finds the last one's.
+    """
+
+    def __init__(self, p=0.5, seed=None):
+        self.p = _check_p(p)
+        if seed is None:
+            seed = int(np.random.SeedSequence().generate_state(2, np.uint32)
+                       .view(np.uint64)[0])
+        self.seed = _check_u64(seed, "seed")
+        self.offset = 0
+        self.training = True
+        self._last = None
+
+    def train(self):
+        """Training mode (dropout applied); returns self."""
+        self.training = True
+        return self
+
+    def eval(self):
+        """Evaluation mode (identity); returns self."""
+        self.training = False
+        return self
+
+    def __call__(self, x):
+        """Apply dropout with the next offset (identity in eval mode).
+
+        Parameters
+        ----------
+        x : array of shape (...)
+
+        Returns
+        -------
+        array like x
+        """
+        if not self.training:
+            self._last = None
+            return x
+        self._last = self.offset
+        self.offset += 1
+        return dropout(x, self.p, seed=self.seed, offset=self._last)
+
+    def backward(self, grad_y):
+        """Gradient of the last call, from its regenerated mask.
+
+        Parameters
+        ----------
+        grad_y : array like the last input
+
+        Returns
+        -------
+        array like grad_y
+        """
+        if self._last is None:
+            return grad_y
+        return dropout_backward(grad_y, self.p, seed=self.seed, offset=self._last)
+
+    def __repr__(self):
+        return f"Dropout(p={self.p}, seed={self.seed})"

@@ -1,0 +1,196 @@
+// dropout.cu — fused dropout (and bias–dropout–residual) with Philox4x32-10.
+//
+// Kernel (one, templated):
+//
+//   dropout_fwd<Tag, VEC>
+//     y_i = residual_i + (keep_i ? (x_i + bias_{i mod bias_n}) · scale : 0)
+//     with residual/bias optional (null pointers), and the bit-packed mask
+//     (bit i mod 32 of word i div 32 = keep_i) written when `mask` is not null.
+//     The backward pass is the same kernel on grad_y (same seed and offset).
+//
+//   Tag  ∈ {F32, F64, F16, BF16}: storage type and arithmetic type (float32
+//        for F32/F16/BF16, float64 for F64).  16-bit values are converted
+//        with PTX cvt (round to nearest even), so no fp16/bf16 headers are
+//        needed under NVRTC.
+//   VEC  true when x, residual and y are 16-byte aligned: each thread then
+//        moves its chunk with 16-byte vector loads/stores.
+//
+// Launch geometry: 1-D grid-stride loop over *chunks* of E elements (E = 4
+// for F32/F64, 8 for F16/BF16; one Philox call per 4 elements); block = 256
+// threads (a multiple of 32 is required: the mask words are assembled with
+// warp shuffles), grid = min(ceil(n_chunks / 256), 32 · SMs).
+//
+// RNG mapping (DESIGN.md §6; bit-exact on every backend):
+//   key     = (seed mod 2³², seed div 2³²)
+//   counter = (q mod 2³², q div 2³², offset mod 2³², offset div 2³²), q = i div 4
+//   r_i     = philox4x32_10(counter, key)[i mod 4]
+//   keep_i  = r_i >= threshold,  threshold = round(p · 2³²)  (64-bit; p = 1 → 2³²)
+// so the mask depends on (seed, offset, i, p) only, never on the launch.
+// Products and sums use __fmul_rn/__fadd_rn (no FMA contraction), so the
+// numba twin (gpureg/backends/_dropout_cpu.py) matches bit for bit.
+//
+// Launched by gpureg/dropout.py (function _launch_gpu) through the loader in
+// gpureg/backends/_kernels.py.
+
+#define PHILOX_M0 0xD2511F53u
+#define PHILOX_M1 0xCD9E8D57u
+#define PHILOX_W0 0x9E3779B9u
+#define PHILOX_W1 0xBB67AE85u
+
+struct uint4x { unsigned int v[4]; };
+
+// Philox4x32-10 (Random123): ten rounds, key bumped between rounds.
+__device__ __forceinline__ uint4x philox4x32_10(unsigned int c0, unsigned int c1,
+                                                unsigned int c2, unsigned int c3,
+                                                unsigned int k0, unsigned int k1) {
+#pragma unroll
+    for (int r = 0; r < 10; ++r) {
+        if (r > 0) { k0 += PHILOX_W0; k1 += PHILOX_W1; }
+        const unsigned int hi0 = __umulhi(PHILOX_M0, c0);
+        const unsigned int lo0 = PHILOX_M0 * c0;
+        const unsigned int hi1 = __umulhi(PHILOX_M1, c2);
+        const unsigned int lo1 = PHILOX_M1 * c2;
+        const unsigned int n0 = hi1 ^ c1 ^ k0;  // (hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0)
+        const unsigned int n2 = hi0 ^ c3 ^ k1;
+        c0 = n0; c1 = lo1; c2 = n2; c3 = lo0;
+    }
+    uint4x out;
+    out.v[0] = c0; out.v[1] = c1; out.v[2] = c2; out.v[3] = c3;
+    return out;
+}
+
+__device__ __forceinline__ float mul_rn(float a, float b) { return __fmul_rn(a, b); }
+__device__ __forceinline__ double mul_rn(double a, double b) { return __dmul_rn(a, b); }
+__device__ __forceinline__ float add_rn(float a, float b) { return __fadd_rn(a, b); }
+__device__ __forceinline__ double add_rn(double a, double b) { return __dadd_rn(a, b); }
+
+struct F32 {
+    typedef float S; typedef float C; enum { E = 4 };
+    static __device__ __forceinline__ C load(S v) { return v; }
+    static __device__ __forceinline__ S store(C v) { return v; }
+};
+struct F64 {
+    typedef double S; typedef double C; enum { E = 4 };
+    static __device__ __forceinline__ C load(S v) { return v; }
+    static __device__ __forceinline__ S store(C v) { return v; }
+};
+struct F16 {
+    typedef unsigned short S; typedef float C; enum { E = 8 };
+    static __device__ __forceinline__ C load(S v) {
+        float f;
+        asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(v));
+        return f;
+    }
+    static __device__ __forceinline__ S store(C f) {
+        unsigned short h;
+        asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f));
+        return h;
+    }
+};
+struct BF16 {
+    typedef unsigned short S; typedef float C; enum { E = 8 };
+    static __device__ __forceinline__ C load(S v) {
+        return __uint_as_float(((unsigned int)v) << 16);
+    }
+    static __device__ __forceinline__ S store(C f) {
+        unsigned short h;
+        asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(h) : "f"(f));
+        return h;
+    }
+};
+
+// 16-byte vector moves of E elements of storage S (E · sizeof(S) = 16 or 32).
+template <typename S, int E>
+__device__ __forceinline__ void load_chunk(const S* __restrict__ p, S* out) {
+    const uint4* q = reinterpret_cast<const uint4*>(p);
+#pragma unroll
+    for (int k = 0; k < (int)(E * sizeof(S) / 16); ++k) {
+        const uint4 w = q[k];
+        const S* s = reinterpret_cast<const S*>(&w);
+#pragma unroll
+        for (int j = 0; j < (int)(16 / sizeof(S)); ++j) out[k * (16 / sizeof(S)) + j] = s[j];
+    }
+}
+
+template <typename S, int E>
+__device__ __forceinline__ void store_chunk(S* __restrict__ p, const S* in) {
+    uint4* q = reinterpret_cast<uint4*>(p);
+#pragma unroll
+    for (int k = 0; k < (int)(E * sizeof(S) / 16); ++k) {
+        uint4 w;
+        S* s = reinterpret_cast<S*>(&w);
+#pragma unroll
+        for (int j = 0; j < (int)(16 / sizeof(S)); ++j) s[j] = in[k * (16 / sizeof(S)) + j];
+        q[k] = w;
+    }
+}
+
+template <typename Tag, bool VEC>
+__global__ void dropout_fwd(const typename Tag::S* __restrict__ x,
+                            const typename Tag::S* __restrict__ residual,  // or null
+                            const typename Tag::S* __restrict__ bias,      // or null
+                            typename Tag::S* __restrict__ y,
+                            unsigned int* __restrict__ mask,  // (ceil(n/32),) or null
+                            const long long n, const long long bias_n,
+                            const unsigned int key0, const unsigned int key1,
+                            const unsigned int off0, const unsigned int off1,
+                            const unsigned long long threshold, const double scale_d) {
+    typedef typename Tag::S S;
+    typedef typename Tag::C C;
+    const int E = Tag::E;
+    const C scale = (C)scale_d;  // exact: the host passes a float32 value for float32
+    const long long n_chunks = (n + E - 1) / E;
+    const int lane = threadIdx.x & 31;
+    const long long stride = (long long)gridDim.x * blockDim.x;
+    // every lane of a warp runs the same iterations (shuffles below)
+    for (long long base = (long long)blockIdx.x * blockDim.x + (threadIdx.x & ~31);
+         base < n_chunks; base += stride) {
+        const long long c = base + lane;
+        unsigned int bits = 0;
+        if (c < n_chunks) {
+            const long long i0 = c * E;
+            const bool full = i0 + E <= n;
+            S xs[E], rs[E], out[E];
+            if (VEC && full) {
+                load_chunk<S, E>(x + i0, xs);
+                if (residual) load_chunk<S, E>(residual + i0, rs);
+            } else {
+                for (int j = 0; j < E; ++j) {
+                    xs[j] = (i0 + j < n) ? x[i0 + j] : (S)0;
+                    rs[j] = (residual && i0 + j < n) ? residual[i0 + j] : (S)0;
+                }
+            }
+#pragma unroll
+            for (int qd = 0; qd < E / 4; ++qd) {
+                const unsigned long long q = (unsigned long long)(i0 / 4 + qd);
+                const uint4x r = philox4x32_10((unsigned int)q, (unsigned int)(q >> 32),
+                                               off0, off1, key0, key1);
+#pragma unroll
+                for (int w = 0; w < 4; ++w) {
+                    const int j = qd * 4 + w;
+                    const bool keep = (unsigned long long)r.v[w] >= threshold;
+                    C v = Tag::load(xs[j]);
+                    if (bias) v = add_rn(v, Tag::load(bias[(i0 + j) % bias_n]));  // x + b
+                    C t = keep ? mul_rn(v, scale) : (C)0;  // keep ? (x + b)·scale : 0
+                    if (residual) t = add_rn(Tag::load(rs[j]), t);  // residual + t
+                    out[j] = Tag::store(t);
+                    if (keep && i0 + j < n) bits |= 1u << j;
+                }
+            }
+            if (VEC && full) {
+                store_chunk<S, E>(y + i0, out);
+            } else {
+                for (int j = 0; j < E; ++j)
+                    if (i0 + j < n) y[i0 + j] = out[j];
+            }
+        }
+        if (mask) {
+            // lanes g·(32/E) .. g·(32/E)+32/E-1 share one mask word: OR their bits
+            const int per_word = 32 / E;
+            unsigned int word = bits << ((lane % per_word) * E);
+            for (int off = 1; off < per_word; off <<= 1)
+                word |= __shfl_xor_sync(0xffffffffu, word, off);
+            if (c < n_chunks && lane % per_word == 0) mask[(c * E) / 32] = word;
+        }
+    }
+}
