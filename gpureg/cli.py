@@ -1,0 +1,305 @@
+"""The ``gpureg`` command line: ``demo``, ``sweep`` and ``bench``.
+
+``gpureg demo``   a CV grid on the embedded diabetes data: the README's main job;
+``gpureg sweep``  the same on a CSV/Parquet file of yours;
+``gpureg bench``  the throughput series on this machine and its plot.
+
+Every error a user can cause (a missing or unreadable file, a missing target
+column, non-numeric columns, NaNs, bad options) prints one line naming the
+problem and exits with status 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+COMMANDS = ("demo", "sweep", "bench")
+
+
+class UserError(Exception):
+    """A problem with the user's input: reported in one line, exit status 2."""
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _l1_ratios(text: str) -> list[float]:
+    try:
+        values = [float(s) for s in text.split(",") if s.strip()]
+    except ValueError as exc:
+        raise UserError(f"--l1-ratio must be comma-separated numbers, got {text!r}."
+                        ) from exc
+    if not values:
+        raise UserError("--l1-ratio is empty.")
+    return values
+
+
+def _say(quiet: bool, *args):
+    if not quiet:
+        print(*args)
+
+
+def _best_json(res, names, extra=None) -> dict:
+    """What ``best.json`` holds: the chosen model with named coefficients."""
+    il, ia = res.best_index_
+    out = {
+        "alpha": res.alpha_,
+        "l1_ratio": res.l1_ratio_,
+        "alpha_1se": res.alpha_1se_,
+        "cv_mse": float(res.mse_mean[il, ia]),
+        "cv_mse_se": float(res.mse_se[il, ia]),
+        "intercept": float(res.intercept_),
+        "coefficients": {str(n): float(w) for n, w in zip(names, res.coef_,
+                                                             strict=True)},
+        "n_nonzero": int(np.count_nonzero(res.coef_)),
+        "n_fits": res.n_fits,
+        "n_folds": res.n_folds,
+        "all_certified": bool(res.converged.all()),
+        "backend": res.backend,
+        "dtype": str(res.dtype),
+        "seconds": float(res.timings.get("total", float("nan"))),
+    }
+    if extra:
+        out.update(extra)
+    return out
+
+
+def _write_outputs(res, names, out: Path, quiet: bool, extra=None) -> list[Path]:
+    """``results.csv``, ``best.json`` and the three plots under ``out``."""
+    from . import plotting
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    frame = res.to_frame()
+    frame.to_csv(out / "results.csv", index=False)
+    written.append(out / "results.csv")
+    (out / "best.json").write_text(json.dumps(_best_json(res, names, extra),
+                                              indent=2) + "\n")
+    written.append(out / "best.json")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    for name, fn, kw in (("path", plotting.plot_path, {"feature_names": list(names)}),
+                         ("cv_curve", plotting.plot_cv_curve, {}),
+                         ("cv_heatmap", plotting.plot_cv_heatmap, {})):
+        fig = fn(res, **kw)
+        written += plotting.save_figure(fig, out / name)
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+    _say(quiet, "wrote " + ", ".join(str(p) for p in written))
+    return written
+
+
+def _print_model(res, names):
+    print(res.summary())
+    print("\nchosen model (full data, original units):")
+    print(f"  intercept  {res.intercept_:12.5g}")
+    for name, w in zip(names, res.coef_, strict=True):
+        print(f"  {str(name):<10} {w:12.5g}")
+    il, ia = res.index_1se_
+    nnz = int(np.count_nonzero(res.coef_path[il, ia]))
+    print(f"\n1-SE model: alpha={res.alpha_1se_:.5g} with {nnz} non-zero coefficients")
+
+
+# --------------------------------------------------------------- commands
+
+
+def cmd_demo(args) -> int:
+    """Cross-validate the default grid on the embedded diabetes data."""
+    from . import fit_grid, load_diabetes
+
+    X, y, names = load_diabetes()
+    res = fit_grid(X, y, l1_ratio=_l1_ratios(args.l1_ratio), alphas=args.alphas,
+                   cv=args.cv, standardize=True, backend=args.backend,
+                   progress=not args.quiet)
+    print(f"Diabetes data (Efron et al. 2004): {X.shape[0]} samples, "
+          f"{X.shape[1]} features, standardized, {args.cv}-fold CV\n")
+    _print_model(res, names)
+    if args.out is not None:
+        _write_outputs(res, names, Path(args.out), args.quiet,
+                       {"data": "diabetes (Efron et al. 2004)"})
+    return 0
+
+
+def _read_table(path: Path):
+    import pandas as pd
+
+    if not path.exists():
+        raise UserError(f"data file not found: {path}")
+    if path.is_dir():
+        raise UserError(f"data path is a directory, not a file: {path}")
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+        return pd.read_csv(path)
+    except ImportError as exc:
+        raise UserError(f"cannot read {path.name}: {exc}") from exc
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
+            OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(
+            exc).__name__
+        raise UserError(f"cannot read {path}: {first}") from exc
+
+
+def cmd_sweep(args) -> int:
+    """Cross-validate a grid on a CSV/Parquet file's columns."""
+    from . import fit_grid
+
+    path = Path(args.data)
+    df = _read_table(path)
+    if args.target not in df.columns:
+        cols = ", ".join(map(str, df.columns[:20]))
+        raise UserError(f"target column {args.target!r} is not in {path.name} "
+                        f"(columns: {cols}).")
+    features = df.drop(columns=[args.target])
+    if features.shape[1] == 0:
+        raise UserError(f"{path.name} has no feature columns besides the target.")
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    bad = [str(c) for c in df.columns
+           if not is_numeric_dtype(df[c]) or is_bool_dtype(df[c])]
+    if bad:
+        raise UserError(f"non-numeric columns in {path.name}: {', '.join(bad)} "
+                        "(encode or drop them first).")
+    nan_cols = [str(c) for c in df.columns if df[c].isna().any()]
+    if nan_cols:
+        raise UserError(f"missing values (NaN) in {path.name}, columns: "
+                        f"{', '.join(nan_cols)}.")
+    X = features.to_numpy(dtype=np.float64)
+    y = df[args.target].to_numpy(dtype=np.float64)
+    res = fit_grid(X, y, l1_ratio=_l1_ratios(args.l1_ratio), alphas=args.alphas,
+                   cv=args.cv, standardize=args.standardize, backend=args.backend,
+                   dtype=args.dtype, progress=not args.quiet)
+    names = [str(c) for c in features.columns]
+    print(f"{path.name}: {X.shape[0]} samples, {X.shape[1]} features, target "
+          f"{args.target!r}, {args.cv}-fold CV\n")
+    _print_model(res, names)
+    _write_outputs(res, names, Path(args.out), args.quiet,
+                   {"data": str(path), "target": args.target})
+    return 0
+
+
+def cmd_bench(args) -> int:
+    """Time grids of growing size on each backend and plot fits per second."""
+    from . import _bench, plotting
+
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    rows = _bench.throughput_rows(backends=tuple(backends), quick=args.quick,
+                                  progress=not args.quiet)
+    out = Path(args.out)
+    written = _bench.write_rows(rows, out / "throughput")
+    timed = [r for r in rows if "fits_per_s" in r]
+    print(f"{'backend':>8} {'n_fits':>8} {'wall_s':>9} {'fits/s':>10}")
+    for r in timed:
+        print(f"{r['backend']:>8} {r['n_fits']:>8,} {r['wall_s']:>9.3f} "
+              f"{r['fits_per_s']:>10,.0f}")
+    for r in rows:
+        if "skipped" in r:
+            print(f"{r['backend']:>8} skipped: {r['skipped']}")
+    if timed:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        fig = plotting.plot_throughput(timed, title="gpureg throughput on this "
+                                       "machine")
+        written += plotting.save_figure(fig, out / "throughput")
+    _say(args.quiet, "wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+# ----------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``gpureg`` (subcommands demo, sweep, bench)."""
+    parser = argparse.ArgumentParser(
+        prog="gpureg",
+        description="Thousands of elastic-net fits in one call: cross-validated "
+        "alpha x l1_ratio grids on the CPU or one GPU. Without a command, runs "
+        "'demo'.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="{demo,sweep,bench}")
+
+    def grid_options(p, cv, l1):
+        p.add_argument("--backend", default="auto",
+                       choices=["auto", "cpu", "gpu", "numpy"],
+                       help="where to solve (default: auto = GPU if present)")
+        p.add_argument("--cv", type=int, default=cv, help=f"folds (default {cv})")
+        p.add_argument("--alphas", type=int, default=100,
+                       help="alphas per l1_ratio (default 100)")
+        p.add_argument("--l1-ratio", default=l1,
+                       help=f"comma-separated l1_ratios in [0, 1] (default {l1})")
+        p.add_argument("--quiet", action="store_true",
+                       help="no progress bar or file list")
+
+    demo = sub.add_parser("demo", help="CV grid on the embedded diabetes data",
+                          description="Cross-validated elastic-net grid on the "
+                          "embedded diabetes data (Efron et al. 2004, 442 x 10), "
+                          "standardized.")
+    grid_options(demo, 10, "0,0.1,0.5,0.7,0.9,0.95,1")
+    demo.add_argument("--out", default=None,
+                      help="folder for results.csv, best.json and the plots")
+    demo.set_defaults(func=cmd_demo)
+
+    sweep = sub.add_parser("sweep", help="CV grid on your CSV/Parquet data",
+                           description="Cross-validated elastic-net grid on a CSV "
+                           "(or Parquet) file: every column but the target is a "
+                           "feature.")
+    sweep.add_argument("data", help="CSV or Parquet file with a header row")
+    sweep.add_argument("--target", required=True, help="name of the target column")
+    grid_options(sweep, 5, "0.1,0.5,1")
+    sweep.add_argument("--standardize", action="store_true",
+                       help="scale features to unit variance inside each fit")
+    sweep.add_argument("--dtype", default=None, choices=["float32", "float64"])
+    sweep.add_argument("--out", default="gpureg_sweep",
+                       help="output folder (default gpureg_sweep)")
+    sweep.set_defaults(func=cmd_sweep)
+
+    bench = sub.add_parser("bench", help="throughput on this machine, plotted",
+                           description="Time grids from ~10 to ~100,000 fits on "
+                           "each backend and plot fits per second.")
+    bench.add_argument("--quick", action="store_true", help="small grids only")
+    bench.add_argument("--backends", default="cpu,gpu",
+                       help="comma-separated: cpu, gpu, numpy, sklearn "
+                       "(default cpu,gpu)")
+    bench.add_argument("--out", default="gpureg_bench", help="output folder")
+    bench.add_argument("--quiet", action="store_true")
+    bench.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``gpureg`` console script and ``python -m gpureg``.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments (default ``sys.argv[1:]``); without a command, ``demo``.
+
+    Returns
+    -------
+    int
+        0 on success, 2 for a usage or input error.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
+        argv = ["demo", *argv]
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except UserError as exc:
+        print(f"gpureg: error: {exc}", file=sys.stderr)
+        return 2
+    except (ValueError, TypeError, RuntimeError, MemoryError) as exc:
+        print(f"gpureg: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("gpureg: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,141 @@
+"""The ``gpureg`` command line, end to end in subprocesses (temporary folders)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import gpureg
+
+
+def _run(*args, cwd=None, timeout=300):
+    env = {**os.environ, "PYTHONWARNINGS": "ignore::DeprecationWarning",
+           "MPLBACKEND": "Agg"}
+    return subprocess.run([sys.executable, "-m", "gpureg", *args],
+                          capture_output=True, text=True, timeout=timeout, env=env,
+                          cwd=cwd)
+
+
+def _csv(tmp_path, n=120, p=5, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p))
+    y = 2 * X[:, 0] - X[:, 2] + 0.5 * rng.standard_normal(n)
+    df = pd.DataFrame(X, columns=[f"f{j}" for j in range(p)])
+    df["target"] = y
+    path = tmp_path / "data.csv"
+    df.to_csv(path, index=False)
+    return path, df
+
+
+def _assert_png_svg(folder, stem):
+    png, svg = folder / f"{stem}.png", folder / f"{stem}.svg"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 1000
+    assert svg.stat().st_size > 1000 and b"<svg" in svg.read_bytes()[:2000]
+
+
+def test_demo_writes_results_best_json_and_plots(tmp_path):
+    out = tmp_path / "demo"
+    proc = _run("demo", "--backend", "cpu", "--cv", "3", "--alphas", "10",
+                "--quiet", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "best:" in proc.stdout and "442 samples" in proc.stdout
+    best = json.loads((out / "best.json").read_text())
+    assert set(best) >= {"alpha", "l1_ratio", "alpha_1se", "intercept",
+                         "coefficients", "cv_mse", "all_certified", "n_fits"}
+    X, y, names = gpureg.load_diabetes()
+    assert list(best["coefficients"]) == list(names)
+    res = gpureg.fit_grid(X, y, l1_ratio=[0, 0.1, 0.5, 0.7, 0.9, 0.95, 1],
+                          alphas=10, cv=3, standardize=True, backend="cpu")
+    assert best["alpha"] == pytest.approx(res.alpha_, rel=1e-12)
+    assert best["l1_ratio"] == res.l1_ratio_ and best["all_certified"] is True
+    table = pd.read_csv(out / "results.csv")
+    assert len(table) == 7 * 10 and {"alpha", "l1_ratio", "mse_mean"} <= set(table)
+    for stem in ("path", "cv_curve", "cv_heatmap"):
+        _assert_png_svg(out, stem)
+
+
+def test_no_command_runs_the_demo_and_help_lists_commands():
+    proc = _run("--backend", "cpu", "--cv", "3", "--alphas", "5", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert "3-fold CV" in proc.stdout
+    top = _run("--help")
+    assert top.returncode == 0 and all(c in top.stdout for c in
+                                       ("demo", "sweep", "bench"))
+    for cmd in ("demo", "sweep", "bench"):
+        h = _run(cmd, "--help")
+        assert h.returncode == 0 and "usage: gpureg " + cmd in h.stdout
+
+
+def test_sweep_on_a_csv(tmp_path):
+    path, df = _csv(tmp_path)
+    out = tmp_path / "out"
+    proc = _run("sweep", str(path), "--target", "target", "--l1-ratio", "0.5,1",
+                "--alphas", "8", "--cv", "4", "--backend", "cpu", "--standardize",
+                "--quiet", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    best = json.loads((out / "best.json").read_text())
+    assert list(best["coefficients"]) == [f"f{j}" for j in range(5)]
+    X = df.drop(columns="target").to_numpy()
+    res = gpureg.fit_grid(X, df["target"].to_numpy(), l1_ratio=[0.5, 1], alphas=8,
+                          cv=4, standardize=True, backend="cpu")
+    np.testing.assert_allclose(list(best["coefficients"].values()), res.coef_,
+                               rtol=1e-10, atol=1e-12)
+    table = pd.read_csv(out / "results.csv")
+    np.testing.assert_allclose(table["mse_mean"], res.mse_mean.ravel(), rtol=1e-10)
+    assert {"mse_fold_0", "mse_fold_3", "mse_se"} <= set(table)
+    for stem in ("path", "cv_curve", "cv_heatmap"):
+        _assert_png_svg(out, stem)
+
+
+@pytest.mark.parametrize("setup, args, match", [
+    (None, ["sweep", "missing.csv", "--target", "y"], "not found"),
+    ("dir", ["sweep", "adir", "--target", "y"], "directory"),
+    ("binary", ["sweep", "bad.csv", "--target", "y"], "cannot read"),
+    ("ok", ["sweep", "data.csv", "--target", "nope"], "'nope' is not in"),
+    ("text", ["sweep", "data.csv", "--target", "target"], "non-numeric columns.*city"),
+    ("nan", ["sweep", "data.csv", "--target", "target"], "NaN.*f1"),
+    ("ok", ["sweep", "data.csv", "--target", "target", "--cv", "500"],
+     "n_samples=120"),
+    ("ok", ["sweep", "data.csv", "--target", "target", "--l1-ratio", "2"],
+     "l1_ratio"),
+    ("ok", ["sweep", "data.csv", "--target", "target", "--l1-ratio", "a,b"],
+     "--l1-ratio"),
+    (None, ["demo", "--alphas", "0"], "alphas"),
+])
+def test_errors_exit_2_with_one_line(tmp_path, setup, args, match):
+    if setup == "dir":
+        (tmp_path / "adir").mkdir()
+    elif setup == "binary":
+        (tmp_path / "bad.csv").write_bytes(b"\xff\xfe\x00\x81" * 50)
+    elif setup in ("ok", "text", "nan"):
+        _, df = _csv(tmp_path)
+        if setup == "text":
+            df["city"] = "Paris"
+        if setup == "nan":
+            df.loc[3, "f1"] = np.nan
+        df.to_csv(tmp_path / "data.csv", index=False)
+    proc = _run(*args, "--quiet", cwd=tmp_path)
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    err = proc.stderr.strip()
+    assert "Traceback" not in err
+    assert len(err.splitlines()) == 1 and err.startswith("gpureg: error:"), err
+    import re
+
+    assert re.search(match, err), err
+
+
+def test_bench_quick_writes_rows_and_the_plot(tmp_path):
+    out = tmp_path / "bench"
+    proc = _run("bench", "--quick", "--backends", "cpu,gpu", "--quiet", "--out",
+                str(out), timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads((out / "throughput.json").read_text())
+    timed = [r for r in rows if r.get("backend") == "cpu"]
+    assert timed and all(r["fits_per_s"] > 0 and r["all_certified"] for r in timed)
+    _assert_png_svg(out, "throughput")
