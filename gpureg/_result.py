@@ -217,3 +217,21 @@ class GridResult:
                 f"{nnz:>7d}"
             )
         return "\n".join(lines)
+
+    def plot_path(self, **kw):
+        """Regularization-path figure; see :func:`gpureg.plotting.plot_path`."""
+        from .plotting import plot_path
+
+        return plot_path(self, **kw)
+
+    def plot_cv_curve(self, **kw):
+        """CV-error curve figure; see :func:`gpureg.plotting.plot_cv_curve`."""
+        from .plotting import plot_cv_curve
+
+        return plot_cv_curve(self, **kw)
+
+    def plot_cv_heatmap(self, **kw):
+        """CV-error heatmap figure; see :func:`gpureg.plotting.plot_cv_heatmap`."""
+        from .plotting import plot_cv_heatmap
+
+        return plot_cv_heatmap(self, **kw)
