@@ -16,6 +16,7 @@ payloads of 16-bit results may differ between backends, masks never do.
 
 from __future__ import annotations
 
+import contextlib
 from numbers import Integral, Real
 
 import numpy as np
@@ -321,11 +322,22 @@ def _run(x, p, seed, offset, return_mask, backend, residual=None, bias=None,
         xp, launch = np, _cpu
     move = (lambda a: xp.asarray(a)) if xp is not np else (
         lambda a: a if isinstance(a, np.ndarray) else a.get())
-    result, store = X.empty_like(xp)
-    n = int(np.prod(X.shape, dtype=np.int64))
-    words = launch(move(X.storage), None if R is None else move(R.storage),
-                   None if B is None else move(B.storage), store, n, bias_n, X.tag,
-                   seed, offset, threshold(p), _scale(p, X.tag), return_mask)
+    ctx = contextlib.ExitStack()
+    if on_gpu and X.family == "torch-cuda":
+        # run on the tensor's device and torch's current stream
+        import torch
+
+        dev = X.torch_tensor.device
+        ctx.enter_context(cupy.cuda.Device(dev.index))
+        ctx.enter_context(cupy.cuda.ExternalStream(
+            torch.cuda.current_stream(dev).cuda_stream))
+    with ctx:
+        result, store = X.empty_like(xp)
+        n = int(np.prod(X.shape, dtype=np.int64))
+        words = launch(move(X.storage), None if R is None else move(R.storage),
+                       None if B is None else move(B.storage), store, n, bias_n,
+                       X.tag, seed, offset, threshold(p), _scale(p, X.tag),
+                       return_mask)
     y = result if result is not None else X.wrap(store)
     if return_mask:
         return y, X.wrap_mask(words)

@@ -26,10 +26,11 @@
 //   r_i     = philox4x32_10(counter, key)[i mod 4]
 //   keep_i  = r_i >= threshold,  threshold = round(p · 2³²)  (64-bit; p = 1 → 2³²)
 // so the mask depends on (seed, offset, i, p) only, never on the launch.
-// Products and sums use __fmul_rn/__fadd_rn (no FMA contraction), so the
-// numba twin (gpureg/backends/_dropout_cpu.py) matches bit for bit.
+// Products and sums are single .rn operations (no FMA contraction, no flush of
+// subnormals), so the CPU twins (gpureg/_philox.py: fused_dropout, keep_mask;
+// gpureg/dropout.py: _cpu) match bit for bit.  cvt.rn.bf16.f32 needs sm_80+.
 //
-// Launched by gpureg/dropout.py (function _launch_gpu) through the loader in
+// Launched by gpureg/dropout.py (function _gpu) through the loader in
 // gpureg/backends/_kernels.py.
 
 #define PHILOX_M0 0xD2511F53u
@@ -59,9 +60,20 @@ __device__ __forceinline__ uint4x philox4x32_10(unsigned int c0, unsigned int c1
     return out;
 }
 
-__device__ __forceinline__ float mul_rn(float a, float b) { return __fmul_rn(a, b); }
+// float32 products and sums as inline PTX: CuPy compiles with -ftz=true (last on
+// NVRTC's command line, so it wins), which would flush subnormals in __fmul_rn
+// and __fadd_rn; the plain .rn instructions keep them, as the CPU does.
+__device__ __forceinline__ float mul_rn(float a, float b) {
+    float r;
+    asm("mul.rn.f32 %0, %1, %2;" : "=f"(r) : "f"(a), "f"(b));  // a * b, no FMA, no FTZ
+    return r;
+}
+__device__ __forceinline__ float add_rn(float a, float b) {
+    float r;
+    asm("add.rn.f32 %0, %1, %2;" : "=f"(r) : "f"(a), "f"(b));  // a + b
+    return r;
+}
 __device__ __forceinline__ double mul_rn(double a, double b) { return __dmul_rn(a, b); }
-__device__ __forceinline__ float add_rn(float a, float b) { return __fadd_rn(a, b); }
 __device__ __forceinline__ double add_rn(double a, double b) { return __dadd_rn(a, b); }
 
 struct F32 {

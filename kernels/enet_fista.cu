@@ -86,6 +86,7 @@ __global__ void enet_fista_step(const T* __restrict__ GY,      // (n, p)
     const double a2 = eta * l2[k];
     const long long row = (long long)k * p;
     const double* c = C + (long long)s * p;
+    const double t = t_mom[k];  // read before the barriers: thread 0 rewrites it
 
     double acc = 0.0;  // (y - w_new)ᵀ (w_new - w)
     for (int j = threadIdx.x; j < p; j += blockDim.x) {
@@ -108,7 +109,6 @@ __global__ void enet_fista_step(const T* __restrict__ GY,      // (n, p)
     }
     acc = block_sum(acc, shm);
 
-    const double t = t_mom[k];
     const bool restart = acc > 0.0;
     const double t_new = restart ? 1.0 : 0.5 * (1.0 + sqrt(1.0 + 4.0 * t * t));
     const double beta = restart ? 0.0 : (t - 1.0) / t_new;
@@ -129,7 +129,8 @@ __global__ void enet_fista_step(const T* __restrict__ GY,      // (n, p)
 //                       + Σ_{f_j=0} |v_j w_j|
 //   conj_j(v) = (|v| - l1 f_j)₊² / (2 l2 f_j)  (0 where l2 f_j = 0)
 //
-// score_j = |grad_j| (max(grad_j, 0) when positive).  The gap is clipped at 0.
+// score_j = |grad_j| (max(grad_j, 0) when positive).  The gap is clipped at 0
+// (a NaN, from a diverged fit, is kept so that the fit is never certified).
 template <typename T>
 __global__ void enet_gap(const T* __restrict__ GW,        // (n, p)
                          const T* __restrict__ W,         // (n, p)
@@ -186,6 +187,6 @@ __global__ void enet_gap(const T* __restrict__ GW,        // (n, p)
     terms = block_sum(terms, shm);
     if (threadIdx.x == 0) {
         const double g = 0.5 * (1.0 - kappa) * (1.0 - kappa) * rnorm2 + terms;
-        gap[k] = g > 0.0 ? g : 0.0;
+        gap[k] = (g > 0.0 || isnan(g)) ? g : 0.0;  // clip rounding; keep NaN
     }
 }

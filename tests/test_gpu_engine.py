@@ -233,10 +233,12 @@ def test_gpu_fit_grid_matches_cpu_kkt_and_chunks(monkeypatch):
         r = y - y.mean() - Xc @ w
         g = Xc.T @ r / len(y)
         assert np.all(np.abs(g) <= alpha * (1 + 1e-4) + 1e-6)
-    monkeypatch.setattr(_gpu, "MEMORY_BUDGET", 2_000_000)
+    monkeypatch.setattr(_gpu, "MEMORY_BUDGET", 100_000)  # ~60 fits per chunk
     small = gpureg.fit_grid(X, y, backend="gpu", **kw)
-    np.testing.assert_allclose(small.coef_path, gpu.coef_path, rtol=1e-10,
-                               atol=1e-12)
+    # cuBLAS may round rows differently for other batch shapes: not bitwise
+    np.testing.assert_allclose(small.coef_path, gpu.coef_path, rtol=1e-8,
+                               atol=1e-10)
+    assert small.converged.all()
 
 
 @pytest.mark.gpu
@@ -319,3 +321,13 @@ def test_fit_grid_takes_cupy_input_without_a_round_trip():
                           backend="gpu")
     np.testing.assert_allclose(dev.mse_path, host.mse_path, rtol=1e-10)
     assert dev.timings["transfer"] <= host.timings["transfer"] + 1e-3
+
+
+def test_a_diverged_fit_is_never_certified():
+    """A NaN gap stays NaN (the kernel's clip at 0 must not certify it)."""
+    batch = _batch(60, 6, seed=14)
+    W = np.full((1, 6), np.nan)
+    GW = W @ batch.G[0]
+    g = TwinOps.gap(GW, W, batch.stats.c, batch.stats.yy, np.zeros(1, np.int32),
+                    np.array([0.1]), np.array([0.1]), np.ones(6), False)
+    assert np.isnan(g[0]) and not g[0] <= 1.0

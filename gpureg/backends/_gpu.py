@@ -109,6 +109,16 @@ def _contiguous(*arrays):
             raise ValueError("kernel argument is not C-contiguous")
 
 
+def _dtypes(rows, rows_dtype, ints=(), doubles=()):
+    """Kernel arguments must have the dtypes of the kernel's signature."""
+    if any(a.dtype != rows_dtype for a in rows):
+        raise TypeError(f"kernel row arrays must all be {rows_dtype}")
+    if any(a.dtype != np.int32 for a in ints):
+        raise TypeError("kernel index arrays must be int32")
+    if any(a.dtype != np.float64 for a in doubles):
+        raise TypeError("kernel parameter arrays must be float64")
+
+
 class CudaOps:
     """The kernel interface of ``_fista.solve`` on the device (CuPy + NVRTC)."""
 
@@ -126,6 +136,8 @@ class CudaOps:
         if n == 0:
             return
         _contiguous(GY, Y, W, W_next, Y_next, C, set_of, step, l1, l2, f, t_mom)
+        _dtypes((GY, Y, W, W_next, Y_next), Y.dtype, (set_of,),
+                (C, step, l1, l2, f, t_mom))
         kernel = get_function("enet_fista.cu", f"enet_fista_step<{_ctype(Y.dtype)}>")
         kernel((n,), (BLOCK,), (GY, Y, W, W_next, Y_next, C, set_of, step, l1, l2,
                                 f, t_mom, np.int32(n), np.int32(p),
@@ -140,6 +152,7 @@ class CudaOps:
         if n == 0:
             return out
         _contiguous(GW, W, C, yy, set_of, l1, l2, f)
+        _dtypes((GW, W), W.dtype, (set_of,), (C, yy, l1, l2, f))
         kernel = get_function("enet_fista.cu", f"enet_gap<{_ctype(W.dtype)}>")
         kernel((n,), (BLOCK,), (GW, W, C, yy, set_of, l1, l2, f, out, np.int32(n),
                                 np.int32(p), np.int32(bool(positive))))

@@ -29,8 +29,9 @@ KERNELS: dict[str, tuple[str, ...]] = {
     ),
 }
 
-#: NVRTC options shared by every module.
-OPTIONS: tuple[str, ...] = ("--std=c++14",)
+#: NVRTC options shared by every module.  ``--fmad=false``: no contraction of
+#: ``a*b + c`` into FMA, so the kernels round as their numba twins do.
+OPTIONS: tuple[str, ...] = ("--std=c++14", "--fmad=false")
 
 _MODULES: dict = {}
 

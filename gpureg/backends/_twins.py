@@ -86,7 +86,7 @@ def enet_gap(GW, W, C, yy, set_of, l1, l2, f, gap, positive):
             else:
                 terms += abs(v * w)
         g = 0.5 * (1.0 - kappa) ** 2 * rnorm2 + terms
-        gap[k] = g if g > 0.0 else 0.0
+        gap[k] = g if (g > 0.0 or g != g) else 0.0  # keep NaN: never certified
 
 
 class TwinOps:
