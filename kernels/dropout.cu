@@ -28,7 +28,8 @@
 // so the mask depends on (seed, offset, i, p) only, never on the launch.
 // Products and sums are single .rn operations (no FMA contraction, no flush of
 // subnormals), so the CPU twins (gpureg/_philox.py: fused_dropout, keep_mask;
-// gpureg/dropout.py: _cpu) match bit for bit.  cvt.rn.bf16.f32 needs sm_80+.
+// gpureg/dropout.py: _cpu) match bit for bit.  bf16 rounding is
+// cvt.rn.bf16.f32 on sm_80+ and integer round-to-nearest-even before.
 //
 // Launched by gpureg/dropout.py (function _gpu) through the loader in
 // gpureg/backends/_kernels.py.
@@ -105,9 +106,15 @@ struct BF16 {
         return __uint_as_float(((unsigned int)v) << 16);
     }
     static __device__ __forceinline__ S store(C f) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
         unsigned short h;
         asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(h) : "f"(f));
         return h;
+#else  // before sm_80: round to nearest even by hand (as gpureg.dropout._from_float)
+        const unsigned int u = __float_as_uint(f);
+        if ((u & 0x7FFFFFFFu) > 0x7F800000u) return (S)0x7FFF;  // NaN
+        return (S)((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16);
+#endif
     }
 };
 
