@@ -1,0 +1,1 @@
+"""gpureg benchmark suite: adapters, workloads, runner, plotter (README.md)."""

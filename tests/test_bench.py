@@ -1,0 +1,123 @@
+"""gpureg._bench: the throughput runner behind ``gpureg bench`` (small grids only)."""
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gpureg import _bench
+from gpureg.backends import _gpu
+
+SIZES = [(5, 1, 2), (4, 2, 3), (10, 3, 2)]  # (n_alphas, n_l1_ratios, cv)
+
+REQUIRED = {
+    "backend", "device", "dtype", "n_samples", "n_features", "n_fits", "wall_s",
+    "fits_per_s", "all_certified", "max_gap_ratio", "date", "gpureg", "numpy",
+    "sklearn",
+}
+
+
+@pytest.fixture(scope="module")
+def cpu_rows():
+    return _bench.throughput_rows(backends=("cpu",), sizes=SIZES, quick=True)
+
+
+def test_cpu_rows_have_the_required_keys(cpu_rows):
+    assert len(cpu_rows) == len(SIZES)
+    for row in cpu_rows:
+        assert REQUIRED <= row.keys()
+        assert row["backend"] == "cpu"
+        assert row["dtype"] == "float64"
+        assert (row["n_samples"], row["n_features"]) == _bench.QUICK_SHAPE
+        assert isinstance(row["device"], str) and row["device"]
+
+
+def test_n_fits_follow_the_grid(cpu_rows):
+    for row in cpu_rows:
+        n_alphas, n_l1, cv = row["n_alphas"], row["n_l1_ratios"], row["n_folds"]
+        assert (n_alphas, n_l1, cv) in SIZES
+        assert row["n_fits"] == (cv + 1) * n_l1 * n_alphas
+    # rows come in increasing grid size: 15, 32, 90 fits
+    assert [r["n_fits"] for r in cpu_rows] == [15, 32, 90]
+
+
+def test_fits_per_s_is_n_fits_over_wall_s(cpu_rows):
+    for row in cpu_rows:
+        assert row["wall_s"] > 0
+        assert math.isclose(row["fits_per_s"], row["n_fits"] / row["wall_s"],
+                            rel_tol=1e-12)
+
+
+def test_every_fit_is_certified(cpu_rows):
+    for row in cpu_rows:
+        assert row["all_certified"] is True
+        assert 0 <= row["max_gap_ratio"] <= 1.0
+
+
+def test_gpu_is_a_skipped_row_without_a_device():
+    reason = _gpu.missing_reason()
+    if reason is None:
+        pytest.skip("a GPU is available here")
+    rows = _bench.throughput_rows(backends=("gpu",), sizes=SIZES[:1], quick=True)
+    assert rows == [{"backend": "gpu", "skipped": reason}]
+
+
+def test_sklearn_rows_agree_with_gpureg_cpu():
+    rows = _bench.throughput_rows(backends=("cpu", "sklearn"), sizes=SIZES[:2],
+                                  quick=True)
+    sk = [r for r in rows if r["backend"] == "sklearn"]
+    assert [r["n_fits"] for r in sk] == [2 * 1 * 5 + 1, 3 * 2 * 4 + 1]
+    for row in sk:
+        # both stop at tol=1e-4: held-out errors agree to about that accuracy
+        assert row["mse_path_max_rel_diff_vs_cpu"] < 5e-2
+
+
+def test_unknown_backend_and_bad_size_raise():
+    with pytest.raises(ValueError, match="unknown backends"):
+        _bench.throughput_rows(backends=("tpu",), sizes=SIZES[:1], quick=True)
+    with pytest.raises(ValueError, match="cv >= 2"):
+        _bench.throughput_rows(sizes=[(5, 1, 1)], quick=True)
+
+
+def test_quick_default_series_is_capped():
+    sizes = [s for s in _bench.DEFAULT_SIZES
+             if (s[2] + 1) * s[1] * s[0] <= _bench.QUICK_MAX_FITS]
+    assert 2 <= len(sizes) < len(_bench.DEFAULT_SIZES)
+    fits = [(s[2] + 1) * s[1] * s[0] for s in _bench.DEFAULT_SIZES]
+    assert fits[0] <= 20 and fits[-1] >= 100_000
+
+
+def test_data_generator_is_toeplitz_and_seeded():
+    X, y = _bench._make_data(4000, 6, seed=3)
+    X2, y2 = _bench._make_data(4000, 6, seed=3)
+    np.testing.assert_array_equal(X, X2)
+    np.testing.assert_array_equal(y, y2)
+    corr = np.corrcoef(X, rowvar=False)
+    np.testing.assert_allclose(corr[0, 1:4], [0.5, 0.25, 0.125], atol=0.05)
+
+
+def test_write_rows_round_trips(tmp_path, cpu_rows):
+    rows = cpu_rows + [{"backend": "gpu", "skipped": "no device"}]
+    paths = _bench.write_rows(rows, tmp_path / "sub" / "scaling.anything")
+    assert [p.name for p in paths] == ["scaling.json", "scaling.csv"]
+    assert all(p.exists() for p in paths)
+
+    assert json.loads(paths[0].read_text()) == rows
+
+    frame = pd.read_csv(paths[1])
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    assert list(frame.columns) == columns
+    assert len(frame) == len(rows)
+    for i, row in enumerate(rows):
+        for key in columns:
+            got, want = frame.at[i, key], row.get(key)
+            if want is None:
+                assert pd.isna(got), (key, got)
+            elif isinstance(want, float):
+                assert got == want, key
+            elif isinstance(want, bool):
+                assert bool(got) is want, key
+            else:
+                assert got == want, key
