@@ -123,7 +123,7 @@ def _gpu_bf16_raw(x16, n, dev, copy_gb, repeat):
     """
     import cupy
 
-    from gpureg._philox import keep_mask
+    from gpureg.backends._dropout_cpu import keep_mask
     from gpureg.dropout import _gpu, _scale, threshold
 
     thr, scale = threshold(P), _scale(P, "BF16")

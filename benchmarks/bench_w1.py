@@ -27,7 +27,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import time
 from pathlib import Path
 
@@ -37,36 +36,25 @@ from sklearn.linear_model import ElasticNetCV, enet_path
 from sklearn.model_selection import KFold
 
 import gpureg
+from gpureg._bench import _cpu_name, _make_data
 
 L1_RATIOS = [0.1, 0.5, 0.7, 0.9, 1.0]
 
 
 def make_w1(n_samples=10_000, n_features=1_000, n_informative=50, rho=0.5,
             noise=3.0, seed=0):
-    """Toeplitz(rho)-correlated Gaussian design: x_j = rho x_{j-1} + √(1-rho²) e_j."""
-    rng = np.random.default_rng(seed)
-    E = rng.standard_normal((n_samples, n_features))
-    X = np.empty_like(E)
-    X[:, 0] = E[:, 0]
-    s = np.sqrt(1 - rho**2)
-    for j in range(1, n_features):
-        X[:, j] = rho * X[:, j - 1] + s * E[:, j]
-    w = np.zeros(n_features)
-    support = rng.choice(n_features, n_informative, replace=False)
-    w[support] = rng.choice([-1.0, 1.0], n_informative) * rng.uniform(0.5, 2.0,
-                                                                       n_informative)
-    y = X @ w + noise * rng.standard_normal(n_samples)
-    return X, y
+    """Toeplitz(rho)-correlated Gaussian design: x_j = rho x_{j-1} + √(1-rho²) e_j.
+
+    gpureg's own benchmark generator (``gpureg._bench._make_data``), with W1's
+    50 informative features.
+    """
+    return _make_data(n_samples, n_features, n_informative=n_informative, rho=rho,
+                      noise=noise, seed=seed)
 
 
 def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+    """The CPU model name (as ``gpureg bench`` records it)."""
+    return _cpu_name()
 
 
 def sklearn_gaps(X, y, folds, alphas, tol):

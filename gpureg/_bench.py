@@ -206,13 +206,15 @@ def write_rows(rows, path) -> list[Path]:
 # --------------------------------------------------------------------------- data
 
 
-def _make_data(n_samples, n_features, *, rho=0.5, noise=3.0, seed=0):
+def _make_data(n_samples, n_features, *, n_informative=None, rho=0.5, noise=3.0,
+               seed=0):
     """Toeplitz(rho)-correlated Gaussian design and a sparse linear target.
 
     ``x_j = rho x_{j-1} + sqrt(1 - rho²) e_j`` (so ``cov_ij = rho^|i-j|``);
-    ``min(50, n_features // 4)`` (at least one) non-zero coefficients of
+    ``n_informative`` (default ``min(50, n_features // 4)``, at least one)
+    non-zero coefficients of
     magnitude in [0.5, 2] with random signs; Gaussian noise of std ``noise``.
-    The same generator as ``benchmarks/bench_w1.make_w1``.
+    ``benchmarks/bench_w1.make_w1`` (workload W1) is this generator.
 
     Returns
     -------
@@ -220,7 +222,8 @@ def _make_data(n_samples, n_features, *, rho=0.5, noise=3.0, seed=0):
     y : ndarray of shape (n_samples,)
     """
     rng = np.random.default_rng(seed)
-    n_informative = max(1, min(50, n_features // 4))
+    if n_informative is None:
+        n_informative = max(1, min(50, n_features // 4))
     E = rng.standard_normal((n_samples, n_features))
     X = np.empty_like(E)
     X[:, 0] = E[:, 0]

@@ -21,8 +21,6 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from ._philox import fused_dropout, keep_mask
-
 _TAGS = {"float32": "F32", "float64": "F64", "float16": "F16", "bfloat16": "BF16"}
 _U64 = 2**64
 
@@ -222,6 +220,8 @@ def _cpu(x, residual, bias, out, n, bias_n, tag, seed, offset, thr, scale, want_
     One numba pass for float32/float64; for 16-bit dtypes a numba Philox mask,
     then numpy float32 arithmetic and one rounding to the dtype.
     """
+    from .backends._dropout_cpu import fused_dropout, keep_mask
+
     if tag in ("F32", "F64"):
         keep = np.empty(n if want_mask else 0, dtype=bool)
         dummy = x[:0]

@@ -27,7 +27,7 @@
 //   keep_i  = r_i >= threshold,  threshold = round(p · 2³²)  (64-bit; p = 1 → 2³²)
 // so the mask depends on (seed, offset, i, p) only, never on the launch.
 // Products and sums are single .rn operations (no FMA contraction, no flush of
-// subnormals), so the CPU twins (gpureg/_philox.py: fused_dropout, keep_mask;
+// subnormals), so the CPU twins (gpureg/backends/_dropout_cpu.py: fused_dropout, keep_mask;
 // gpureg/dropout.py: _cpu) match bit for bit.  bf16 rounding is
 // cvt.rn.bf16.f32 on sm_80+ and integer round-to-nearest-even before.
 //

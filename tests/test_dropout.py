@@ -5,7 +5,7 @@ import pytest
 
 import gpureg
 from gpureg import Dropout, dropout, dropout_add, dropout_add_backward, philox4x32
-from gpureg._philox import _philox10
+from gpureg.backends._dropout_cpu import _philox10
 from gpureg.dropout import threshold
 
 try:  # numpy's bfloat16 dtype; the GPU machine may not have it

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._gram import GramBatch
+from .._gram import GramBatch, _to_host
 from ._common import PathSolution
 
 #: The gap is evaluated every this many iterations (one extra GEMM).
@@ -56,6 +56,7 @@ class GramOperator:
         self.xp = xp
         self.dtype = batch.G.dtype
         self._G = {}
+        self._G64 = {}
 
     def set_bytes(self) -> int:
         """Device bytes one resident training set needs beyond what exists.
@@ -75,18 +76,24 @@ class GramOperator:
     def load(self, sets):
         """Move the Gram matrices of ``sets`` to the device."""
         self._G = {int(t): self.xp.asarray(self.batch.G[t]) for t in sets}
+        self._G64 = {}
 
     def release(self):
         """Drop the device copies."""
         self._G = {}
+        self._G64 = {}
 
     def apply(self, t, Y, out):
         """``out = Y @ G_t`` (G is symmetric)."""
         self.xp.matmul(Y, self._G[t], out=out)
 
     def apply64(self, t, W64):
-        """``W64 @ G_t`` in float64."""
-        return W64 @ self._G[t].astype(np.float64)
+        """``W64 @ G_t`` in float64 (the float64 copy of G_t is made once)."""
+        G64 = self._G64.get(t)
+        if G64 is None:
+            G64 = self._G[t].astype(np.float64, copy=False)
+            self._G64[t] = G64
+        return W64 @ G64
 
     def gershgorin(self, t) -> float:
         """An upper bound on ``λ_max(G_t)`` (largest absolute row sum)."""
@@ -105,6 +112,7 @@ class DesignOperator:
         self.xp = xp
         self.dtype = batch.X.dtype
         self._X = None
+        self._X64 = None
         self._sets = {}
 
     def set_bytes(self) -> int:
@@ -152,8 +160,10 @@ class DesignOperator:
         out[...] = self._product(t, Y, self._X)
 
     def apply64(self, t, W64):
-        """``W64 G_t`` in float64."""
-        return self._product(t, W64, self._X.astype(np.float64))
+        """``W64 G_t`` in float64 (the float64 copy of X is made once)."""
+        if self._X64 is None:
+            self._X64 = self._X.astype(np.float64, copy=False)
+        return self._product(t, W64, self._X64)
 
     def gershgorin(self, t) -> float:
         """No cheap bound in residual form: +inf (the power iteration decides)."""
@@ -235,10 +245,6 @@ def _segments(set_h):
     lo = np.concatenate(([0], cut))
     hi = np.concatenate((cut, [set_h.size]))
     return [(int(set_h[a]), int(a), int(b)) for a, b in zip(lo, hi, strict=True)]
-
-
-def _to_host(xp, a):
-    return a if xp is np else xp.asnumpy(a)
 
 
 def lipschitz(op, t, n_features, xp, dtype) -> float:
