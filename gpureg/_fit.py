@@ -208,7 +208,7 @@ def solve_grid(X, y, *, folds, sample_weight, penalty_factor, l1_ratios, alphas,
     n_samples, n_features = X.shape
     W = training_weights(n_samples, folds, sample_weight)
     mode = choose_mode(n_samples, n_features, W.shape[0], np.dtype(dtype).itemsize)
-    xp = getattr(get_backend(backend), "array_module", lambda: np)()
+    xp = get_backend(backend).array_module()
     Xb, yb, kw = X, y, {}
     if mode == "gram" and xp is not np:
         # the GPU backend: X goes to the device once, the Grams are built there
