@@ -5,6 +5,11 @@ order with warm starts.  Jobs are independent and run in ``prange``.
 
 Per alpha (glmnet's recipe, certified by the duality gap of ``_penalty.py``):
 
+Stopping (scikit-learn's two stages, tightened; ``docs/accuracy.md``): the
+duality gap is only trusted after an epoch whose largest coordinate change is
+``<= DW_SAFETY · tol · max|w|``; a fit stops when that holds, the full gap is
+``<= tol · yy`` and the full KKT check admits no new feature.
+
 1. Working set = non-zeros ∪ unpenalized ∪ the sequential strong rule
    ``|grad_j| >= l1_ratio * f_j * (2 alpha_k - alpha_{k-1})``.
 2. Cyclic coordinate descent epochs over the working set; after each epoch
@@ -26,7 +31,7 @@ import numpy as np
 from numba import get_num_threads, njit, prange
 
 from .._gram import GramBatch, ResidualBatch
-from ._common import PathSolution, iter_job_chunks
+from ._common import DW_SAFETY, PathSolution, iter_job_chunks
 
 #: Soft-threshold outputs within this relative margin of the threshold are
 #: rounding noise (the gradient summed in another order) and snap to zero, so
@@ -37,8 +42,6 @@ SNAP = 8.0 * np.finfo(np.float64).eps
 #: epochs, so a working-set gap stuck above tol by rounding cannot keep a
 #: violating feature out for the rest of max_iter.
 FULL_CHECK_EVERY = 10
-
-DW_SAFETY = 0.1
 
 
 @njit(cache=True, inline="always")

@@ -3,8 +3,16 @@
 Every fit of the grid is an independent problem on one flattened *problem*
 axis (DESIGN.md §3); cyclic coordinate descent sweeps the features in order
 and updates all problems at once.  No warm starts, no screening: each
-problem starts from zero and stops when its own duality gap certifies
-(``_penalty.duality_gap`` on the exact gradient), or at ``max_iter`` epochs.
+problem starts from zero and stops after the first epoch that passes both
+stages of the CPU backend's rule (scikit-learn's, tightened by
+:data:`~gpureg.backends._common.DW_SAFETY`):
+
+1. the epoch's largest coordinate change is small,
+   ``max|Δw_j| <= DW_SAFETY · tol · max|w_j|`` (or ``w = 0``);
+2. its duality gap certifies, ``gap <= tol · Σ s ỹ² / n_w``
+   (``_penalty.duality_gap`` on the exact gradient);
+
+or at ``max_iter`` epochs.
 """
 
 from __future__ import annotations
@@ -13,7 +21,7 @@ import numpy as np
 
 from .._gram import GramBatch
 from .._penalty import duality_gap, prox_update
-from ._common import PathSolution
+from ._common import DW_SAFETY, PathSolution
 
 
 def solve_paths(batch, alphas, l1_ratios, penalty_factor, *, positive, tol, max_iter,
@@ -50,6 +58,7 @@ def solve_paths(batch, alphas, l1_ratios, penalty_factor, *, positive, tol, max_
 
     for _ in range(max_iter):
         live = ~done
+        d_w_max = np.zeros(n_problems)  # this epoch's largest |Δw_j| per problem
         for j in range(p):
             if gram:
                 z = c[:, j] - q[:, j] + diag[:, j] * w[:, j]
@@ -58,6 +67,7 @@ def solve_paths(batch, alphas, l1_ratios, penalty_factor, *, positive, tol, max_
                 z = np.sum(Xj * sw * r, axis=1) + diag[:, j] * w[:, j]
             new = prox_update(z, diag[:, j], l1, l2, f[j], positive)
             d = np.where(live, new - w[:, j], 0.0)
+            np.maximum(d_w_max, np.abs(d), out=d_w_max)
             w[:, j] += d
             if gram:
                 q += d[:, None] * G[t_idx, j, :]
@@ -66,7 +76,9 @@ def solve_paths(batch, alphas, l1_ratios, penalty_factor, *, positive, tol, max_
         n_iter[live] += 1
         grad, rnorm2 = _exact_grad(batch, t_idx, w)
         gap = np.where(live, duality_gap(w, grad, rnorm2, l1, l2, f, positive), gap)
-        done |= gap <= tol_abs
+        w_max = np.max(np.abs(w), axis=1, initial=0.0)
+        small = (w_max == 0.0) | (d_w_max <= DW_SAFETY * tol * w_max)
+        done |= small & (gap <= tol_abs)
         if done.all():
             break
     shape = (n_sets, n_l1, n_alphas)
