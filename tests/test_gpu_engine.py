@@ -123,6 +123,96 @@ def test_engine_matches_cpu_backend(shape, positive):
         assert ours.coef.min() >= 0
 
 
+@pytest.mark.parametrize("positive", [False, True])
+def test_jacobi_steps_are_coordinate_descent_updates(positive):
+    """Each Δ_j is the CPU backend's coordinate update of w_j alone, from w."""
+    rng = np.random.default_rng(15)
+    k, p = 6, 9
+    X = rng.standard_normal((40, p))
+    X[:, 4] = 0.0  # a constant (zeroed) column: diag 0, no step
+    G = X.T @ X / 40
+    c = rng.standard_normal(p)
+    W = rng.standard_normal((k, p)) * (rng.uniform(size=(k, p)) > 0.4)
+    W[:, 4] = 0.0
+    if positive:
+        W = np.abs(W)
+    l1, l2 = rng.uniform(0.05, 0.5, k), rng.uniform(0.0, 0.3, k)
+    f = np.where(np.arange(p) == 2, 0.0, rng.uniform(0.5, 2.0, p))
+    d = np.diag(G).copy()
+    got = _fista._jacobi_steps(W, W @ G, c, d, l1, l2, f, positive, np)
+    want = np.zeros((k, p))
+    for r in range(k):
+        q = G @ W[r]
+        for j in range(p):
+            if d[j] > 0:
+                z = c[j] - q[j] + d[j] * W[r, j]
+                new = _numba._coord_update(z, d[j], l1[r] * f[j], l2[r] * f[j],
+                                           positive)
+                want[r, j] = abs(new - W[r, j])
+    np.testing.assert_allclose(got[0], want.max(axis=1), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(got[1], np.abs(W).max(axis=1), rtol=0)
+
+
+@pytest.mark.parametrize("shape", [(150, 20), (40, 70)])
+def test_engine_stops_on_scikit_learns_step_test(shape):
+    """Every fit is certified *and* no coordinate step from it exceeds
+    STEP_SAFETY · tol · max|w| (scikit-learn's test, with a 10× margin)."""
+    batch = _batch(*shape, seed=16, weighted=True)
+    rhos = np.array([0.2, 1.0])
+    f = np.ones(batch.n_features)
+    f[0] = 0.0
+    grid = _grid(batch, rhos, f=f)
+    tol, max_iter = 1e-6, 20_000
+    assert _fista.STEP_SAFETY <= 0.1  # the margin tests/test_fista_accuracy.py needs
+    sol = _fista.solve_paths_with(TwinOps, batch, grid, rhos, f, positive=False,
+                                  tol=tol, max_iter=max_iter)
+    assert (sol.n_iter < max_iter).all()
+    assert (sol.dual_gap <= tol * batch.stats.yy[:, None, None]).all()
+    op = (_fista.GramOperator if shape[0] >= shape[1] else _fista.DesignOperator)(
+        batch, np)
+    D = op.diagonals()
+    for t in range(batch.stats.n_sets):
+        grad, _ = batch.grad_rnorm2(t, sol.coef[t])
+        W = sol.coef[t].reshape(-1, batch.n_features)
+        GW = batch.stats.c[t] - grad.reshape(W.shape)
+        l1 = (grid * rhos[:, None]).ravel()
+        l2 = (grid * (1 - rhos[:, None])).ravel()
+        dmax, wmax = _fista._jacobi_steps(W, GW, batch.stats.c[t], D[t], l1, l2, f,
+                                          False, np)
+        floor = _fista.STEP_FLOOR * np.max(np.abs(batch.stats.c[t]) / D[t])
+        # 1e-9: grad here is summed in another order than in the engine
+        assert np.all(dmax <= _fista.STEP_SAFETY * tol * wmax + floor + 1e-9 * wmax)
+
+
+@pytest.mark.parametrize("shape", [(150, 20), (40, 70)])
+def test_fits_just_below_alpha_max_stop_at_the_first_check(shape):
+    """A few ulps below alpha_max (scikit-learn's alpha_max, summed in another
+    order, lands there) the solution is ~1e-15 and the iterate is rounding
+    noise of that size, so max|Δw| ~ max|w| forever: without the absolute
+    floor STEP_FLOOR these fits ran to max_iter."""
+    batch = _batch(*shape, seed=17)
+    rhos = np.array([0.5, 1.0])
+    grid = _grid(batch, rhos, n_alphas=3)[:, :1] * (1 - 4 * np.finfo(float).eps)
+    sol = _fista.solve_paths_with(TwinOps, batch, grid, rhos,
+                                  np.ones(batch.n_features), positive=False,
+                                  tol=1e-6, max_iter=2000)
+    # the grid is the full data's (the last set); the folds' alpha_max differ
+    assert (sol.n_iter[-1] == _fista.CHECK_EVERY).all()
+    assert np.abs(sol.coef[-1]).max() < 1e-13
+
+
+def test_engine_float32_tight_tol_does_not_stall():
+    """float32 iterates cannot take coordinate steps below ~1e-6 · max|w|: the
+    step test is floored (STEP_ROUNDOFF_ULPS), so tight tols still stop."""
+    batch = _batch(200, 25, dtype=np.float32, seed=5)
+    rhos = np.array([0.5, 1.0])
+    grid = _grid(batch, rhos)
+    sol = _fista.solve_paths_with(TwinOps, batch, grid, rhos, np.ones(25),
+                                  positive=False, tol=1e-6, max_iter=5000)
+    assert (sol.n_iter < 1000).all()
+    assert (sol.dual_gap <= 1e-6 * batch.stats.yy[:, None, None]).all()
+
+
 def test_engine_float32_certifies_in_float64():
     batch = _batch(200, 25, dtype=np.float32, seed=5)
     rhos = np.array([0.5, 1.0])
@@ -158,7 +248,7 @@ def test_tiny_memory_budget_chunks_give_the_same_result(shape):
     unit = _fista.ROWS_PER_PROBLEM * shape[1] * 8 + 8 * shape[1] + \
         op.problem_bytes() + 64
     budget = getattr(op, "fixed_bytes", lambda: 0)() + 8 * shape[1] * (
-        batch.stats.n_sets + 1) + op.set_bytes() + 3 * unit
+        2 * batch.stats.n_sets + 1) + op.set_bytes() + 3 * unit
     chunks = _fista.plan_chunks(set_of, shape[1], op, 8, budget)
     assert len(chunks) >= set_of.size // 3
     assert chunks[0][0] == 0 and chunks[-1][1] == set_of.size

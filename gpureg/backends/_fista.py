@@ -12,10 +12,23 @@ so the rows of one training set are contiguous.  One iteration is
    (``enet_fista_step``);
 
 and every ``check_every`` iterations the duality gap of every row is computed
-on the device (``enet_gap``, float64 accumulation).  Rows whose gap reaches
-``tol · Σ s ỹ² / n_w`` are copied out and *compacted away*, so finished fits
-stop costing.  In float32 a row is only declared certified once its gap,
-recomputed with a float64 Gram product, passes.
+on the device (``enet_gap``, float64 accumulation).  A row stops when
+
+* its gap certifies, ``gap <= tol · Σ s ỹ² / n_w`` (the reported ``dual_gap``
+  and the meaning of ``gap_tol`` are unchanged), **and**
+* one Jacobi sweep of coordinate descent from the row's iterate would move no
+  coefficient by more than ``STEP_SAFETY · tol · max|w|`` — scikit-learn's
+  ``max|Δw| <= tol · max|w|`` test with the CPU backend's 10× safety factor,
+  evaluated at the FISTA iterate (:func:`_jacobi_steps`).
+
+The gap alone stops at the edge of the certified region, ~1e4× less accurate
+than scikit-learn at the same ``tol``; a small *FISTA* step would not do
+either (on ill-conditioned problems proximal-gradient steps are small far
+from the optimum), whereas the coordinate step ``dist(grad_j, ∂g_j(w_j))``
+/ ``G_jj`` is what scikit-learn's epochs measure.  Finished rows are copied
+out and *compacted away*, so they stop costing.  In float32 a row is only
+declared finished once its gap and its coordinate steps, recomputed with a
+float64 Gram product, pass.
 
 The engine is written against an array module ``xp`` and a small kernel
 interface (``ops.fista_step``, ``ops.gap``): with CuPy and the CUDA kernels it
@@ -46,6 +59,19 @@ LIPSCHITZ_MARGIN = 1.1
 #: Device arrays of n_features entries held per problem: W, Y, their next
 #: values, and the GEMM output (GY, reused for GW).
 ROWS_PER_PROBLEM = 5
+#: A certified row stops once no coordinate-descent step from it exceeds
+#: ``STEP_SAFETY · tol · max|w|`` (the CPU backend's ``DW_SAFETY``).
+STEP_SAFETY = 0.1
+#: Round-off floors of that test: ``STEP_ROUNDOFF_ULPS · eps(dtype) · max|w|``
+#: (float32 iterates stall near 1e-6 relative steps: 64 ulps is 7.6e-6), plus
+#: ``STEP_FLOOR · max_j |c_j| / G_jj`` for fits at alpha_max, whose iterate is
+#: rounding noise around w = 0.
+STEP_ROUNDOFF_ULPS = 64
+STEP_FLOOR = 1e-12
+#: Rows × features of each float64 temporary of the end-of-fit tests (about
+#: eight at once: <= 64 MiB, transient, inside the headroom the GPU budget
+#: leaves; the planner does not count them).
+CHECK_SLAB = 1 << 20
 
 
 class GramOperator:
@@ -94,6 +120,12 @@ class GramOperator:
             G64 = self._G[t].astype(np.float64, copy=False)
             self._G64[t] = G64
         return W64 @ G64
+
+    def diagonals(self):
+        """``diag(G_t)`` of every training set, float64 on the host."""
+        xb = self.batch.xp
+        d = xb.diagonal(self.batch.G, axis1=1, axis2=2)
+        return np.asarray(_to_host(xb, d), dtype=np.float64)
 
     def gershgorin(self, t) -> float:
         """An upper bound on ``λ_max(G_t)`` (largest absolute row sum)."""
@@ -165,6 +197,10 @@ class DesignOperator:
             self._X64 = self._X.astype(np.float64, copy=False)
         return self._product(t, W64, self._X64)
 
+    def diagonals(self):
+        """``diag(G_t)`` of every training set (``hdiag``), float64 on the host."""
+        return np.asarray(self.batch.hdiag, dtype=np.float64)
+
     def gershgorin(self, t) -> float:
         """No cheap bound in residual form: +inf (the power iteration decides)."""
         return np.inf
@@ -215,8 +251,9 @@ def plan_chunks(set_of, n_features, op, itemsize, budget):
         return [(0, n)]
     per_problem = ROWS_PER_PROBLEM * n_features * itemsize + 8 * n_features \
         + op.problem_bytes() + 64
+    # c and diag(G) of every set, and f, in float64
     fixed = getattr(op, "fixed_bytes", lambda: 0)() + 8 * n_features * (
-        int(set_of.max()) + 2)
+        2 * (int(set_of.max()) + 1) + 1)
     chunks, start = [], 0
     used = fixed
     last_set = None
@@ -270,7 +307,11 @@ def lipschitz(op, t, n_features, xp, dtype) -> float:
 
 def solve(op, C, yy, problems: Problems, f, *, positive, tol, max_iter, ops,
           budget=None, check_every=CHECK_EVERY, progress=None):
-    """Solve every problem to a certified duality gap (or ``max_iter``).
+    """Solve every problem to scikit-learn's accuracy, certified (or ``max_iter``).
+
+    A fit stops at the first check where its duality gap is at most
+    ``tol · yy`` of its training set and no coordinate-descent step from it
+    exceeds ``STEP_SAFETY · tol · max|w|`` (see the module docstring).
 
     Parameters
     ----------
@@ -312,6 +353,12 @@ def solve(op, C, yy, problems: Problems, f, *, positive, tol, max_iter, ops,
     f_d = xp.asarray(np.asarray(f, dtype=np.float64))
     steps = np.zeros(C.shape[0])
     thr_all = tol * np.asarray(yy, dtype=np.float64)
+    diag = op.diagonals()
+    D_d = xp.asarray(diag)
+    step_rel = max(STEP_SAFETY * tol, STEP_ROUNDOFF_ULPS * float(np.finfo(dtype).eps))
+    # |c_j| / G_jj: the size of a coefficient; floors the steps of fits at w ≈ 0
+    step_abs = STEP_FLOOR * np.max(np.abs(C) / np.where(diag > 0, diag, np.inf),
+                                   axis=1, initial=0.0)
     for start, stop in chunks:
         sets = np.unique(set_all[start:stop])
         op.load(sets)
@@ -346,14 +393,19 @@ def solve(op, C, yy, problems: Problems, f, *, positive, tol, max_iter, ops,
             g = _to_host(xp, ops.gap(GY, W, C_d, yy_d, set_d, l1_d, l2_d, f_d,
                                      positive))
             thr = thr_all[set_h]
-            done = g <= thr
-            if it == max_iter:
-                done[:] = True
-            if dtype != np.float64 and done.any():
-                g[done] = _gap64(op, W, done, set_h, C_d, yy_d, set_d, l1_d, l2_d,
-                                 f_d, positive, ops)
-                if it != max_iter:
-                    done &= g <= thr
+            last = it == max_iter
+            cand = np.ones(g.shape, dtype=bool) if last else g <= thr
+            exact = dtype == np.float64
+            done = cand.copy()
+            if cand.any() and not (last and exact):
+                g_c, dmax, wmax = _end_checks(op, W, GY, cand, set_h, C_d, yy_d, D_d,
+                                              set_d, l1_d, l2_d, f_d, positive, ops,
+                                              recompute=not exact, steps=not last)
+                if g_c is not None:
+                    g[cand] = g_c
+                if not last:
+                    done[cand] = (g[cand] <= thr[cand]) & (
+                        dmax <= step_rel * wmax + step_abs[set_h[cand]])
             if not done.any():
                 continue
             rows = idx[done]
@@ -376,17 +428,99 @@ def solve(op, C, yy, problems: Problems, f, *, positive, tol, max_iter, ops,
     return coef, gaps, iters, len(chunks)
 
 
-def _gap64(op, W, done, set_h, C_d, yy_d, set_d, l1_d, l2_d, f_d, positive, ops):
-    """float64 gaps of the rows ``done`` (float32 runs certify in float64)."""
+def _end_checks(op, W, GW, cand, set_h, C_d, yy_d, D_d, set_d, l1_d, l2_d, f_d,
+                positive, ops, *, recompute, steps):
+    """Gaps and coordinate steps of the rows ``cand`` (certified by their gap).
+
+    Parameters
+    ----------
+    W, GW : device arrays of shape (m, n_features)
+        The iterates and ``G_s W`` (in the storage dtype).
+    cand : ndarray of shape (m,) of bool
+    recompute : bool
+        float32 runs: recompute ``G_s W`` and the gap in float64.
+    steps : bool
+        Also measure the coordinate steps (not needed at ``max_iter``).
+
+    Returns
+    -------
+    gap : ndarray of shape (k,)
+        The gap of each candidate (the float64 recomputation, or the gap
+        already computed when ``recompute`` is False).
+    dmax, wmax : ndarray of shape (k,)
+        ``max_j |Δ_j|`` of a Jacobi coordinate-descent sweep and ``max_j |w_j|``
+        (zeros when ``steps`` is False).
+
+    Work is done one training set and at most :data:`CHECK_SLAB` elements at
+    a time, so the float64 temporaries stay small whatever the batch.
+    """
     xp = ops.xp
-    done_d = xp.asarray(done)
-    W64 = W[done_d].astype(np.float64)
-    GW64 = xp.empty_like(W64)
-    sub = set_h[done]
-    for t, lo, hi in _segments(sub):
-        GW64[lo:hi] = op.apply64(t, W64[lo:hi])
-    return _to_host(xp, ops.gap(GW64, W64, C_d, yy_d, set_d[done_d], l1_d[done_d],
-                                l2_d[done_d], f_d, positive))
+    rows = np.flatnonzero(cand)
+    k, p = rows.size, W.shape[1]
+    rows_d = xp.asarray(rows)
+    out = xp.zeros((3, k), dtype=np.float64)  # gap, dmax, wmax: one transfer
+    slab = max(1, CHECK_SLAB // max(p, 1))
+    for t, lo, hi in _segments(set_h[rows]):
+        for a in range(lo, hi, slab):
+            b = min(a + slab, hi)
+            r_d = rows_d[a:b]
+            w = W[r_d]
+            if recompute:
+                w = w.astype(np.float64)
+                gw = op.apply64(t, w)
+                out[0, a:b] = ops.gap(gw, w, C_d, yy_d, set_d[r_d], l1_d[r_d],
+                                      l2_d[r_d], f_d, positive)
+            elif steps:
+                gw = GW[r_d]
+            if steps:
+                out[1:, a:b] = _jacobi_steps(w, gw, C_d[t], D_d[t], l1_d[r_d],
+                                             l2_d[r_d], f_d, positive, xp)
+    gap, dmax, wmax = _to_host(xp, out)
+    return (gap if recompute else None), dmax, wmax
+
+
+def _jacobi_steps(w, gw, c, d, l1, l2, f, positive, xp):
+    """Largest coordinate-descent step from each row, and its ``max|w|``.
+
+    ``Δ_j = S(c_j - (G w)_j + d_j w_j, l1 f_j) / (d_j + l2 f_j) - w_j`` with
+    ``d = diag(G)``: the change a coordinate update of ``w_j`` alone would
+    make (scikit-learn's ``d_w_max`` over one sweep, all from the same ``w``);
+    ``|Δ_j| (d_j + l2 f_j)`` is ``dist(grad_j, ∂g_j(w_j))`` where the sign of
+    ``w_j`` is kept.  Features with ``d_j = 0`` (constant columns) take no step.
+
+    Parameters
+    ----------
+    w, gw : float64 arrays of shape (k, n_features)
+    c, d : float64 arrays of shape (n_features,)
+    l1, l2 : float64 arrays of shape (k,)
+    f : float64 array of shape (n_features,)
+    positive : bool
+    xp : module
+
+    Returns
+    -------
+    ndarray of shape (2, k)
+        ``max_j |Δ_j|`` and ``max_j |w_j|`` of each row (on the device).
+    """
+    z = c - gw
+    z += d * w
+    cut = l1[:, None] * f
+    if positive:
+        z -= cut
+        num = xp.maximum(z, 0.0, out=z)
+    else:
+        num = xp.abs(z)
+        num -= cut
+        xp.maximum(num, 0.0, out=num)
+        num *= xp.sign(z)
+    live = d > 0
+    den = l2[:, None] * f
+    den += xp.where(live, d, 1.0)
+    num /= den
+    num -= w
+    step = xp.abs(num, out=num)
+    step *= live
+    return xp.stack((step.max(axis=1), xp.abs(w).max(axis=1)))
 
 
 def solve_paths_with(ops, batch, alphas, l1_ratios, penalty_factor, *, positive, tol,
