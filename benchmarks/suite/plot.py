@@ -158,8 +158,8 @@ def plot_workloads(rows, path):
 
 
 def _workload_order(name):
-    """W1, W1-float32, W2, pn, then the rest; a workload before its variants."""
-    rank = {"W1": 0, "W1-float32": 1, "W2": 2, "pn": 3}
+    """W1, W1-float32, W2, pn, H1, H2, then the rest; a workload before its variants."""
+    rank = {"W1": 0, "W1-float32": 1, "W2": 2, "pn": 3, "H1": 4, "H2": 5}
     family = "W1-float32" if name.startswith("W1-float32") else name.split("-")[0]
     return (rank.get(family, len(rank)), name != family, name)
 

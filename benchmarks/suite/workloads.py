@@ -6,11 +6,15 @@ workload     X                      folds  l1_ratios                    alphas
 ``w1``       10,000 × 1,000         5      [0.1, 0.5, 0.7, 0.9, 1.0]    100
 ``w2``       100,000 × 2,000        10     linspace(0.05, 1, 20)        100
 ``pn``       500 × 20,000 (p ≫ n)   5      [0.5, 0.9, 1.0]              100
+``h1``       2,000 × 5,000, ρ = 0.9  5      [0.5, 1.0]                   100
+``h2``       200,000 × 100 (n ≫ p)  10     [0.1, 0.5, 0.7, 0.9, 1.0]    100
 ``float32``  W1 in float32          5      as W1 (gpureg only)          100
 ``scaling``  2,000 × 100            2–9    1–100 values (gpureg._bench)  5–100
 ===========  =====================  =====  ===========================  ======
 
-X is ``bench_w1.make_w1``'s Toeplitz(0.5)-correlated Gaussian design with
+X is ``bench_w1.make_w1``'s Toeplitz(ρ)-correlated Gaussian design
+(``cov_ij = ρ^|i-j|``; ρ = 0.5 except H1's 0.9: wide and highly correlated,
+as in genomics) with
 ``min(50, p // 4)`` non-zero true coefficients and noise σ = 3; folds are
 ``KFold(n_folds)`` without shuffling, materialized once; the alphas are
 gpureg's default grid (100 values log-spaced from each l1_ratio's
@@ -18,7 +22,8 @@ gpureg's default grid (100 values log-spaced from each l1_ratio's
 array for every library; ``tol = 1e-4``, ``max_iter = 1000``.
 
 ``--quick`` shrinks each problem (W1 and float32 2,000 × 200, W2 10,000 × 500,
-p ≫ n 200 × 2,000); ``--shape pn=500x5000`` overrides one.
+p ≫ n 200 × 2,000, H1 400 × 1,000, H2 20,000 × 100); ``--shape pn=500x5000``
+overrides one.
 """
 
 from __future__ import annotations
@@ -56,6 +61,8 @@ class Workload:
     n_folds : int
     l1_ratios : tuple of float
     dtype : str
+    rho : float
+        Toeplitz correlation of neighbouring columns of X.
     libraries : tuple of str or None
         Libraries allowed on it (None: all).
     repeat : int
@@ -69,6 +76,7 @@ class Workload:
     n_folds: int
     l1_ratios: tuple
     dtype: str = "float64"
+    rho: float = 0.5
     libraries: tuple | None = None
     repeat: int = 1
 
@@ -113,6 +121,9 @@ WORKLOADS = {
     "w2": Workload("w2", "W2", (100_000, 2_000), (10_000, 500), 10,
                    tuple(float(r) for r in np.linspace(0.05, 1.0, 20))),
     "pn": Workload("pn", "pn", (500, 20_000), (200, 2_000), 5, (0.5, 0.9, 1.0)),
+    "h1": Workload("h1", "H1", (2_000, 5_000), (400, 1_000), 5, (0.5, 1.0), rho=0.9),
+    "h2": Workload("h2", "H2", (200_000, 100), (20_000, 100), 10, tuple(L1_RATIOS),
+                   repeat=3),
     "float32": Workload("float32", "W1-float32", (10_000, 1_000), (2_000, 200), 5,
                         tuple(L1_RATIOS), dtype="float32", libraries=GPUREG_ONLY,
                         repeat=3),
@@ -127,7 +138,7 @@ def build(key, *, quick=False, shape=None, seed=0):
 
     Parameters
     ----------
-    key : {'w1', 'w2', 'pn', 'float32'}
+    key : {'w1', 'w2', 'pn', 'h1', 'h2', 'float32'}
     quick : bool, default=False
         The smaller ``quick_shape`` problem.
     shape : (int, int), optional
@@ -143,7 +154,8 @@ def build(key, *, quick=False, shape=None, seed=0):
     spec = WORKLOADS[key]
     default = spec.quick_shape if quick else spec.shape
     n, p = shape or default
-    X, y = make_w1(n, p, n_informative=max(1, min(50, p // 4)), seed=seed)
+    X, y = make_w1(n, p, n_informative=max(1, min(50, p // 4)), rho=spec.rho,
+                   seed=seed)
     X, y = X.astype(spec.dtype), y.astype(spec.dtype)
     l1_ratios = np.array(spec.l1_ratios)
     alphas = default_alphas(X, y, l1_ratios, N_ALPHAS)
