@@ -114,33 +114,49 @@ def tol_reference(problem, *, cache_dir=None, recompute=False, log=print):
     """
     from adapters import AdapterResult, get
 
+    def compute():
+        X = np.asarray(problem.X, dtype=np.float64)
+        y = np.asarray(problem.y, dtype=np.float64)
+        res = get("gpureg-cpu")(X, y, l1_ratios=problem.l1_ratios,
+                                alphas=problem.alphas, folds=problem.folds,
+                                tol=problem.tol, max_iter=problem.max_iter)
+        return dict(coef_path=res.coef_path, intercepts=res.intercepts,
+                    mse_path=res.mse_path, wall_s=res.wall_s, n_fits=res.n_fits,
+                    all_certified=res.extra["all_certified"])
+
     key = digest(problem, problem.tol, problem.max_iter) + _gpureg_source_digest()
-    path = None
-    if cache_dir is not None:
-        path = Path(cache_dir) / f"{problem.name.lower()}-ref-tol{problem.tol:g}.npz"
-        if path.exists() and not recompute:
-            with np.load(path, allow_pickle=False) as f:
-                if str(f["digest"]) == key:
-                    log(f"  reference: cached {path}")
-                    return AdapterResult(
-                        f["coef_path"], f["intercepts"], f["mse_path"],
-                        f["wall_s"].item(), f["n_fits"].item(),
-                        dict(all_certified=bool(f["all_certified"]), cached=True))
-    X = np.asarray(problem.X, dtype=np.float64)
-    y = np.asarray(problem.y, dtype=np.float64)
-    res = get("gpureg-cpu")(X, y, l1_ratios=problem.l1_ratios, alphas=problem.alphas,
-                            folds=problem.folds, tol=problem.tol,
-                            max_iter=problem.max_iter)
+    path = None if cache_dir is None else (
+        Path(cache_dir) / f"{problem.name.lower()}-ref-tol{problem.tol:g}.npz")
+    out = _cached(path, key, compute, recompute=recompute, log=log, label="reference")
+    return AdapterResult(out["coef_path"], out["intercepts"], out["mse_path"],
+                         out["wall_s"], out["n_fits"],
+                         dict(all_certified=bool(out["all_certified"]),
+                              cached=out["cached"]))
+
+
+def _cached(path, key, compute, *, recompute, log, label):
+    """``compute()``'s dict of arrays, read from / written to ``path`` by ``key``.
+
+    0-d entries come back as Python scalars; ``out['cached']`` says whether
+    the file was used (it is ignored when its digest differs from ``key``).
+    """
+    if path is not None and path.exists() and not recompute:
+        with np.load(path, allow_pickle=False) as f:
+            if str(f["digest"]) == key:
+                out = {k: (f[k].item() if f[k].ndim == 0 else f[k])
+                       for k in f.files if k != "digest"}
+                out["cached"] = True
+                log(f"  {label}: cached {path}")
+                return out
+        log(f"  {label}: {path} is for other data/settings; recomputing")
+    out = compute()
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, digest=np.array(key), coef_path=res.coef_path,
-                 intercepts=res.intercepts, mse_path=res.mse_path,
-                 wall_s=res.wall_s, n_fits=res.n_fits,
-                 all_certified=res.extra["all_certified"])
+        np.savez(tmp, digest=np.array(key), **out)
         tmp.replace(path)
-    res.extra["cached"] = False
-    return res
+    out["cached"] = False
+    return out
 
 
 def tight_reference(problem, *, tol=REF_TOL, max_iter=REF_MAX_ITER, cache_dir=None,
@@ -169,28 +185,10 @@ def tight_reference(problem, *, tol=REF_TOL, max_iter=REF_MAX_ITER, cache_dir=No
         ``cd_all_certified``, ``cached`` (bool).
     """
     key = digest(problem, tol, max_iter)
-    path = None
-    if cache_dir is not None:
-        path = Path(cache_dir) / f"{problem.name.lower()}-tight-tol{tol:g}.npz"
-        if path.exists() and not recompute:
-            with np.load(path, allow_pickle=False) as f:
-                if str(f["digest"]) == key:
-                    out = {k: f[k] for k in f.files if k != "digest"}
-                    for k in ("tol", "max_iter", "cd_wall_s", "polish_wall_s",
-                              "frac_polished", "cd_all_certified"):
-                        out[k] = out[k].item()
-                    out["cached"] = True
-                    log(f"  tight reference: cached {path}")
-                    return out
-            log(f"  tight reference: {path} is for other data/settings; recomputing")
-    out = _solve(problem, tol, max_iter, log)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, digest=np.array(key), **out)
-        tmp.replace(path)
-    out["cached"] = False
-    return out
+    path = None if cache_dir is None else (
+        Path(cache_dir) / f"{problem.name.lower()}-tight-tol{tol:g}.npz")
+    return _cached(path, key, lambda: _solve(problem, tol, max_iter, log),
+                   recompute=recompute, log=log, label="tight reference")
 
 
 def _solve(problem, tol, max_iter, log):
