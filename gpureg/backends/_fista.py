@@ -48,6 +48,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._gram import GramBatch, _to_host
+from .._penalty import prox_update
 from ._common import PathSolution
 
 #: The gap is evaluated every this many iterations (one extra GEMM).
@@ -504,22 +505,11 @@ def _jacobi_steps(w, gw, c, d, l1, l2, f, positive, xp):
     """
     z = c - gw
     z += d * w
-    cut = l1[:, None] * f
-    if positive:
-        z -= cut
-        num = xp.maximum(z, 0.0, out=z)
-    else:
-        num = xp.abs(z)
-        num -= cut
-        xp.maximum(num, 0.0, out=num)
-        num *= xp.sign(z)
-    live = d > 0
-    den = l2[:, None] * f
-    den += xp.where(live, d, 1.0)
-    num /= den
-    num -= w
-    step = xp.abs(num, out=num)
-    step *= live
+    # the coordinate minimizer, written once (numpy ufuncs dispatch to CuPy)
+    step = prox_update(z, d, l1[:, None], l2[:, None], f, positive)
+    step -= w
+    step = xp.abs(step, out=step)
+    step *= d > 0
     return xp.stack((step.max(axis=1), xp.abs(w).max(axis=1)))
 
 

@@ -3,22 +3,20 @@
 One *job* is one (training set, l1_ratio) pair: a whole alpha path solved in
 order with warm starts.  Jobs are independent and run in ``prange``.
 
-Per alpha (glmnet's recipe, certified by the duality gap of ``_penalty.py``):
-
-Stopping (scikit-learn's two stages, tightened; ``docs/accuracy.md``): the
-duality gap is only trusted after an epoch whose largest coordinate change is
-``<= DW_SAFETY · tol · max|w|``; a fit stops when that holds, the full gap is
-``<= tol · yy`` and the full KKT check admits no new feature.
+Per alpha (glmnet's recipe, certified by the duality gap of ``_penalty.py``,
+stopped in scikit-learn's two stages, tightened — ``docs/accuracy.md``):
 
 1. Working set = non-zeros ∪ unpenalized ∪ the sequential strong rule
    ``|grad_j| >= l1_ratio * f_j * (2 alpha_k - alpha_{k-1})``.
-2. Cyclic coordinate descent epochs over the working set; after each epoch
-   the gap restricted to the working set is evaluated (O(|ws|)).
+2. Cyclic coordinate descent epochs over the working set.  Only after an
+   epoch whose largest change is ``max|Δw| <= DW_SAFETY · tol · max|w|`` is
+   the gap restricted to the working set evaluated (O(|ws|) in Gram form).
 3. When that gap is below ``tol * yy`` (or every ``FULL_CHECK_EVERY``
-   epochs): evaluate the gradient over *all*
-   features (``c - q``, or ``X̃ᵀ S r`` afresh) and the full gap;
-   stop if it certifies, else add every KKT violator to the working set and
-   go on.  Screening therefore never changes a result.
+   epochs): evaluate the gradient over *all* features (``c - q``, or
+   ``X̃ᵀ S r`` afresh) and the full gap, and add every KKT violator to the
+   working set.  The fit stops when the last epoch was small, the full gap
+   certifies and no violator was added (or at ``max_iter``).  Screening
+   therefore never changes a result.
 
 Gram form keeps ``q = G w`` (``grad = c - q``) and updates it with one row of
 G per changed coordinate (covariance updates); residual form keeps
