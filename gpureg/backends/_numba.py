@@ -3,24 +3,29 @@
 One *job* is one (training set, l1_ratio) pair: a whole alpha path solved in
 order with warm starts.  Jobs are independent and run in ``prange``.
 
-Per alpha (glmnet's recipe, certified by the duality gap of ``_penalty.py``,
-stopped in scikit-learn's two stages, tightened — ``docs/accuracy.md``):
+Per alpha (glmnet's and adelie's recipe, certified by the duality gap of
+``_penalty.py``, stopped in scikit-learn's two stages, tightened —
+``docs/accuracy.md``):
 
 1. Working set = non-zeros ∪ unpenalized ∪ the sequential strong rule
-   ``|grad_j| >= l1_ratio * f_j * (2 alpha_k - alpha_{k-1})``.
-2. Cyclic coordinate descent epochs over the working set.  Only after an
-   epoch whose largest change is ``max|Δw| <= DW_SAFETY · tol · max|w|`` is
-   the gap restricted to the working set evaluated (O(|ws|) in Gram form).
-3. When that gap is below ``tol * yy`` (or every ``FULL_CHECK_EVERY``
-   epochs): evaluate the gradient over *all* features (``c - q``, or
-   ``X̃ᵀ S r`` afresh) and the full gap, and add every KKT violator to the
-   working set.  The fit stops when the last epoch was small, the full gap
-   certifies and no violator was added (or at ``max_iter``).  Screening
-   therefore never changes a result.
-
-Gram form keeps ``q = G w`` (``grad = c - q``) and updates it with one row of
-G per changed coordinate (covariance updates); residual form keeps
-``r = ỹ - X̃ w`` over all rows (held-out rows carry weight 0).
+   ``|grad_j| >= l1_ratio * f_j * (2 alpha_k - alpha_{k-1})``.  It only grows
+   along the path, so its compact Gram ``GA`` (``|ws| × |ws|``) is built
+   incrementally: from the shared Gram in Gram form, from the training rows
+   of the design (held-out rows are skipped, not weighted by 0) in residual
+   form.
+2. Cyclic coordinate descent epochs on ``GA`` with covariance updates
+   (``qA = GA wA`` refreshed by one row per changed coordinate), so an epoch
+   costs O(|ws|·changes), independent of n.  Every ``ANDERSON_K`` epochs an
+   Anderson extrapolation of the last iterates (skglm, celer) is tried and
+   kept only if it lowers the objective.  Only after an epoch whose largest
+   change is ``max|Δw| <= DW_SAFETY · tol · max|w|`` is the working-set gap
+   evaluated (O(|ws|)).
+3. When that gap is below ``tol * yy`` (or periodically): evaluate the exact
+   gradient over *all* features (``c - G w`` in Gram form, ``X̃ᵀ S r`` from an
+   exact residual in residual form) and the full gap, and add every KKT
+   violator to the working set.  The fit stops when the last epoch was small,
+   the full gap certifies and no violator was added (or at ``max_iter``).
+   Screening therefore never changes a result.
 """
 
 from __future__ import annotations
@@ -40,6 +45,11 @@ SNAP = 8.0 * np.finfo(np.float64).eps
 #: epochs, so a working-set gap stuck above tol by rounding cannot keep a
 #: violating feature out for the rest of max_iter.
 FULL_CHECK_EVERY = 10
+
+#: Anderson extrapolation (skglm, celer) combines the last this many CD
+#: epochs' iterates; the extrapolated point is kept only if it lowers the
+#: objective.
+ANDERSON_K = 5
 
 
 @njit(cache=True, inline="always")
@@ -102,33 +112,218 @@ def _add_violators(grad, w, diag, in_ws, ws, n_ws, l1, f, positive):
     return n_ws
 
 
-@njit(cache=True)
-def _strong_set(grad, w, diag, f, threshold, positive, in_ws, ws):
-    """Non-zeros, unpenalized features and strong-rule survivors."""
-    n_ws = 0
-    for j in range(grad.shape[0]):
-        s = grad[j] if positive else abs(grad[j])
-        keep = diag[j] > 0.0 and (w[j] != 0.0 or f[j] == 0.0 or s >= threshold * f[j])
-        in_ws[j] = keep
-        if keep:
-            ws[n_ws] = j
-            n_ws += 1
-    return n_ws
+# -------------------------------------------------------------- working-set core
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def _dot(a, b, n):
+    """``Σ_{i<n} a_i b_i``, vectorized (reassociated sum)."""
+    acc = 0.0
+    for i in range(n):
+        acc += a[i] * b[i]
+    return acc
 
 
 @njit(cache=True)
-def _updates_small(w, ws, n_ws, d_w_max, tol):
-    """scikit-learn's first stopping stage: ``max|Δw| <= tol · max|w|``.
+def _axpy(x, d, y, n):
+    """``y[:n] += d * x[:n]``."""
+    for i in range(n):
+        y[i] += x[i] * d
 
-    The duality gap is only trusted once the last epoch's largest coordinate
-    change is small relative to the largest coefficient (or all are zero):
-    checking the gap alone stops at the edge of the certified region, far
-    less accurate than scikit-learn at the same ``tol``.
+
+@njit(cache=True)
+def _grow(A, rows, cols, limit):
+    """Return ``A`` if it holds ``rows × cols``, else a larger copy.
+
+    The copy is zero-padded and at least doubled in each short dimension,
+    capped at ``limit``.
     """
-    w_max = 0.0
-    for kk in range(n_ws):
-        w_max = max(w_max, abs(w[ws[kk]]))
-    return w_max == 0.0 or d_w_max <= DW_SAFETY * tol * w_max
+    R, Cc = A.shape
+    if rows <= R and cols <= Cc:
+        return A
+    nr = R if rows <= R else min(max(rows, 2 * R), max(rows, limit))
+    nc = Cc if cols <= Cc else min(max(cols, 2 * Cc), max(cols, limit))
+    B = np.zeros((nr, nc))
+    B[:R, :Cc] = A
+    return B
+
+
+@njit(cache=True)
+def _ws_epoch(GA, cA, diagA, l1A, l2A, wA, qA, m, positive):
+    """One cyclic CD epoch on the working-set Gram; returns ``max|Δw|``.
+
+    ``qA = GA wA`` is kept up to date (covariance updates), so the coordinate
+    minimizer's input is ``z = c_a - q_a + G_aa w_a``.
+    """
+    d_w_max = 0.0
+    for a in range(m):
+        wa = wA[a]
+        z = cA[a] - qA[a] + diagA[a] * wa
+        new = _coord_update(z, diagA[a], l1A[a], l2A[a], positive)
+        if new != wa:
+            d = new - wa
+            d_w_max = max(d_w_max, abs(d))
+            wA[a] = new
+            _axpy(GA[a], d, qA, m)
+    return d_w_max
+
+
+@njit(cache=True)
+def _ws_primal(wA, qA, cA, l1A, l2A, m):
+    """Working-set objective less its constant: ``½wᵀGw - cᵀw + penalty``."""
+    acc = 0.0
+    for a in range(m):
+        wa = wA[a]
+        acc += wa * (0.5 * qA[a] - cA[a]) + l1A[a] * abs(wa) + 0.5 * l2A[a] * wa * wa
+    return acc
+
+
+@njit(cache=True)
+def _solve_small(C, z):
+    """Solve ``C x = 1`` into ``z`` (Gauss, partial pivoting); False if singular."""
+    K = C.shape[0]
+    scale = 0.0
+    for i in range(K):
+        z[i] = 1.0
+        scale = max(scale, abs(C[i, i]))
+    if not scale > 0.0:
+        return False
+    for col in range(K):
+        piv = col
+        for i in range(col + 1, K):
+            if abs(C[i, col]) > abs(C[piv, col]):
+                piv = i
+        if abs(C[piv, col]) <= 1e-13 * scale:
+            return False
+        if piv != col:
+            for k in range(K):
+                C[col, k], C[piv, k] = C[piv, k], C[col, k]
+            z[col], z[piv] = z[piv], z[col]
+        for i in range(col + 1, K):
+            fac = C[i, col] / C[col, col]
+            for k in range(col, K):
+                C[i, k] -= fac * C[col, k]
+            z[i] -= fac * z[col]
+    for i in range(K - 1, -1, -1):
+        acc = z[i]
+        for k in range(i + 1, K):
+            acc -= C[i, k] * z[k]
+        z[i] = acc / C[i, i]
+    return True
+
+
+@njit(cache=True)
+def _anderson(Ws, Qs, U, C, z, wA, qA, cA, l1A, l2A, m, positive):
+    """Anderson extrapolation of the last ``K + 1`` iterates (skglm, celer).
+
+    ``Ws[k], Qs[k]`` hold ``w`` and ``q = G w`` after each of the last K + 1
+    epochs.  The extrapolated point ``Σ c_k w_{k+1}`` (``c`` minimizing
+    ``‖Σ c_k (w_{k+1} - w_k)‖`` with ``Σ c_k = 1``) replaces ``wA`` only if it
+    lowers the objective; ``q`` extrapolates exactly with it (q is linear in
+    w).  Row 0 of ``Ws``/``Qs`` is used as scratch.  Returns True if accepted.
+    """
+    K = U.shape[0]
+    for k in range(K):
+        for a in range(m):
+            U[k, a] = Ws[k + 1, a] - Ws[k, a]
+    for k in range(K):
+        for k2 in range(k, K):
+            v = _dot(U[k], U[k2], m)
+            C[k, k2] = v
+            C[k2, k] = v
+    if not _solve_small(C, z):
+        return False
+    total = 0.0
+    for k in range(K):
+        total += z[k]
+    if total == 0.0 or not np.isfinite(total):
+        return False
+    w_acc = Ws[0]
+    q_acc = Qs[0]
+    for a in range(m):
+        wv = 0.0
+        qv = 0.0
+        for k in range(K):
+            ck = z[k] / total
+            wv += ck * Ws[k + 1, a]
+            qv += ck * Qs[k + 1, a]
+        if positive and wv < 0.0:
+            return False
+        w_acc[a] = wv
+        q_acc[a] = qv
+    if _ws_primal(w_acc, q_acc, cA, l1A, l2A, m) >= _ws_primal(wA, qA, cA, l1A, l2A, m):
+        return False
+    wA[:m] = w_acc[:m]
+    qA[:m] = q_acc[:m]
+    return True
+
+
+@njit(cache=True)
+def _extend_strong(grad, w, diag, f, threshold, positive, in_ws, ws, m):
+    """Append unpenalized features and strong-rule survivors to the working set.
+
+    The working set only grows along a path (glmnet's ever-active set): a
+    member that stays at zero costs one comparison per epoch.
+    """
+    for j in range(grad.shape[0]):
+        if in_ws[j] or diag[j] <= 0.0:
+            continue
+        s = grad[j] if positive else abs(grad[j])
+        if w[j] != 0.0 or f[j] == 0.0 or s >= threshold * f[j]:
+            in_ws[j] = True
+            ws[m] = j
+            m += 1
+    return m
+
+
+@njit(cache=True)
+def _ws_penalties(ws, m0, m, l1, l2, f, l1A, l2A):
+    for a in range(m0, m):
+        l1A[a] = l1 * f[ws[a]]
+        l2A[a] = l2 * f[ws[a]]
+
+
+@njit(cache=True)
+def _cd_until_check(GA, cA, diagA, l1A, l2A, wA, qA, m, positive, tol, yy, l1, l2, f,
+                    ws, w, grad, n_iter, max_iter, check_every, Ws, Qs, U, C, z):
+    """CD epochs (with Anderson extrapolation) on the working set.
+
+    Runs until the full check is due: the last epoch was small
+    (``max|Δw| <= DW_SAFETY·tol·max|w|``) and the working-set gap is below
+    ``tol·yy``, or ``check_every`` epochs passed, or ``max_iter``.  Returns
+    ``(n_iter, small)``; ``w`` holds the working-set values on return.
+    """
+    K = U.shape[0]
+    n_snap = 0
+    since = 0
+    small = False
+    while True:
+        if n_snap == K + 1:
+            _anderson(Ws, Qs, U, C, z, wA, qA, cA, l1A, l2A, m, positive)
+            n_snap = 0
+        d_w_max = _ws_epoch(GA, cA, diagA, l1A, l2A, wA, qA, m, positive)
+        n_iter += 1
+        since += 1
+        Ws[n_snap, :m] = wA[:m]
+        Qs[n_snap, :m] = qA[:m]
+        n_snap += 1
+        w_max = 0.0
+        for a in range(m):
+            w_max = max(w_max, abs(wA[a]))
+        small = w_max == 0.0 or d_w_max <= DW_SAFETY * tol * w_max
+        if n_iter >= max_iter or since >= check_every:
+            break
+        if not small:
+            continue
+        rn = yy
+        for a in range(m):
+            j = ws[a]
+            w[j] = wA[a]
+            grad[j] = cA[a] - qA[a]
+            rn -= wA[a] * (cA[a] + grad[j])
+        if _gap(w, grad, ws, m, max(rn, 0.0), l1, l2, f, positive) <= tol * yy:
+            break
+    for a in range(m):
+        w[ws[a]] = wA[a]
+    return n_iter, small
 
 
 # --------------------------------------------------------------------- Gram form
@@ -139,6 +334,22 @@ def _gram_rnorm2(yy, c, q, w):
     for j in range(c.shape[0]):
         acc -= w[j] * (2.0 * c[j] - q[j])
     return max(acc, 0.0)
+
+
+@njit(cache=True)
+def _gram_fill(G, c, q, w, ws, m0, m, GA, cA, diagA, wA, qA):
+    """Working-set rows ``m0..m`` of ``GA = G[ws, ws]`` and their c, diag, w, q."""
+    for a in range(m0, m):
+        j = ws[a]
+        Gj = G[j]
+        for b in range(m):
+            v = Gj[ws[b]]
+            GA[a, b] = v
+            GA[b, a] = v
+        cA[a] = c[j]
+        diagA[a] = Gj[j]
+        wA[a] = w[j]
+        qA[a] = q[j]
 
 
 @njit(cache=True)
@@ -154,53 +365,56 @@ def _gram_path(G, c, yy, alphas, rho, f, positive, tol, max_iter, coef, gaps, it
     in_ws = np.zeros(p, dtype=np.bool_)
     ws = np.empty(p, dtype=np.int64)
     all_idx = np.arange(p)
+    cA = np.zeros(p)
+    diagA = np.zeros(p)
+    wA = np.zeros(p)
+    qA = np.zeros(p)
+    l1A = np.zeros(p)
+    l2A = np.zeros(p)
+    K = ANDERSON_K
+    Ws = np.zeros((K + 1, p))
+    Qs = np.zeros((K + 1, p))
+    U = np.zeros((K, p))
+    C = np.zeros((K, K))
+    z = np.zeros(K)
+    GA = np.zeros((min(p, 64), min(p, 64)))
+    m = 0
     tol_abs = tol * yy
     for k in range(alphas.shape[0]):
         alpha = alphas[k]
         l1 = alpha * rho
         l2 = alpha * (1.0 - rho)
         a_prev = alphas[k - 1] if k > 0 else alpha
-        n_ws = _strong_set(grad, w, diag, f, rho * (2.0 * alpha - a_prev), positive,
-                           in_ws, ws)
+        m0 = m
+        m = _extend_strong(grad, w, diag, f, rho * (2.0 * alpha - a_prev), positive,
+                           in_ws, ws, m)
+        GA = _grow(GA, m, m, p)
+        _gram_fill(G, c, q, w, ws, m0, m, GA, cA, diagA, wA, qA)
+        _ws_penalties(ws, 0, m, l1, l2, f, l1A, l2A)
         n_iter = 0
         gap = np.inf
         while True:
-            d_w_max = 0.0
-            for kk in range(n_ws):
-                j = ws[kk]
-                wj = w[j]
-                # z = c_j - (G w)_j + G_jj w_j
-                z = c[j] - q[j] + diag[j] * wj
-                new = _coord_update(z, diag[j], l1 * f[j], l2 * f[j], positive)
-                if new != wj:
-                    d = new - wj
-                    d_w_max = max(d_w_max, abs(d))
-                    w[j] = new
-                    Gj = G[j]
-                    for i in range(p):  # q += G[:, j] * d  (G symmetric)
-                        q[i] += Gj[i] * d
-            n_iter += 1
-            small = _updates_small(w, ws, n_ws, d_w_max, tol)
-            periodic = n_iter % FULL_CHECK_EVERY == 0
-            if not (small or periodic or n_iter >= max_iter):
-                continue
-            if small and not periodic and n_iter < max_iter:
-                for kk in range(n_ws):
-                    j = ws[kk]
-                    grad[j] = c[j] - q[j]
-                rnorm2 = _gram_rnorm2(yy, c, q, w)
-                if _gap(w, grad, ws, n_ws, rnorm2, l1, l2, f, positive) > tol_abs:
-                    continue
-            # Full check over all features.  q is accumulated in float64
-            # whatever G's dtype; its drift (~1e-16 relative per update) is
-            # far below the gap thresholds in use.
+            n_iter, small = _cd_until_check(
+                GA, cA, diagA, l1A, l2A, wA, qA, m, positive, tol, yy, l1, l2, f, ws,
+                w, grad, n_iter, max_iter, FULL_CHECK_EVERY, Ws, Qs, U, C, z)
+            # Full check over all features, from an exact q = G w.
+            q[:] = 0.0
+            for a in range(m):
+                if wA[a] != 0.0:
+                    _axpy(G[ws[a]], wA[a], q, p)
             for j in range(p):
                 grad[j] = c[j] - q[j]
+            for a in range(m):
+                qA[a] = q[ws[a]]
             rnorm2 = _gram_rnorm2(yy, c, q, w)
             gap = _gap(w, grad, all_idx, p, rnorm2, l1, l2, f, positive)
-            n_ws_before = n_ws
-            n_ws = _add_violators(grad, w, diag, in_ws, ws, n_ws, l1, f, positive)
-            if (gap <= tol_abs and small and n_ws == n_ws_before) or n_iter >= max_iter:
+            m_before = m
+            m = _add_violators(grad, w, diag, in_ws, ws, m, l1, f, positive)
+            if m > m_before:
+                GA = _grow(GA, m, m, p)
+                _gram_fill(G, c, q, w, ws, m_before, m, GA, cA, diagA, wA, qA)
+                _ws_penalties(ws, m_before, m, l1, l2, f, l1A, l2A)
+            if (gap <= tol_abs and small and m == m_before) or n_iter >= max_iter:
                 break
         coef[k, :] = w
         gaps[k] = gap
@@ -218,25 +432,12 @@ def _gram_jobs(G, c, yy, alphas, rhos, f, positive, tol, max_iter, job_t, job_l,
 
 
 # ----------------------------------------------------------------- residual form
-@njit(cache=True)
-def _col_grad(X, j, swr, x_scale):
-    """``grad_j = Σ_i X_ij sw_i r_i / scale_j`` (centering drops: Σ sw r = 0)."""
-    acc = 0.0
-    for i in range(X.shape[0]):
-        acc += X[i, j] * swr[i]
-    return acc / x_scale[j]
-
-
-@njit(cache=True)
-def _residual_full_grad(X, sw, r, x_mean, x_scale, hdiag, grad):
-    """Exact gradient over all features; returns ``rᵀ S r / n_w``."""
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def _full_grad(X, swr, x_mean, x_scale, hdiag, grad):
+    """``grad_j = Σ_i x̃_ij swr_i`` over all features (X column-major)."""
     n = X.shape[0]
-    swr = np.empty(n)
-    rn = 0.0
     srs = 0.0
     for i in range(n):
-        swr[i] = sw[i] * r[i]
-        rn += swr[i] * r[i]
         srs += swr[i]
     for j in range(X.shape[1]):
         if hdiag[j] > 0.0:
@@ -246,69 +447,122 @@ def _residual_full_grad(X, sw, r, x_mean, x_scale, hdiag, grad):
             grad[j] = (acc - x_mean[j] * srs) / x_scale[j]
         else:
             grad[j] = 0.0
-    return rn
+
+
+@njit(cache=True)
+def _design_fill(X, rows, sq, ys, x_mean, x_scale, ws, m0, m, XA, GA, cA, diagA, wA,
+                 qA, w):
+    """Fill working-set rows ``m0..m`` of the compact design and its Gram.
+
+    ``XA[a] = √sw · x̃_j`` over the training rows only, then the Gram entries
+    ``GA[a, :m] = XA[a] · XA[:m]`` and the matching ``c``, diag, ``w``, ``q``.
+    """
+    nt = rows.shape[0]
+    for a in range(m0, m):
+        j = ws[a]
+        mj = x_mean[j]
+        sj = x_scale[j]
+        xa = XA[a]
+        for ii in range(nt):
+            xa[ii] = (X[rows[ii], j] - mj) / sj * sq[ii]
+    for a in range(m0, m):
+        for b in range(m):
+            v = _dot(XA[a], XA[b], nt)
+            GA[a, b] = v
+            GA[b, a] = v
+    for a in range(m0, m):
+        cA[a] = _dot(XA[a], ys, nt)
+        diagA[a] = GA[a, a]
+        wA[a] = w[ws[a]]
+    for a in range(m0, m):
+        qA[a] = _dot(GA[a], wA, m)
 
 
 @njit(cache=True)
 def _residual_path(X, yc, sw, x_mean, x_scale, hdiag, yy, alphas, rho, f, positive,
                    tol, max_iter, coef, gaps, iters):
-    """One alpha path in residual form; writes coef (n_alphas, p), gaps, iters."""
+    """One alpha path in residual form; writes coef (n_alphas, p), gaps, iters.
+
+    Coordinate descent runs on the working set's Gram, built column by column
+    as the set grows from the training rows only (zero-weight rows skipped);
+    the full check recomputes the residual and every feature's gradient.
+    """
     n, p = X.shape
-    r = yc.copy()
+    rows = np.flatnonzero(sw > 0.0)
+    nt = rows.shape[0]
+    sq = np.sqrt(sw[rows])
+    ys = sq * yc[rows]
+    rs = np.empty(nt)
+    swr = np.zeros(n)
     w = np.zeros(p)
     grad = np.zeros(p)
-    swr = np.empty(n)
     in_ws = np.zeros(p, dtype=np.bool_)
     ws = np.empty(p, dtype=np.int64)
     all_idx = np.arange(p)
+    cA = np.zeros(p)
+    diagA = np.zeros(p)
+    wA = np.zeros(p)
+    qA = np.zeros(p)
+    l1A = np.zeros(p)
+    l2A = np.zeros(p)
+    K = ANDERSON_K
+    Ws = np.zeros((K + 1, p))
+    Qs = np.zeros((K + 1, p))
+    U = np.zeros((K, p))
+    C = np.zeros((K, K))
+    z = np.zeros(K)
+    start = min(p, 64)
+    GA = np.zeros((start, start))
+    XA = np.zeros((start, nt))
+    m = 0
     tol_abs = tol * yy
-    _residual_full_grad(X, sw, r, x_mean, x_scale, hdiag, grad)
+    for i in range(n):
+        swr[i] = sw[i] * yc[i]
+    _full_grad(X, swr, x_mean, x_scale, hdiag, grad)
     for k in range(alphas.shape[0]):
         alpha = alphas[k]
         l1 = alpha * rho
         l2 = alpha * (1.0 - rho)
         a_prev = alphas[k - 1] if k > 0 else alpha
-        n_ws = _strong_set(grad, w, hdiag, f, rho * (2.0 * alpha - a_prev), positive,
-                           in_ws, ws)
+        m0 = m
+        m = _extend_strong(grad, w, hdiag, f, rho * (2.0 * alpha - a_prev), positive,
+                           in_ws, ws, m)
+        GA = _grow(GA, m, m, p)
+        XA = _grow(XA, m, nt, p)
+        _design_fill(X, rows, sq, ys, x_mean, x_scale, ws, m0, m, XA, GA, cA, diagA,
+                     wA, qA, w)
+        _ws_penalties(ws, 0, m, l1, l2, f, l1A, l2A)
         n_iter = 0
         gap = np.inf
         while True:
-            for i in range(n):
-                swr[i] = sw[i] * r[i]
-            d_w_max = 0.0
-            for kk in range(n_ws):
-                j = ws[kk]
-                wj = w[j]
-                z = _col_grad(X, j, swr, x_scale) + hdiag[j] * wj
-                new = _coord_update(z, hdiag[j], l1 * f[j], l2 * f[j], positive)
-                if new != wj:
-                    d = new - wj
-                    d_w_max = max(d_w_max, abs(d))
-                    w[j] = new
-                    mj = x_mean[j]
-                    sj = x_scale[j]
-                    for i in range(n):  # r -= x̃_j * d
-                        r[i] -= (X[i, j] - mj) / sj * d
-                        swr[i] = sw[i] * r[i]
-            n_iter += 1
-            small = _updates_small(w, ws, n_ws, d_w_max, tol)
-            periodic = n_iter % FULL_CHECK_EVERY == 0
-            if not (small or periodic or n_iter >= max_iter):
-                continue
-            if small and not periodic and n_iter < max_iter:
-                rnorm2 = 0.0
-                for i in range(n):
-                    rnorm2 += swr[i] * r[i]
-                for kk in range(n_ws):
-                    j = ws[kk]
-                    grad[j] = _col_grad(X, j, swr, x_scale)
-                if _gap(w, grad, ws, n_ws, rnorm2, l1, l2, f, positive) > tol_abs:
-                    continue
-            rnorm2 = _residual_full_grad(X, sw, r, x_mean, x_scale, hdiag, grad)
+            # a full check costs ~n·p, an epoch up to ~m²: check less often when
+            # the working set is small
+            every = max(FULL_CHECK_EVERY, min(100, (n * p) // max(m * m, 1)))
+            n_iter, small = _cd_until_check(
+                GA, cA, diagA, l1A, l2A, wA, qA, m, positive, tol, yy, l1, l2, f, ws,
+                w, grad, n_iter, max_iter, every, Ws, Qs, U, C, z)
+            # Full check: the exact residual, every feature's gradient.
+            rs[:] = ys
+            for a in range(m):
+                if wA[a] != 0.0:
+                    _axpy(XA[a], -wA[a], rs, nt)
+            rnorm2 = _dot(rs, rs, nt)
+            for ii in range(nt):
+                swr[rows[ii]] = sq[ii] * rs[ii]
+            _full_grad(X, swr, x_mean, x_scale, hdiag, grad)
             gap = _gap(w, grad, all_idx, p, rnorm2, l1, l2, f, positive)
-            n_ws_before = n_ws
-            n_ws = _add_violators(grad, w, hdiag, in_ws, ws, n_ws, l1, f, positive)
-            if (gap <= tol_abs and small and n_ws == n_ws_before) or n_iter >= max_iter:
+            # drop the rounding the covariance updates accumulated in qA
+            for a in range(m):
+                qA[a] = _dot(GA[a], wA, m)
+            m_before = m
+            m = _add_violators(grad, w, hdiag, in_ws, ws, m, l1, f, positive)
+            if m > m_before:
+                GA = _grow(GA, m, m, p)
+                XA = _grow(XA, m, nt, p)
+                _design_fill(X, rows, sq, ys, x_mean, x_scale, ws, m_before, m, XA, GA,
+                             cA, diagA, wA, qA, w)
+                _ws_penalties(ws, m_before, m, l1, l2, f, l1A, l2A)
+            if (gap <= tol_abs and small and m == m_before) or n_iter >= max_iter:
                 break
         coef[k, :] = w
         gaps[k] = gap
