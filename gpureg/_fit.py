@@ -159,7 +159,9 @@ def fit_grid(
     )
     stats = batch.stats
     t0 = time.perf_counter()
-    coef, intercept = to_original_scale(sol.coef, stats)
+    # in place: the solver's coefficients are ours, and on wide grids they
+    # are the largest array of the call (PN: 6 × 3 × 100 × 20,000 doubles)
+    coef, intercept = to_original_scale(sol.coef, stats, out=sol.coef)
     mse_path = None
     if folds:
         mse_path = cv_mse(X, y, sw, folds, coef[:-1], intercept[:-1], batch)
@@ -233,11 +235,11 @@ def solve_grid(X, y, *, folds, sample_weight, penalty_factor, l1_ratios, alphas,
                           - timings.get("transfer", 0.0))
 
     n_sets = batch.stats.n_sets
-    sol = PathSolution.empty(n_sets, l1_ratios.size, grid.shape[1], n_features)
     closed = (l1_ratios == 0) & (not positive)
     cd = np.flatnonzero(~closed)
 
     t0 = time.perf_counter()
+    sol = None
     if cd.size:
         bar = _progress_bar(progress, n_sets * cd.size)
         part = get_backend(backend).solve_paths(
@@ -246,9 +248,17 @@ def solve_grid(X, y, *, folds, sample_weight, penalty_factor, l1_ratios, alphas,
         )
         if bar is not None:
             bar.close()
-        sol.coef[:, cd] = part.coef
-        sol.dual_gap[:, cd] = part.dual_gap
-        sol.n_iter[:, cd] = part.n_iter
+        if cd.size == l1_ratios.size:
+            sol = part  # no second (n_sets, n_l1, n_alphas, p) array
+        else:
+            sol = PathSolution.empty(n_sets, l1_ratios.size, grid.shape[1],
+                                     n_features)
+            sol.coef[:, cd] = part.coef
+            sol.dual_gap[:, cd] = part.dual_gap
+            sol.n_iter[:, cd] = part.n_iter
+            del part
+    if sol is None:
+        sol = PathSolution.empty(n_sets, l1_ratios.size, grid.shape[1], n_features)
     timings["solve"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -265,20 +275,23 @@ def solve_grid(X, y, *, folds, sample_weight, penalty_factor, l1_ratios, alphas,
     return sol, batch, grid, mode, timings
 
 
-def to_original_scale(coef, stats):
+def to_original_scale(coef, stats, out=None):
     """Undo standardization and recover intercepts.
 
     Parameters
     ----------
     coef : ndarray of shape (n_sets, n_l1_ratios, n_alphas, n_features)
     stats : TrainingStats
+    out : ndarray of shape (n_sets, n_l1_ratios, n_alphas, n_features), optional
+        Where to write the rescaled coefficients (``coef`` itself rescales in
+        place and saves a copy of the largest array).
 
     Returns
     -------
     coef : ndarray of shape (n_sets, n_l1_ratios, n_alphas, n_features)
     intercept : ndarray of shape (n_sets, n_l1_ratios, n_alphas)
     """
-    coef = coef / stats.x_scale[:, None, None, :]
+    coef = np.divide(coef, stats.x_scale[:, None, None, :], out=out)
     intercept = stats.y_mean[:, None, None] - np.einsum(
         "tlaj,tj->tla", coef, stats.x_mean
     )
@@ -323,7 +336,8 @@ def cv_mse(X, y, sample_weight, folds, coef, intercept, batch=None):
             sse = np.full(U.shape[0], np.nan)
         redo = np.flatnonzero(np.isnan(sse))
         if redo.size:  # predict the held-out rows directly
-            res = y64[test, None] - (X64[test] @ U[redo].T + b[redo])
+            Ur = U if redo.size == U.shape[0] else U[redo]  # no copy when all
+            res = y64[test, None] - (X64[test] @ Ur.T + b[redo])
             sse[redo] = s[test] @ (res * res)
         mse[..., k] = (sse / s[test].sum()).reshape(n_l1, n_alphas)
     return mse
