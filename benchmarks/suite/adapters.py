@@ -406,7 +406,7 @@ def fit_glum(X, y, *, l1_ratios, alphas, folds, tol, max_iter):
 # ---------------------------------------------------------------------- adelie
 
 
-def fit_adelie(X, y, *, l1_ratios, alphas, folds, tol, max_iter):
+def fit_adelie(X, y, *, l1_ratios, alphas, folds, tol, max_iter, adelie_tol=None):
     """adelie: ``grpnet(X, glm.gaussian(y), alpha=l1_ratio, lmda_path=alphas)``.
 
     Mapping: glmnet's names — adelie's ``lmda`` is ``alpha`` and its
@@ -416,16 +416,20 @@ def fit_adelie(X, y, *, l1_ratios, alphas, folds, tol, max_iter):
     standardization, its own intercept, ``early_exit=False`` (else adelie
     stops the path once 90% of the deviance is explained), ``n_threads`` =
     all cores.  ``tol`` and ``max_iter`` are not passed: adelie's ``tol``
-    (default 1e-7) bounds a coordinate-descent change, not a gap.
+    (default 1e-7) bounds a coordinate-descent change, not a gap;
+    ``adelie_tol`` sets it (the ``adelie-tight`` row: 1e-10, to compare at
+    an accuracy closer to gpureg's).
     """
     import adelie as ad
+
+    extra = {} if adelie_tol is None else {"tol": adelie_tol}
 
     n_threads = os.cpu_count() or 1
 
     def path(Xt, yt, rho, a):
         state = ad.grpnet(np.asfortranarray(Xt), ad.glm.gaussian(yt), alpha=rho,
                           lmda_path=a, early_exit=False, intercept=True,
-                          n_threads=n_threads, progress_bar=False)
+                          n_threads=n_threads, progress_bar=False, **extra)
         if len(state.lmdas) != len(a):
             raise RuntimeError(f"adelie stopped after {len(state.lmdas)} of "
                                f"{len(a)} alphas")
@@ -435,7 +439,14 @@ def fit_adelie(X, y, *, l1_ratios, alphas, folds, tol, max_iter):
     coef, icpt, mse = _loop_paths(X, y, folds, l1_ratios, alphas, path, center=False)
     return AdapterResult(coef, icpt, mse, time.perf_counter() - t0,
                          _n_path_fits(folds, alphas),
-                         dict(version=ad.__version__, n_threads=n_threads))
+                         dict(version=ad.__version__, n_threads=n_threads,
+                              adelie_tol=adelie_tol))
+
+
+def fit_adelie_tight(X, y, *, l1_ratios, alphas, folds, tol, max_iter):
+    """adelie with its coordinate-descent ``tol`` at 1e-10 (default 1e-7)."""
+    return fit_adelie(X, y, l1_ratios=l1_ratios, alphas=alphas, folds=folds,
+                      tol=tol, max_iter=max_iter, adelie_tol=1e-10)
 
 
 # --------------------------------------------------------------------- registry
@@ -449,6 +460,7 @@ ADAPTERS = {
     "celer": (fit_celer, "celer"),
     "glum": (fit_glum, "glum"),
     "adelie": (fit_adelie, "adelie"),
+    "adelie-tight": (fit_adelie_tight, "adelie"),
 }
 
 
