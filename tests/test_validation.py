@@ -313,6 +313,27 @@ def test_read_only_inputs_work(shape, order):
     assert not any(A.flags.writeable for A in arrays)
 
 
+@pytest.mark.parametrize("shape", [(40, 8), (12, 30)], ids=["n>p", "p>n"])
+def test_read_only_inputs_compile_nothing_new(shape):
+    # a read-only X or penalty_factor reaching numba would compile the whole
+    # solver again (~30 s) for that array type
+    from gpureg.backends import _numba
+
+    n, p = shape
+    X, y = _data(n, p, seed=7)
+    X = np.asfortranarray(X)
+    kw = dict(l1_ratio=[0.5, 1.0], alphas=5, cv=3, backend="cpu")
+    gpureg.fit_grid(X, y, **kw)
+    jobs = _numba._gram_jobs if n > p else _numba._residual_jobs
+    before = len(jobs.signatures)
+    Xr, pf = X.copy(order="F"), np.ones(p)
+    Xr.flags.writeable = False
+    pf.flags.writeable = False
+    gpureg.fit_grid(Xr, y, penalty_factor=pf, **kw)
+    assert len(jobs.signatures) == before
+    assert not Xr.flags.writeable and not pf.flags.writeable
+
+
 def test_pandas_input_equals_numpy():
     pd = pytest.importorskip("pandas")
     X, y = _data(40, 6, seed=6)

@@ -30,6 +30,8 @@ Per alpha (glmnet's and adelie's recipe, certified by the duality gap of
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from numba import get_num_threads, njit, prange
 from threadpoolctl import threadpool_limits
@@ -612,9 +614,13 @@ def solve_paths(batch, alphas, l1_ratios, penalty_factor, *, positive, tol, max_
     n_l1, n_alphas = alphas.shape
     p = batch.n_features
     sol = PathSolution.empty(n_sets, n_l1, n_alphas, p)
-    alphas = np.ascontiguousarray(alphas, dtype=np.float64)
-    rhos = np.ascontiguousarray(l1_ratios, dtype=np.float64)
-    f = np.ascontiguousarray(penalty_factor, dtype=np.float64)
+    alphas = np.array(alphas, dtype=np.float64, order="C")
+    rhos = np.array(l1_ratios, dtype=np.float64)
+    # Own, writeable arrays: a read-only one (the user's penalty_factor or X)
+    # would make numba compile the whole solver again for that type.
+    f = np.array(penalty_factor, dtype=np.float64)
+    if isinstance(batch, ResidualBatch) and not batch.X.flags.writeable:
+        batch = dataclasses.replace(batch, X=np.array(batch.X, order="F"))
     stats = batch.stats
     chunk = get_num_threads() * 2 if progress is not None else None
     # The jobs already fill every core; a threaded BLAS inside them (the
