@@ -44,9 +44,10 @@ from ._common import DW_SAFETY, PathSolution, iter_job_chunks
 #: that alpha_max really gives w = 0.  Twin of ``_penalty.SNAP``.
 SNAP = 8.0 * np.finfo(np.float64).eps
 
-#: The full check (all features' KKT conditions) also runs every this many
-#: epochs, so a working-set gap stuck above tol by rounding cannot keep a
-#: violating feature out for the rest of max_iter.
+#: In Gram form the full check (all features' KKT conditions) also runs every
+#: this many epochs, so a working-set gap stuck above tol by rounding cannot
+#: keep a violating feature out for the rest of max_iter.  Residual form,
+#: where each check streams all of X, uses max(100, n·p/|ws|²) epochs.
 FULL_CHECK_EVERY = 10
 
 #: Anderson extrapolation (skglm, celer) combines the last this many CD
@@ -278,6 +279,20 @@ def _extend_strong(grad, w, diag, f, threshold, positive, in_ws, ws, m):
 
 
 @njit(cache=True)
+def _ws_buffers(p):
+    """Working-set state of one path over ``p`` features (both forms).
+
+    Returns ``in_ws, ws, all_idx`` (membership, order, ``arange(p)``), the
+    compact ``cA, diagA, wA, qA, l1A, l2A`` and Anderson's ``Ws, Qs, U, C, z``.
+    """
+    K = ANDERSON_K
+    return (np.zeros(p, dtype=np.bool_), np.empty(p, dtype=np.int64), np.arange(p),
+            np.zeros(p), np.zeros(p), np.zeros(p), np.zeros(p), np.zeros(p),
+            np.zeros(p), np.zeros((K + 1, p)), np.zeros((K + 1, p)), np.zeros((K, p)),
+            np.zeros((K, K)), np.zeros(K))
+
+
+@njit(cache=True)
 def _ws_penalties(ws, m0, m, l1, l2, f, l1A, l2A):
     for a in range(m0, m):
         l1A[a] = l1 * f[ws[a]]
@@ -365,21 +380,8 @@ def _gram_path(G, c, yy, alphas, rho, f, positive, tol, max_iter, coef, gaps, it
     diag = np.empty(p)
     for j in range(p):
         diag[j] = G[j, j]
-    in_ws = np.zeros(p, dtype=np.bool_)
-    ws = np.empty(p, dtype=np.int64)
-    all_idx = np.arange(p)
-    cA = np.zeros(p)
-    diagA = np.zeros(p)
-    wA = np.zeros(p)
-    qA = np.zeros(p)
-    l1A = np.zeros(p)
-    l2A = np.zeros(p)
-    K = ANDERSON_K
-    Ws = np.zeros((K + 1, p))
-    Qs = np.zeros((K + 1, p))
-    U = np.zeros((K, p))
-    C = np.zeros((K, K))
-    z = np.zeros(K)
+    (in_ws, ws, all_idx, cA, diagA, wA, qA, l1A, l2A, Ws, Qs, U, C,
+     z) = _ws_buffers(p)
     GA = np.zeros((min(p, 64), min(p, 64)))
     m = 0
     tol_abs = tol * yy
@@ -500,21 +502,8 @@ def _residual_path(X, yc, sw, x_mean, x_scale, hdiag, yy, alphas, rho, f, positi
     swr = np.zeros(n)
     w = np.zeros(p)
     grad = np.zeros(p)
-    in_ws = np.zeros(p, dtype=np.bool_)
-    ws = np.empty(p, dtype=np.int64)
-    all_idx = np.arange(p)
-    cA = np.zeros(p)
-    diagA = np.zeros(p)
-    wA = np.zeros(p)
-    qA = np.zeros(p)
-    l1A = np.zeros(p)
-    l2A = np.zeros(p)
-    K = ANDERSON_K
-    Ws = np.zeros((K + 1, p))
-    Qs = np.zeros((K + 1, p))
-    U = np.zeros((K, p))
-    C = np.zeros((K, K))
-    z = np.zeros(K)
+    (in_ws, ws, all_idx, cA, diagA, wA, qA, l1A, l2A, Ws, Qs, U, C,
+     z) = _ws_buffers(p)
     start = min(p, 64)
     GA = np.zeros((start, start))
     XA = np.zeros((start, nt))
