@@ -239,7 +239,7 @@ def solve_grid(X, y, *, folds, sample_weight, penalty_factor, l1_ratios, alphas,
     cd = np.flatnonzero(~closed)
 
     t0 = time.perf_counter()
-    sol = None
+    part = None
     if cd.size:
         bar = _progress_bar(progress, n_sets * cd.size)
         part = get_backend(backend).solve_paths(
@@ -248,17 +248,15 @@ def solve_grid(X, y, *, folds, sample_weight, penalty_factor, l1_ratios, alphas,
         )
         if bar is not None:
             bar.close()
-        if cd.size == l1_ratios.size:
-            sol = part  # no second (n_sets, n_l1, n_alphas, p) array
-        else:
-            sol = PathSolution.empty(n_sets, l1_ratios.size, grid.shape[1],
-                                     n_features)
+    if part is not None and cd.size == l1_ratios.size:
+        sol = part  # no second (n_sets, n_l1, n_alphas, p) array
+    else:  # some l1_ratios are Ridge paths, solved in closed form below
+        sol = PathSolution.empty(n_sets, l1_ratios.size, grid.shape[1], n_features)
+        if part is not None:
             sol.coef[:, cd] = part.coef
             sol.dual_gap[:, cd] = part.dual_gap
             sol.n_iter[:, cd] = part.n_iter
-            del part
-    if sol is None:
-        sol = PathSolution.empty(n_sets, l1_ratios.size, grid.shape[1], n_features)
+        del part
     timings["solve"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
