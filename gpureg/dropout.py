@@ -186,6 +186,9 @@ class _Operand:
             return cupy.asarray(words)
         import torch
 
+        if not isinstance(words, np.ndarray) and self.family == "torch-cuda":
+            # stays on the device; DLPack orders it on torch's current stream
+            return torch.from_dlpack(words.view(np.int32))
         host = words if isinstance(words, np.ndarray) else words.get()
         return torch.from_numpy(host.view(np.int32)).to(self.torch_tensor.device)
 
@@ -232,7 +235,14 @@ def _cpu(x, residual, bias, out, n, bias_n, tag, seed, offset, thr, scale, want_
         return _pack(keep) if want_mask else None
     keep = np.empty(n, dtype=bool)
     keep_mask(n, np.uint64(seed), np.uint64(offset), np.uint64(thr), keep)
-    ctype = np.float64 if tag == "F64" else np.float32
+    with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN are results
+        _cpu_16bit(x, residual, bias, out, bias_n, tag, scale, keep)
+    return _pack(keep) if want_mask else None
+
+
+def _cpu_16bit(x, residual, bias, out, bias_n, tag, scale, keep):
+    """float32 arithmetic and one rounding to the 16-bit dtype (numpy)."""
+    ctype = np.float32
     v = _to_float(x, tag).astype(ctype, copy=False)
     if bias is not None:
         b = _to_float(bias, tag).astype(ctype, copy=False)
@@ -241,7 +251,6 @@ def _cpu(x, residual, bias, out, n, bias_n, tag, seed, offset, thr, scale, want_
     if residual is not None:
         t = _to_float(residual, tag).astype(ctype, copy=False) + t
     out[...] = _from_float(t.astype(ctype, copy=False), tag)
-    return _pack(keep) if want_mask else None
 
 
 def _pack(keep):
@@ -260,8 +269,10 @@ def _gpu(x, residual, bias, out, n, bias_n, tag, seed, offset, thr, scale,
     """Launch ``dropout_fwd<tag, VEC>`` on the device arrays."""
     import cupy
 
+    from .backends._gpu import check_block
     from .backends._kernels import get_function
 
+    block = check_block(BLOCK)
     E = 4 if tag in ("F32", "F64") else 8
     n_chunks = -(-n // E)
     words = cupy.zeros(-(-n // 32), dtype=np.uint32) if want_mask else None
@@ -272,9 +283,9 @@ def _gpu(x, residual, bias, out, n, bias_n, tag, seed, offset, thr, scale,
     kernel = get_function("dropout.cu",
                           f"dropout_fwd<{tag}, {'true' if vec else 'false'}>")
     sms = cupy.cuda.Device().attributes["MultiProcessorCount"]
-    grid = max(1, min(-(-n_chunks // BLOCK), 32 * sms))
+    grid = max(1, min(-(-n_chunks // block), 32 * sms))
     null = np.uintp(0)
-    kernel((grid,), (BLOCK,), (
+    kernel((grid,), (block,), (
         x, null if residual is None else residual, null if bias is None else bias,
         out, null if words is None else words, np.int64(n), np.int64(bias_n),
         np.uint32(seed & 0xFFFFFFFF), np.uint32(seed >> 32),
@@ -322,26 +333,50 @@ def _run(x, p, seed, offset, return_mask, backend, residual=None, bias=None,
         xp, launch = np, _cpu
     move = (lambda a: xp.asarray(a)) if xp is not np else (
         lambda a: a if isinstance(a, np.ndarray) else a.get())
-    ctx = contextlib.ExitStack()
-    if on_gpu and X.family == "torch-cuda":
-        # run on the tensor's device and torch's current stream
-        import torch
-
-        dev = X.torch_tensor.device
-        ctx.enter_context(cupy.cuda.Device(dev.index))
-        ctx.enter_context(cupy.cuda.ExternalStream(
-            torch.cuda.current_stream(dev).cuda_stream))
-    with ctx:
+    with _device_context(X, on_gpu, (R, B)):
+        # everything from the launch to the results (the mask's copy to the
+        # host included) is ordered on the launch's device and stream
         result, store = X.empty_like(xp)
         n = int(np.prod(X.shape, dtype=np.int64))
         words = launch(move(X.storage), None if R is None else move(R.storage),
                        None if B is None else move(B.storage), store, n, bias_n,
                        X.tag, seed, offset, threshold(p), _scale(p, X.tag),
                        return_mask)
-    y = result if result is not None else X.wrap(store)
-    if return_mask:
-        return y, X.wrap_mask(words)
+        y = result if result is not None else X.wrap(store)
+        if return_mask:
+            return y, X.wrap_mask(words)
     return y
+
+
+def _device_context(X, on_gpu, others):
+    """Where a GPU launch runs: the device of the data (and torch's stream).
+
+    CuPy launches on the *current* device; data on another one must bring its
+    device along (``cupy.cuda.Device``), and a torch CUDA tensor its device
+    and torch's current stream.  Every device operand must be on that device.
+    """
+    ctx = contextlib.ExitStack()
+    if not on_gpu or not X.on_device:
+        return ctx
+    import cupy
+
+    if X.family == "torch-cuda":
+        import torch
+
+        dev = X.torch_tensor.device
+        device_id = dev.index
+        ctx.enter_context(cupy.cuda.Device(device_id))
+        ctx.enter_context(cupy.cuda.ExternalStream(
+            torch.cuda.current_stream(dev).cuda_stream))
+    else:
+        device_id = X.storage.device.id
+        ctx.enter_context(cupy.cuda.Device(device_id))
+    for other in others:
+        if other is not None and other.storage.device.id != device_id:
+            ctx.close()
+            raise ValueError(f"{other.name} is on CUDA device "
+                             f"{other.storage.device.id}, x on device {device_id}.")
+    return ctx
 
 
 # ---------------------------------------------------------------- public API

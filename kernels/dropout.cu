@@ -11,7 +11,8 @@
 //   Tag  ∈ {F32, F64, F16, BF16}: storage type and arithmetic type (float32
 //        for F32/F16/BF16, float64 for F64).  16-bit values are converted
 //        with PTX cvt (round to nearest even), so no fp16/bf16 headers are
-//        needed under NVRTC.
+//        needed under NVRTC; without a device (the CPU emulator) by the
+//        integer conversions f16_to_f32 / f32_to_f16 below.
 //   VEC  true when x, residual and y are 16-byte aligned: each thread then
 //        moves its chunk with 16-byte vector loads/stores.
 //
@@ -64,18 +65,42 @@ __device__ __forceinline__ uint4x philox4x32_10(unsigned int c0, unsigned int c1
 // float32 products and sums as inline PTX: CuPy compiles with -ftz=true (last on
 // NVRTC's command line, so it wins), which would flush subnormals in __fmul_rn
 // and __fadd_rn; the plain .rn instructions keep them, as the CPU does.
+// Without a device (__CUDA_ARCH__ undefined: the CPU emulator of
+// tests/test_kernels_emulated.py, built with -ffp-contract=off) they are the
+// plain IEEE operations, which is what the instructions compute.
 __device__ __forceinline__ float mul_rn(float a, float b) {
+#if defined(__CUDA_ARCH__)
     float r;
     asm("mul.rn.f32 %0, %1, %2;" : "=f"(r) : "f"(a), "f"(b));  // a * b, no FMA, no FTZ
     return r;
+#else
+    return a * b;
+#endif
 }
 __device__ __forceinline__ float add_rn(float a, float b) {
+#if defined(__CUDA_ARCH__)
     float r;
     asm("add.rn.f32 %0, %1, %2;" : "=f"(r) : "f"(a), "f"(b));  // a + b
     return r;
+#else
+    return a + b;
+#endif
 }
 __device__ __forceinline__ double mul_rn(double a, double b) { return __dmul_rn(a, b); }
 __device__ __forceinline__ double add_rn(double a, double b) { return __dadd_rn(a, b); }
+
+// double -> the arithmetic type of `like`, without -ftz=true's flush (as in
+// enet_fista.cu)
+__device__ __forceinline__ double narrow(double v, double) { return v; }
+__device__ __forceinline__ float narrow(double v, float) {
+#if defined(__CUDA_ARCH__)
+    float r;
+    asm("cvt.rn.f32.f64 %0, %1;" : "=f"(r) : "d"(v));
+    return r;
+#else
+    return (float)v;
+#endif
+}
 
 struct F32 {
     typedef float S; typedef float C; enum { E = 4 };
@@ -87,17 +112,61 @@ struct F64 {
     static __device__ __forceinline__ C load(S v) { return v; }
     static __device__ __forceinline__ S store(C v) { return v; }
 };
+// IEEE binary16 <-> binary32 by integer arithmetic, round to nearest even:
+// what cvt.f32.f16 and cvt.rn.f16.f32 compute (a NaN stays a NaN; its payload
+// is not kept).  The device uses the instructions.
+__device__ __forceinline__ float f16_to_f32(unsigned short h) {
+    const unsigned int sign = ((unsigned int)h & 0x8000u) << 16;
+    unsigned int e = ((unsigned int)h >> 10) & 0x1Fu;
+    unsigned int m = (unsigned int)h & 0x3FFu;
+    if (e == 0x1Fu) return __uint_as_float(sign | 0x7F800000u | (m << 13));  // inf, NaN
+    if (e == 0u) {
+        if (m == 0u) return __uint_as_float(sign);  // ±0
+        e = 1u;  // subnormal: normalize (the result is a normal float32)
+        while (!(m & 0x400u)) { m <<= 1; --e; }
+        m &= 0x3FFu;
+    }
+    return __uint_as_float(sign | ((e + 112u) << 23) | (m << 13));
+}
+__device__ __forceinline__ unsigned short f32_to_f16(float f) {
+    const unsigned int u = __float_as_uint(f);
+    const unsigned int sign = (u >> 16) & 0x8000u;
+    const unsigned int a = u & 0x7FFFFFFFu;
+    if (a > 0x7F800000u) return (unsigned short)(sign | 0x7E00u);  // NaN
+    if (a >= 0x477FF000u) return (unsigned short)(sign | 0x7C00u);  // >= 65520: inf
+    if (a >= 0x38800000u) {  // a normal half: rebias, round 23 -> 10 mantissa bits
+        const unsigned int r = a - 0x38000000u;
+        return (unsigned short)(sign | ((r + 0xFFFu + ((r >> 13) & 1u)) >> 13));
+    }
+    const unsigned int e = a >> 23;  // below 2^-14: a subnormal half (or 0)
+    if (e < 102u) return (unsigned short)sign;  // below 2^-25: rounds to ±0
+    const unsigned int m = (a & 0x7FFFFFu) | 0x800000u;
+    const unsigned int shift = 126u - e;  // 14 .. 24: units of 2^-24
+    unsigned int q = m >> shift;
+    const unsigned int rem = m & ((1u << shift) - 1u), half = 1u << (shift - 1u);
+    if (rem > half || (rem == half && (q & 1u))) ++q;
+    return (unsigned short)(sign | q);
+}
+
 struct F16 {
     typedef unsigned short S; typedef float C; enum { E = 8 };
     static __device__ __forceinline__ C load(S v) {
+#if defined(__CUDA_ARCH__)
         float f;
         asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(v));
         return f;
+#else
+        return f16_to_f32(v);
+#endif
     }
     static __device__ __forceinline__ S store(C f) {
+#if defined(__CUDA_ARCH__)
         unsigned short h;
         asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f));
         return h;
+#else
+        return f32_to_f16(f);
+#endif
     }
 };
 struct BF16 {
@@ -157,7 +226,7 @@ __global__ void dropout_fwd(const typename Tag::S* __restrict__ x,
     typedef typename Tag::S S;
     typedef typename Tag::C C;
     const int E = Tag::E;
-    const C scale = (C)scale_d;  // exact: the host passes a float32 value for float32
+    const C scale = narrow(scale_d, C());  // exact: a float32 value for float32
     const long long n_chunks = (n + E - 1) / E;
     const int lane = threadIdx.x & 31;
     const long long stride = (long long)gridDim.x * blockDim.x;

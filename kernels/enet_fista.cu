@@ -19,10 +19,38 @@
 // penalty g(w) = Σ_j l1_k f_j |w_j| + ½ l2_k f_j w_j² (+ indicator of w ≥ 0
 // when `positive`), with l1 = alpha·l1_ratio and l2 = alpha·(1 - l1_ratio).
 // All arrays are C-contiguous; the launcher asserts it.
+//
+// float32 <-> float64 conversions go through to_f64 / narrow: CuPy compiles
+// with -ftz=true, under which a plain cast is cvt.rn.ftz.f32.f64 (or
+// cvt.ftz.f64.f32) and flushes float32 subnormals to zero, unlike the numba
+// twins.  Without a device (__CUDA_ARCH__ undefined: the CPU emulator of
+// tests/test_kernels_emulated.py) they are plain casts.
 
 #ifndef GPUREG_WARP
 #define GPUREG_WARP 32
 #endif
+
+__device__ __forceinline__ double to_f64(double v) { return v; }
+__device__ __forceinline__ double to_f64(float v) {
+#if defined(__CUDA_ARCH__)
+    double r;
+    asm("cvt.f64.f32 %0, %1;" : "=d"(r) : "f"(v));  // exact, subnormals kept
+    return r;
+#else
+    return (double)v;
+#endif
+}
+// v rounded to the storage type of `like` (round to nearest even, no flush)
+__device__ __forceinline__ double narrow(double v, double) { return v; }
+__device__ __forceinline__ float narrow(double v, float) {
+#if defined(__CUDA_ARCH__)
+    float r;
+    asm("cvt.rn.f32.f64 %0, %1;" : "=f"(r) : "d"(v));
+    return r;
+#else
+    return (float)v;
+#endif
+}
 
 // Sum of v over the block; every thread gets the result.
 __device__ __forceinline__ double block_sum(double v, double* shm) {
@@ -90,8 +118,8 @@ __global__ void enet_fista_step(const T* __restrict__ GY,      // (n, p)
 
     double acc = 0.0;  // (y - w_new)ᵀ (w_new - w)
     for (int j = threadIdx.x; j < p; j += blockDim.x) {
-        const double y = (double)Y[row + j];
-        const double z = y - eta * ((double)GY[row + j] - c[j]);  // y - η(Gy - c)
+        const double y = to_f64(Y[row + j]);
+        const double z = y - eta * (to_f64(GY[row + j]) - c[j]);  // y - η(Gy - c)
         double w_new;
         if (f[j] > 0.0) {
             const double thr = a1 * f[j];
@@ -102,10 +130,10 @@ __global__ void enet_fista_step(const T* __restrict__ GY,      // (n, p)
         } else {
             w_new = (positive && z < 0.0) ? 0.0 : z;
         }
-        const T w_store = (T)w_new;
+        const T w_store = narrow(w_new, T());
         W_next[row + j] = w_store;
-        const double w_new_t = (double)w_store;  // what the next step will read
-        acc += (y - w_new_t) * (w_new_t - (double)W[row + j]);
+        const double w_new_t = to_f64(w_store);  // what the next step will read
+        acc += (y - w_new_t) * (w_new_t - to_f64(W[row + j]));
     }
     acc = block_sum(acc, shm);
 
@@ -113,8 +141,8 @@ __global__ void enet_fista_step(const T* __restrict__ GY,      // (n, p)
     const double t_new = restart ? 1.0 : 0.5 * (1.0 + sqrt(1.0 + 4.0 * t * t));
     const double beta = restart ? 0.0 : (t - 1.0) / t_new;
     for (int j = threadIdx.x; j < p; j += blockDim.x) {
-        const double w_new = (double)W_next[row + j];  // written by this thread
-        Y_next[row + j] = (T)(w_new + beta * (w_new - (double)W[row + j]));
+        const double w_new = to_f64(W_next[row + j]);  // written by this thread
+        Y_next[row + j] = narrow(w_new + beta * (w_new - to_f64(W[row + j])), T());
     }
     if (threadIdx.x == 0) t_mom[k] = t_new;
 }
@@ -154,8 +182,8 @@ __global__ void enet_gap(const T* __restrict__ GW,        // (n, p)
     // pass 1: cᵀw, wᵀGw and κ
     double cw = 0.0, wgw = 0.0, kappa = 1.0;
     for (int j = threadIdx.x; j < p; j += blockDim.x) {
-        const double w = (double)W[row + j];
-        const double gw = (double)GW[row + j];
+        const double w = to_f64(W[row + j]);
+        const double gw = to_f64(GW[row + j]);
         cw += c[j] * w;
         wgw += w * gw;
         const double g = c[j] - gw;
@@ -171,8 +199,8 @@ __global__ void enet_gap(const T* __restrict__ GW,        // (n, p)
     // pass 2: the separable terms
     double terms = 0.0;
     for (int j = threadIdx.x; j < p; j += blockDim.x) {
-        const double w = (double)W[row + j];
-        const double v = kappa * (c[j] - (double)GW[row + j]);
+        const double w = to_f64(W[row + j]);
+        const double v = kappa * (c[j] - to_f64(GW[row + j]));
         if (f[j] > 0.0) {
             const double l1f = L1 * f[j];
             const double l2f = L2 * f[j];

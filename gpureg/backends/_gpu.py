@@ -29,8 +29,25 @@ MEMORY_BUDGET: int | None = None
 #: benchmarks read this.
 GRAM_ON_DEVICE = True
 
-#: Threads per block of every kernel (one block per fit).
+#: Threads per block of every kernel (one block per fit).  The kernels'
+#: block reductions need a multiple of 32 (whole warps) and at most 1024.
 BLOCK = 256
+
+
+def check_block(block: int) -> int:
+    """``block`` if it is a valid block size for gpureg's kernels.
+
+    Raises
+    ------
+    ValueError
+        Unless ``block`` is a multiple of 32 (the warp shuffles of the block
+        reductions and of the dropout mask need whole warps) in [32, 1024].
+    """
+    if isinstance(block, bool) or int(block) != block or not (
+            32 <= block <= 1024 and block % 32 == 0):
+        raise ValueError(f"the CUDA block size must be a multiple of 32 in "
+                         f"[32, 1024], got {block!r}.")
+    return int(block)
 
 
 def is_available() -> bool:
@@ -139,9 +156,9 @@ class CudaOps:
         _dtypes((GY, Y, W, W_next, Y_next), Y.dtype, (set_of,),
                 (C, step, l1, l2, f, t_mom))
         kernel = get_function("enet_fista.cu", f"enet_fista_step<{_ctype(Y.dtype)}>")
-        kernel((n,), (BLOCK,), (GY, Y, W, W_next, Y_next, C, set_of, step, l1, l2,
-                                f, t_mom, np.int32(n), np.int32(p),
-                                np.int32(bool(positive))))
+        kernel((n,), (check_block(BLOCK),), (
+            GY, Y, W, W_next, Y_next, C, set_of, step, l1, l2, f, t_mom, np.int32(n),
+            np.int32(p), np.int32(bool(positive))))
 
     def gap(self, GW, W, C, yy, set_of, l1, l2, f, positive):
         """Launch ``enet_gap<T>``; returns the gaps, shape ``(n,)`` float64."""
@@ -154,8 +171,9 @@ class CudaOps:
         _contiguous(GW, W, C, yy, set_of, l1, l2, f)
         _dtypes((GW, W), W.dtype, (set_of,), (C, yy, l1, l2, f))
         kernel = get_function("enet_fista.cu", f"enet_gap<{_ctype(W.dtype)}>")
-        kernel((n,), (BLOCK,), (GW, W, C, yy, set_of, l1, l2, f, out, np.int32(n),
-                                np.int32(p), np.int32(bool(positive))))
+        kernel((n,), (check_block(BLOCK),), (
+            GW, W, C, yy, set_of, l1, l2, f, out, np.int32(n), np.int32(p),
+            np.int32(bool(positive))))
         return out
 
 
