@@ -14,7 +14,7 @@ from gpureg._gram import build_gram_batch, build_residual_batch, training_weight
 from gpureg._grid import alpha_grid, alpha_max
 from gpureg._penalty import duality_gap, penalty_value, soft_threshold
 from gpureg.backends import _fista, _gpu, _numba
-from gpureg.backends._twins import TwinOps
+from gpureg.backends._twins import TwinOps, enet_gap
 
 
 def _batch(n, p, *, dtype=np.float64, cv=3, standardize=False, seed=0,
@@ -245,19 +245,76 @@ def test_tiny_memory_budget_chunks_give_the_same_result(shape):
     op = (_fista.GramOperator if shape[0] >= shape[1] else _fista.DesignOperator)(
         batch, np)
     set_of = np.repeat(np.arange(batch.stats.n_sets), rhos.size * 10)
-    unit = _fista.ROWS_PER_PROBLEM * shape[1] * 8 + 8 * shape[1] + \
-        op.problem_bytes() + 64
-    budget = getattr(op, "fixed_bytes", lambda: 0)() + 8 * shape[1] * (
-        2 * batch.stats.n_sets + 1) + op.set_bytes() + 3 * unit
+    n_sets = batch.stats.n_sets
+    budget = _fista.chunk_bytes(op, 3, 1, n_sets, shape[1], 8)  # three fits
     chunks = _fista.plan_chunks(set_of, shape[1], op, 8, budget)
     assert len(chunks) >= set_of.size // 3
     assert chunks[0][0] == 0 and chunks[-1][1] == set_of.size
+    for a, b in chunks:
+        sets = np.unique(set_of[a:b]).size
+        assert _fista.chunk_bytes(op, b - a, sets, n_sets, shape[1], 8) <= budget
     parts = _fista.solve_paths_with(TwinOps, batch, grid, rhos, f, budget=budget,
                                     **kw)
     np.testing.assert_array_equal(parts.n_iter, whole.n_iter)
     np.testing.assert_allclose(parts.coef, whole.coef, rtol=1e-12, atol=1e-14)
     with pytest.raises(MemoryError, match="budget"):
         _fista.plan_chunks(set_of, shape[1], op, 8, budget=100)
+
+
+class _CountedOps:
+    """The twins behind the kernel interface, on the CuPy stand-in of
+    tests/cuda_emu, whose allocator counts every device buffer alive."""
+
+    def __init__(self, xp):
+        self.xp = xp
+
+    @staticmethod
+    def _host(a):
+        return np.asarray(a) if isinstance(a, np.ndarray) else a
+
+    def fista_step(self, *args):
+        TwinOps.fista_step(*[self._host(a) for a in args])
+
+    def gap(self, GW, W, C, yy, set_of, l1, l2, f, positive):
+        out = self.xp.empty(W.shape[0])
+        enet_gap(*[np.asarray(a) for a in (GW, W, C, yy, set_of, l1, l2, f, out)],
+                 bool(positive))
+        return out
+
+
+@pytest.mark.parametrize("tol", [0.5, 1e-6])  # 0.5: every row checked at once
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", [(300, 40), (50, 400)])
+def test_memory_plan_bounds_the_measured_device_peak(shape, dtype, tol):
+    """The planner's bytes are an upper bound of what the engine allocates on
+    the device, measured by a counting allocator: for one chunk, and for a
+    budget that forces several.  (Before compaction reused its buffers, the
+    peak was 1.04-1.25x the plan of the time.)"""
+    import cuda_emu
+
+    cuda_emu.configure()
+    xp = cuda_emu.fake_cupy()
+    batch = _batch(*shape, dtype=dtype, seed=1, cv=3)
+    rhos = np.array([0.5, 1.0])
+    f = np.ones(shape[1])
+    grid = _grid(batch, rhos, n_alphas=20)
+    op = (_fista.GramOperator if shape[0] >= shape[1] else _fista.DesignOperator)(
+        batch, xp)
+    n_sets = batch.stats.n_sets
+    plan = _fista.chunk_bytes(op, n_sets * 40, n_sets, n_sets, shape[1],
+                              np.dtype(dtype).itemsize)
+    kw = dict(positive=False, tol=tol, max_iter=60)  # the peak comes early
+    peaks = []
+    for budget in (None, plan // 3):
+        base = cuda_emu.MEMORY["live"]
+        cuda_emu.reset_peak()
+        sol = _fista.solve_paths_with(_CountedOps(xp), batch, grid, rhos, f,
+                                      budget=budget, **kw)
+        peaks.append(cuda_emu.MEMORY["peak"] - base)
+        assert np.isfinite(sol.coef).all()
+    assert peaks[0] <= plan, (peaks[0], plan)
+    assert peaks[1] <= plan // 3, (peaks[1], plan // 3)
+    assert peaks[0] >= 0.25 * plan  # an upper bound, not a wild one
 
 
 def test_engine_progress_counts_every_path():

@@ -35,10 +35,14 @@ interface (``ops.fista_step``, ``ops.gap``): with CuPy and the CUDA kernels it
 is the GPU backend; with numpy and the numba twins (``_twins.TwinOps``) the
 same code runs, and is tested, on the CPU.
 
-A *memory planner* cuts the problems into chunks whose device footprint
-(the chunk's Gram matrices or design, plus ~5 rows of ``n_features`` per
-problem) fits a byte budget; chunks run one after another and give exactly
-the rows an unchunked run gives.
+A *memory planner* cuts the problems into chunks whose device footprint fits
+a byte budget; chunks run one after another and give exactly the rows an
+unchunked run gives.  The plan (:func:`chunk_bytes`) is an upper bound of
+the device bytes a chunk allocates: the chunk's Gram matrices or design, five
+rows of ``n_features`` per problem (compaction reuses them: it allocates
+nothing), the operator's temporaries, and the end-of-fit checks' slabs;
+``tests/test_gpu_engine.py`` measures the real peak with a counting
+allocator and checks it against the plan.
 """
 
 from __future__ import annotations
@@ -58,8 +62,12 @@ POWER_ITERATIONS = 50
 #: Safety factor on the power-iteration estimate of ``λ_max(G)``.
 LIPSCHITZ_MARGIN = 1.1
 #: Device arrays of n_features entries held per problem: W, Y, their next
-#: values, and the GEMM output (GY, reused for GW).
+#: values, and the GEMM output (GY, reused for GW).  Compaction moves the
+#: surviving rows into the spare halves of these buffers (no allocation).
 ROWS_PER_PROBLEM = 5
+#: Device bytes per problem besides its rows: set index, l1, l2, momentum,
+#: gap, masks and row indices, and their compacted copies (an upper bound).
+PROBLEM_BYTES = 128
 #: A certified row stops once no coordinate-descent step from it exceeds
 #: ``STEP_SAFETY · tol · max|w|`` (the CPU backend's ``DW_SAFETY``).
 STEP_SAFETY = 0.1
@@ -69,10 +77,13 @@ STEP_SAFETY = 0.1
 #: rounding noise around w = 0.
 STEP_ROUNDOFF_ULPS = 64
 STEP_FLOOR = 1e-12
-#: Rows × features of each float64 temporary of the end-of-fit tests (about
-#: eight at once: <= 64 MiB, transient, inside the headroom the GPU budget
-#: leaves; the planner does not count them).
+#: Rows × features of each float64 temporary of the end-of-fit tests: the
+#: checks work one slab of at most this many elements at a time.
 CHECK_SLAB = 1 << 20
+#: float64 slabs alive at once in the end-of-fit checks (the iterate and
+#: ``G w`` in float64, and the coordinate-step temporaries): an upper bound,
+#: measured by the counting-allocator test.
+CHECK_TEMPS = 8
 
 
 class GramOperator:
@@ -98,6 +109,14 @@ class GramOperator:
 
     def problem_bytes(self) -> int:
         """Device bytes per problem beyond the row buffers (none)."""
+        return 0
+
+    def check_bytes(self, rows) -> int:
+        """Device bytes of :meth:`apply64` on ``rows`` rows (its output)."""
+        return 0  # counted among the check slabs
+
+    def fixed_bytes(self) -> int:
+        """Device bytes shared by every chunk (none: Grams are per set)."""
         return 0
 
     def load(self, sets):
@@ -154,12 +173,23 @@ class DesignOperator:
         return 8 * (n + 2 * p)
 
     def problem_bytes(self) -> int:
-        """Device bytes per problem for the ``(m, n_samples)`` intermediate."""
-        return self.batch.X.shape[0] * (self.dtype.itemsize + 8)
+        """Device bytes per problem of :meth:`apply`'s temporaries.
+
+        ``Y X̃ᵀ`` (n_samples entries) and the scaled rows of ``Y`` (n_features)
+        are alive together; the rank-one centering afterwards needs one row.
+        """
+        n, p = self.batch.X.shape
+        return (n + p) * self.dtype.itemsize
+
+    def check_bytes(self, rows) -> int:
+        """Device bytes of :meth:`apply64` on ``rows`` rows (temporaries)."""
+        n, p = self.batch.X.shape
+        return 8 * rows * (n + p)
 
     def fixed_bytes(self) -> int:
-        """The shared X on the device."""
-        return self.batch.X.size * self.dtype.itemsize
+        """The shared X on the device (and its float64 copy for float32 runs)."""
+        extra = 8 if self.dtype != np.float64 else 0
+        return self.batch.X.size * (self.dtype.itemsize + extra)
 
     def load(self, sets):
         """Move X (once) and the statistics of ``sets`` to the device."""
@@ -180,23 +210,31 @@ class DesignOperator:
         """Drop the per-set device arrays (X stays for the next chunk)."""
         self._sets = {}
 
-    def _product(self, t, Y, X):
+    def _product(self, t, Y, X, out):
+        """``out = Y X̃ᵀ S X̃`` (about ``m (n + n_features)`` temporary entries)."""
         inv, mean, sw = self._sets[t] if X is self._X else (
             a.astype(np.float64) for a in self._sets[t])
         Ys = Y * inv
-        U = Ys @ X.T - (Ys @ mean)[:, None]  # (m, n) = Y X̃ᵀ
+        U = Ys @ X.T  # (m, n) = Y X̃ᵀ, centered below
+        U -= (Ys @ mean)[:, None]
+        del Ys
         U *= sw
-        return (U @ X - U.sum(axis=1)[:, None] * mean) * inv  # U X̃
+        self.xp.matmul(U, X, out=out)
+        s = U.sum(axis=1)
+        del U
+        out -= s[:, None] * mean  # U X̃ = U X - (U 1) meanᵀ
+        out *= inv
+        return out
 
     def apply(self, t, Y, out):
         """``out = Y G_t`` with ``G_t = X̃_tᵀ S_t X̃_t``."""
-        out[...] = self._product(t, Y, self._X)
+        self._product(t, Y, self._X, out)
 
     def apply64(self, t, W64):
         """``W64 G_t`` in float64 (the float64 copy of X is made once)."""
         if self._X64 is None:
             self._X64 = self._X.astype(np.float64, copy=False)
-        return self._product(t, W64, self._X64)
+        return self._product(t, W64, self._X64, self.xp.empty_like(W64))
 
     def diagonals(self):
         """``diag(G_t)`` of every training set (``hdiag``), float64 on the host."""
@@ -224,6 +262,39 @@ class Problems:
     l2: np.ndarray
 
 
+def chunk_bytes(op, n_problems, n_sets, n_sets_total, n_features, itemsize) -> int:
+    """Device bytes :func:`solve` allocates for one chunk, at most.
+
+    Parameters
+    ----------
+    op : GramOperator or DesignOperator
+    n_problems : int
+        Problems (rows) in the chunk.
+    n_sets : int
+        Training sets they belong to (resident while the chunk runs).
+    n_sets_total : int
+        Training sets of the whole solve (``c`` and ``diag(G)`` of each stay
+        on the device throughout).
+    n_features, itemsize : int
+
+    Returns
+    -------
+    int
+        The sum of: the row buffers and per-problem vectors, the operator's
+        per-problem temporaries, the end-of-fit checks' float64 slabs, the
+        resident sets, and what every chunk shares (X in residual form, ``c``,
+        ``diag(G)``, ``f``, the power iteration's vectors).
+    """
+    p = n_features
+    rows = n_problems * (ROWS_PER_PROBLEM * p * itemsize + PROBLEM_BYTES
+                         + op.problem_bytes())
+    slab = min(n_problems, max(1, CHECK_SLAB // max(p, 1)))
+    checks = CHECK_TEMPS * 8 * slab * p + op.check_bytes(slab)
+    shared = op.fixed_bytes() + 8 * p * (2 * n_sets_total + 1) \
+        + 16 * n_sets_total + 4 * p * itemsize + op.problem_bytes()
+    return rows + checks + n_sets * op.set_bytes() + shared
+
+
 def plan_chunks(set_of, n_features, op, itemsize, budget):
     """Cut the problem axis into chunks that fit ``budget`` device bytes.
 
@@ -240,7 +311,8 @@ def plan_chunks(set_of, n_features, op, itemsize, budget):
     Returns
     -------
     list of (int, int)
-        Half-open ``[start, stop)`` problem ranges, in order.
+        Half-open ``[start, stop)`` problem ranges, in order; each one's
+        :func:`chunk_bytes` is at most ``budget``.
 
     Raises
     ------
@@ -250,27 +322,25 @@ def plan_chunks(set_of, n_features, op, itemsize, budget):
     n = set_of.shape[0]
     if budget is None or n == 0:
         return [(0, n)]
-    per_problem = ROWS_PER_PROBLEM * n_features * itemsize + 8 * n_features \
-        + op.problem_bytes() + 64
-    # c and diag(G) of every set, and f, in float64
-    fixed = getattr(op, "fixed_bytes", lambda: 0)() + 8 * n_features * (
-        2 * (int(set_of.max()) + 1) + 1)
-    chunks, start = [], 0
-    used = fixed
-    last_set = None
+    n_sets_total = int(set_of.max()) + 1
+
+    def fits(m, sets):
+        return chunk_bytes(op, m, sets, n_sets_total, n_features, itemsize) <= budget
+
+    chunks, start, m, sets = [], 0, 0, 0
     for k in range(n):
-        add = per_problem + (op.set_bytes() if set_of[k] != last_set else 0)
-        if used + add > budget:
-            if k == start:
+        new_set = k == start or set_of[k] != set_of[k - 1]
+        if not fits(m + 1, sets + new_set):
+            if m == 0:
+                need = chunk_bytes(op, 1, 1, n_sets_total, n_features, itemsize)
                 raise MemoryError(
-                    f"one fit needs {fixed + add:,} bytes of device memory with its "
+                    f"one fit needs {need:,} bytes of device memory with its "
                     f"training set, more than the budget of {budget:,} bytes."
                 )
             chunks.append((start, k))
-            start, used = k, fixed
-            add = per_problem + op.set_bytes()
-        used += add
-        last_set = set_of[k]
+            start, m, sets, new_set = k, 0, 0, True
+        m += 1
+        sets += new_set
     chunks.append((start, n))
     return chunks
 
@@ -360,73 +430,97 @@ def solve(op, C, yy, problems: Problems, f, *, positive, tol, max_iter, ops,
     # |c_j| / G_jj: the size of a coefficient; floors the steps of fits at w ≈ 0
     step_abs = STEP_FLOOR * np.max(np.abs(C) / np.where(diag > 0, diag, np.inf),
                                    axis=1, initial=0.0)
+    shared = dict(op=op, ops=ops, xp=xp, dtype=dtype, p=p, C_d=C_d, yy_d=yy_d,
+                  f_d=f_d, D_d=D_d, positive=positive, max_iter=max_iter,
+                  check_every=check_every, thr_all=thr_all, step_rel=step_rel,
+                  step_abs=step_abs, coef=coef, gaps=gaps, iters=iters,
+                  progress=progress)
     for start, stop in chunks:
         sets = np.unique(set_all[start:stop])
         op.load(sets)
         for t in sets:
             if steps[t] == 0.0:
                 steps[t] = 1.0 / lipschitz(op, int(t), p, xp, dtype)
-        step_d = xp.asarray(steps)
-        idx = np.arange(start, stop)
-        set_h = set_all[start:stop].copy()
-        set_d = xp.asarray(set_h)
-        l1_d = xp.asarray(problems.l1[start:stop].astype(np.float64))
-        l2_d = xp.asarray(problems.l2[start:stop].astype(np.float64))
-        m = stop - start
-        W = xp.zeros((m, p), dtype=dtype)
-        Y = xp.zeros((m, p), dtype=dtype)
-        W_next = xp.empty_like(W)
-        Y_next = xp.empty_like(W)
-        GY = xp.empty_like(W)
-        t_mom = xp.ones(m, dtype=np.float64)
-        for it in range(1, max_iter + 1):
-            segs = _segments(set_h)
-            for t, lo, hi in segs:
-                op.apply(t, Y[lo:hi], GY[lo:hi])
-            ops.fista_step(GY, Y, W, W_next, Y_next, C_d, set_d, step_d, l1_d, l2_d,
-                           f_d, t_mom, positive)
-            W, W_next = W_next, W
-            Y, Y_next = Y_next, Y
-            if it % check_every and it != max_iter:
-                continue
-            for t, lo, hi in segs:
-                op.apply(t, W[lo:hi], GY[lo:hi])
-            g = _to_host(xp, ops.gap(GY, W, C_d, yy_d, set_d, l1_d, l2_d, f_d,
-                                     positive))
-            thr = thr_all[set_h]
-            last = it == max_iter
-            cand = np.ones(g.shape, dtype=bool) if last else g <= thr
-            exact = dtype == np.float64
-            done = cand.copy()
-            if cand.any() and not (last and exact):
-                g_c, dmax, wmax = _end_checks(op, W, GY, cand, set_h, C_d, yy_d, D_d,
-                                              set_d, l1_d, l2_d, f_d, positive, ops,
-                                              recompute=not exact, steps=not last)
-                if g_c is not None:
-                    g[cand] = g_c
-                if not last:
-                    done[cand] = (g[cand] <= thr[cand]) & (
-                        dmax <= step_rel * wmax + step_abs[set_h[cand]])
-            if not done.any():
-                continue
-            rows = idx[done]
-            done_d = xp.asarray(done)
-            coef[rows] = _to_host(xp, W[done_d]).astype(np.float64)
-            gaps[rows] = g[done]
-            iters[rows] = it
-            if progress is not None:
-                progress(int(done.sum()))
-            keep = ~done
-            if not keep.any():
-                break
-            keep_d = xp.asarray(keep)
-            idx, set_h = idx[keep], set_h[keep]
-            W, Y = W[keep_d], Y[keep_d]
-            set_d, l1_d, l2_d, t_mom = set_d[keep_d], l1_d[keep_d], l2_d[keep_d], \
-                t_mom[keep_d]
-            W_next, Y_next, GY = xp.empty_like(W), xp.empty_like(W), xp.empty_like(W)
+        _solve_chunk(start, stop, set_all, problems, xp.asarray(steps), **shared)
         op.release()
     return coef, gaps, iters, len(chunks)
+
+
+def _solve_chunk(start, stop, set_all, problems, step_d, *, op, ops, xp, dtype, p,
+                 C_d, yy_d, f_d, D_d, positive, max_iter, check_every, thr_all,
+                 step_rel, step_abs, coef, gaps, iters, progress):
+    """Iterate the problems ``[start, stop)`` until each stops (see :func:`solve`).
+
+    Finished rows are written into ``coef``, ``gaps`` and ``iters`` (host)
+    and leave the batch.  The five row buffers are allocated once: compaction
+    gathers the surviving rows into the spare buffers (``take`` into
+    ``W_next`` and ``Y_next``, which then swap roles) and every buffer is cut
+    to the survivors, so the chunk never holds more than the planned rows.
+    """
+    idx = np.arange(start, stop)
+    set_h = set_all[start:stop].copy()
+    set_d = xp.asarray(set_h)
+    l1_d = xp.asarray(problems.l1[start:stop].astype(np.float64))
+    l2_d = xp.asarray(problems.l2[start:stop].astype(np.float64))
+    m = stop - start
+    W = xp.zeros((m, p), dtype=dtype)
+    Y = xp.zeros((m, p), dtype=dtype)
+    W_next = xp.empty_like(W)
+    Y_next = xp.empty_like(W)
+    GY = xp.empty_like(W)
+    t_mom = xp.ones(m, dtype=np.float64)
+    for it in range(1, max_iter + 1):
+        segs = _segments(set_h)
+        for t, lo, hi in segs:
+            op.apply(t, Y[lo:hi], GY[lo:hi])
+        ops.fista_step(GY, Y, W, W_next, Y_next, C_d, set_d, step_d, l1_d, l2_d,
+                       f_d, t_mom, positive)
+        W, W_next = W_next, W
+        Y, Y_next = Y_next, Y
+        if it % check_every and it != max_iter:
+            continue
+        for t, lo, hi in segs:
+            op.apply(t, W[lo:hi], GY[lo:hi])
+        g = _to_host(xp, ops.gap(GY, W, C_d, yy_d, set_d, l1_d, l2_d, f_d,
+                                 positive))
+        thr = thr_all[set_h]
+        last = it == max_iter
+        cand = np.ones(g.shape, dtype=bool) if last else g <= thr
+        exact = dtype == np.float64
+        done = cand.copy()
+        if cand.any() and not (last and exact):
+            g_c, dmax, wmax = _end_checks(op, W, GY, cand, set_h, C_d, yy_d, D_d,
+                                          set_d, l1_d, l2_d, f_d, positive, ops,
+                                          recompute=not exact, steps=not last)
+            if g_c is not None:
+                g[cand] = g_c
+            if not last:
+                done[cand] = (g[cand] <= thr[cand]) & (
+                    dmax <= step_rel * wmax + step_abs[set_h[cand]])
+        if not done.any():
+            continue
+        rows = idx[done]
+        n_done = rows.size
+        # the finished rows, gathered into GY's (spent) rows, then to the host
+        xp.take(W, xp.asarray(np.flatnonzero(done)), axis=0, out=GY[:n_done])
+        coef[rows] = _to_host(xp, GY[:n_done]).astype(np.float64)
+        gaps[rows] = g[done]
+        iters[rows] = it
+        if progress is not None:
+            progress(n_done)
+        keep = ~done
+        if not keep.any():
+            break
+        keep_d = xp.asarray(np.flatnonzero(keep))
+        k = int(keep.sum())
+        xp.take(W, keep_d, axis=0, out=W_next[:k])
+        xp.take(Y, keep_d, axis=0, out=Y_next[:k])
+        W, W_next = W_next[:k], W[:k]
+        Y, Y_next = Y_next[:k], Y[:k]
+        GY = GY[:k]
+        idx, set_h = idx[keep], set_h[keep]
+        set_d, l1_d, l2_d, t_mom = set_d[keep_d], l1_d[keep_d], l2_d[keep_d], \
+            t_mom[keep_d]
 
 
 def _end_checks(op, W, GW, cand, set_h, C_d, yy_d, D_d, set_d, l1_d, l2_d, f_d,
