@@ -16,13 +16,22 @@
 #
 #   env      date -u, hostname, nvidia-smi, Python/CuPy/numpy/numba/sklearn
 #            versions, CUDA device name, driver and runtime versions
-#   pytest   python -m pytest -m gpu            (timeout 150 s, junit XML)
-#   kernels  python -m pytest tests/test_kernels.py   (timeout 60 s;
-#            skipped if missing)
-#   bench    python benchmarks/bench_gpu.py --out OUTDIR   (timeout 200 s;
-#            writes OUTDIR/gpu_bench.json)
-#   dropout  python benchmarks/bench_dropout.py --out OUTDIR  (timeout 60 s;
-#            skipped if missing)
+#   pytest   python -m pytest -m gpu  (-n 4 where pytest-xdist is installed;
+#            timeout 130 s; OUTDIR/pytest_gpu.xml)
+#   bench    python benchmarks/bench_gpu.py --repeat 3 --out OUTDIR
+#            (timeout 150 s; W1, W2 checked against the CPU backend, then
+#            timed; OUTDIR/gpu_bench.json)
+#   dropout  python benchmarks/bench_dropout.py --out OUTDIR  (timeout 45 s;
+#            OUTDIR/dropout_bench.json)
+#   summary  python benchmarks/gpu_summary.py OUTDIR: one screen of every
+#            check and figure against its target (OUTDIR/gpu_summary.txt)
+#
+# The kernels' compilation (nvcc, CuPy's NVRTC path) and their execution on
+# the CPU emulator are CI's job (tests/test_kernels*.py) and are not repeated
+# here.  Nothing is installed: the device's Python has cupy, numpy, numba,
+# scikit-learn, matplotlib, pandas, tqdm, pytest (and torch, ml_dtypes,
+# pytest-xdist); gpureg runs from the checkout (PYTHONPATH=.).  Five files
+# come back in OUTDIR.
 #
 # Budget: each step's timeout is cut to what is left of GPU_CHECK_BUDGET_S
 # (default 345 s), so the whole run ends within 6 minutes; a step with under
@@ -153,28 +162,22 @@ log "===== [env] exit 0 after $((SECONDS - t0)) s (total $((SECONDS - T_START)) 
 STEP_NAMES+=("env")
 STEP_CODES+=(0)
 
-# (b) the GPU-marked tests
-run_step pytest-gpu 150 "$PY" -m pytest -m gpu -v -p no:cacheprovider \
+# (b) the GPU-marked tests (in 4 processes where pytest-xdist is there)
+XDIST=()
+if "$PY" -c "import xdist" >/dev/null 2>&1; then
+    XDIST=(-n 4)
+fi
+run_step pytest-gpu 130 "$PY" -m pytest -m gpu "${XDIST[@]}" -v -p no:cacheprovider \
     --junitxml="$OUTDIR/pytest_gpu.xml"
 
-# (c) kernel tests, once they exist
-if [ -f tests/test_kernels.py ]; then
-    run_step pytest-kernels 60 "$PY" -m pytest tests/test_kernels.py -v \
-        -p no:cacheprovider --junitxml="$OUTDIR/pytest_kernels.xml"
-else
-    skip_step pytest-kernels "tests/test_kernels.py not present"
-fi
+# (c) the GPU benchmark (W1, W2): checks, then timings, then JSON rows
+run_step bench-gpu 150 "$PY" benchmarks/bench_gpu.py --repeat 3 --out "$OUTDIR"
 
-# (d) the GPU benchmark (W1, W2): checks, then timings, then JSON rows
-run_step bench-gpu 200 "$PY" benchmarks/bench_gpu.py --out "$OUTDIR"
+# (d) the dropout benchmark
+run_step bench-dropout 45 "$PY" benchmarks/bench_dropout.py --out "$OUTDIR"
 
-# (e) the dropout benchmark, once it exists
-if [ -f benchmarks/bench_dropout.py ]; then
-    run_step bench-dropout 60 "$PY" benchmarks/bench_dropout.py \
-        --out "$OUTDIR"
-else
-    skip_step bench-dropout "benchmarks/bench_dropout.py not present"
-fi
+# (e) one screen: every check and figure against its target
+run_step summary 15 "$PY" benchmarks/gpu_summary.py "$OUTDIR"
 
 rm -rf "$CACHE_ROOT"
 

@@ -121,3 +121,42 @@ def test_write_rows_round_trips(tmp_path, cpu_rows):
                 assert bool(got) is want, key
             else:
                 assert got == want, key
+
+
+def test_gpu_summary_judges_each_figure_against_its_target(tmp_path, capsys):
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).parent.parent / "benchmarks" / "gpu_summary.py"
+    spec = importlib.util.spec_from_file_location("gpu_summary", path)
+    summary = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(summary)
+    (tmp_path / "pytest_gpu.xml").write_text(
+        '<testsuites><testsuite tests="3" failures="1" errors="0" skipped="0">'
+        '<testcase classname="tests.test_x" name="test_a"/>'
+        '<testcase classname="tests.test_x" name="test_b"><failure/></testcase>'
+        '<testcase classname="tests.test_x" name="test_c"/></testsuite></testsuites>')
+    gpu = dict(backend="gpureg-gpu", correct=True, mse_path_max_rel_diff_vs_cpu=1e-5,
+               max_gap_ratio=0.5, fits_per_s=1e5)
+    (tmp_path / "gpu_bench.json").write_text(json.dumps([
+        dict(gpu, workload="W1", wall_s_best=0.04, target_wall_s=0.05),
+        dict(gpu, workload="W2", wall_s_best=2.5, target_wall_s=2.0)]))
+    (tmp_path / "dropout_bench.json").write_text(json.dumps([
+        dict(backend="gpureg", dtype="bfloat16", direction="forward", mode="seeded",
+             gb_per_s=3900.0, fraction_of_copy=0.91, target_fraction=0.9,
+             seconds=1.0),
+        dict(backend="torch", dtype="bfloat16", direction="forward",
+             mode="torch (byte mask)", seconds=1.1)]))
+    assert summary.main([str(tmp_path)]) == 1  # one gpu test failed
+    text = (tmp_path / "gpu_summary.txt").read_text()
+    verdicts = {line[:24].strip(): line.split()[-1] for line in text.splitlines()[2:-1]}
+    assert verdicts["gpu tests"] == "FAIL" and "test_x::test_b" in text
+    assert verdicts["W1 wall"] == "PASS" and verdicts["W2 wall"] == "MISS"
+    assert verdicts["dropout bfloat16 fwd"] == "PASS"
+    assert verdicts["dropout bf16 vs torch"] == "MISS"  # 1.10x < 1.2x
+    (tmp_path / "pytest_gpu.xml").write_text(
+        '<testsuite tests="1" failures="0" errors="0" skipped="0">'
+        '<testcase classname="t" name="a"/></testsuite>')
+    assert summary.main([str(tmp_path)]) == 0  # MISS is reported, not a failure
+    capsys.readouterr()
