@@ -62,6 +62,11 @@ def _scale(p: float, tag: str):
 # ---------------------------------------------------------- array families
 
 
+def _on_device(a) -> bool:
+    """True for a CuPy (CUDA) array: it exposes the CUDA array interface."""
+    return hasattr(a, "__cuda_array_interface__")
+
+
 class _Operand:
     """One array argument: its family, a flat storage view, dtype tag, shape."""
 
@@ -159,7 +164,7 @@ class _Operand:
 
     def wrap(self, store):
         """An array of the caller's family, shape and dtype holding ``store``."""
-        host = store if isinstance(store, np.ndarray) else None
+        host = None if _on_device(store) else store
         if self.family == "numpy":
             data = host if host is not None else store.get()
             return data.view(self.dtype).reshape(self.shape)
@@ -179,17 +184,17 @@ class _Operand:
     def wrap_mask(self, words):
         """The mask words in the caller's family (uint32; torch: int32 view)."""
         if self.family == "numpy":
-            return words if isinstance(words, np.ndarray) else words.get()
+            return words.get() if _on_device(words) else words
         if self.family == "cupy":
             import cupy
 
             return cupy.asarray(words)
         import torch
 
-        if not isinstance(words, np.ndarray) and self.family == "torch-cuda":
+        if _on_device(words) and self.family == "torch-cuda":
             # stays on the device; DLPack orders it on torch's current stream
             return torch.from_dlpack(words.view(np.int32))
-        host = words if isinstance(words, np.ndarray) else words.get()
+        host = words.get() if _on_device(words) else words
         return torch.from_numpy(host.view(np.int32)).to(self.torch_tensor.device)
 
 
@@ -332,7 +337,7 @@ def _run(x, p, seed, offset, return_mask, backend, residual=None, bias=None,
     else:
         xp, launch = np, _cpu
     move = (lambda a: xp.asarray(a)) if xp is not np else (
-        lambda a: a if isinstance(a, np.ndarray) else a.get())
+        lambda a: a.get() if _on_device(a) else a)
     with _device_context(X, on_gpu, (R, B)):
         # everything from the launch to the results (the mask's copy to the
         # host included) is ordered on the launch's device and stream

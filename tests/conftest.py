@@ -112,6 +112,27 @@ def rng():
     return np.random.default_rng(12345)
 
 
+def pytest_configure(config):
+    """``GPUREG_EMULATE_GPU=1``: run the ``gpu``-marked tests on the CPU, on
+    the CuPy stand-in and the emulated kernels of ``tests/cuda_emu`` (slow;
+    a development aid, not part of CI)."""
+    import os
+
+    if os.environ.get("GPUREG_EMULATE_GPU") != "1":
+        return
+    import sys
+
+    import cuda_emu
+
+    from gpureg.backends import _gpu, _kernels
+
+    emulator = cuda_emu.Emulator(cuda_emu.build(_kernels.kernels_dir(),
+                                                _kernels.KERNELS))
+    cuda_emu.configure()
+    sys.modules["cupy"] = cuda_emu.fake_cupy(emulator)
+    _gpu.BLOCK = int(os.environ.get("GPUREG_EMULATE_BLOCK", "32"))
+
+
 def pytest_collection_modifyitems(config, items):
     """Skip tests marked ``gpu`` cleanly where CuPy or a CUDA device is missing."""
     from gpureg.backends import _gpu

@@ -372,3 +372,68 @@ def test_engine_on_the_emulated_kernels_equals_the_twin_engine(cupy, monkeypatch
     np.testing.assert_array_equal(emu.n_iter, twin.n_iter)
     np.testing.assert_allclose(emu.coef, twin.coef, rtol=1e-13, atol=1e-15)
     assert (emu.dual_gap <= 1e-6 * batch.stats.yy[:, None, None]).all()
+
+
+class _FakeTorch:
+    """Just enough of torch for gpureg.dropout's CUDA-tensor path: tensors are
+    stand-in device arrays; ``from_dlpack`` records the stream it ran on."""
+
+    float32, float64, float16, bfloat16, int16 = "f4", "f8", "f2", "bf16", "i2"
+    _np = {"f4": np.float32, "f8": np.float64, "f2": np.float16, "i2": np.int16}
+
+    def __init__(self, stream):
+        self.handoffs = []
+        self.cuda = type("cuda", (), {"current_stream": staticmethod(
+            lambda dev: type("S", (), {"cuda_stream": stream})())})
+
+    class Tensor:
+        __module__ = "torch"
+
+        def __init__(self, arr, dtype):
+            self.arr, self.dtype = arr, dtype
+            self.shape = arr.shape
+            self.is_cuda = True
+            self.device = type("dev", (), {"index": arr.device_id, "type": "cuda"})()
+
+        def detach(self):
+            return self
+
+        def contiguous(self):
+            return self
+
+        def reshape(self, *shape):
+            return type(self)(self.arr.reshape(*shape), self.dtype)
+
+        def view(self, dtype):
+            return type(self)(self.arr.view(_FakeTorch._np[dtype]), dtype)
+
+    def empty(self, shape, dtype, device):
+        arr = to_dev(np.empty(shape, self._np[dtype]))
+        arr.device_id = device.index
+        return self.Tensor(arr, dtype)
+
+    def from_dlpack(self, arr):
+        self.handoffs.append(emu_tools._STATE["stream"])
+        return self.Tensor(arr, "i4")
+
+
+def test_torch_cuda_tensor_on_a_side_stream_and_another_device(cupy, monkeypatch):
+    """A CUDA tensor on device 1 and a non-default torch stream: the kernel
+    runs on device 1, and the mask is handed to torch on torch's stream (it
+    was copied to the host after the stream context had closed: unordered
+    after the kernel on a non-blocking stream)."""
+    torch = _FakeTorch(stream=0xBEEF)
+    monkeypatch.setitem(__import__("sys").modules, "torch", torch)
+    cupy.from_dlpack = lambda t: t.arr
+    x = np.random.default_rng(9).standard_normal((33, 7)).astype(np.float32)
+    xd = to_dev(x)
+    xd.device_id = 1
+    y, mask = D.dropout(torch.Tensor(xd, "f4"), 0.25, seed=2**63 + 7, offset=3,
+                        return_mask=True)
+    y0, m0 = D.dropout(x, 0.25, seed=2**63 + 7, offset=3, return_mask=True,
+                       backend="cpu")
+    np.testing.assert_array_equal(np.asarray(y.arr), y0)
+    np.testing.assert_array_equal(np.asarray(mask.arr).view(np.uint32), m0)
+    assert torch.handoffs == [0xBEEF]  # the mask, on torch's stream
+    assert all(stream == 0xBEEF for _, stream, _ in emu_tools._STATE["gets"])
+    assert y.arr.device_id == 1

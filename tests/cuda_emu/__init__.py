@@ -311,6 +311,12 @@ class DevArray(np.ndarray):
     def device(self):  # noqa: D102
         return types.SimpleNamespace(id=self.device_id)
 
+    @property
+    def __cuda_array_interface__(self):  # noqa: D105 - what CuPy arrays expose
+        return {"shape": self.shape, "typestr": self.dtype.str,
+                "data": (self.ctypes.data, False), "version": 3,
+                "strides": None if self.flags.c_contiguous else self.strides}
+
     def get(self, stream=None):
         """A host copy (records the stream it was ordered on)."""
         _STATE["gets"].append((_STATE["device"], _STATE["stream"], self.device_id))
