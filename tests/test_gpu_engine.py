@@ -350,16 +350,19 @@ def test_cuda_kernels_equal_their_twins(dtype, shape):
     rhos = np.array([0.2, 0.9])
     f = np.ones(batch.n_features)
     grid = _grid(batch, rhos)
-    # p > n at tol 1e-8 needs up to ~12,000 iterations for the smallest alphas
-    # (seen on the twins and on the emulated kernels; 5,000 did not certify)
+    # p > n at tol 1e-8 needs up to 11,790 iterations for the smallest alphas
+    # (seen on the twins and on the emulated kernels; 5,000 did not certify).
+    # In float32 p > n, 78 of these 120 fits stop only at max_iter (certified
+    # by their gap; the coordinate-step test is below float32 GEMM rounding).
     kw = dict(positive=False, tol=1e-4 if dtype == np.float32 else 1e-8,
-              max_iter=30_000)
+              max_iter=20_000)
     dev = _fista.solve_paths_with(_gpu.CudaOps(), batch, grid, rhos, f, **kw)
     cpu = _fista.solve_paths_with(TwinOps, batch, grid, rhos, f, **kw)
     cupy.cuda.Device().synchronize()
     thr = kw["tol"] * batch.stats.yy[:, None, None]
     assert (dev.dual_gap <= thr).all()
-    assert (dev.n_iter < kw["max_iter"]).all()
+    if dtype == np.float64:
+        assert (dev.n_iter < kw["max_iter"]).all()
     oa = _objective(batch, dev.coef, grid, rhos, f)
     ob = _objective(batch, cpu.coef, grid, rhos, f)
     assert np.all(np.abs(oa - ob) <= 2 * thr)
