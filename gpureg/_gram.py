@@ -223,6 +223,11 @@ def _to_host(xp, a):
 def training_weights(n_samples: int, folds, sample_weight) -> np.ndarray:
     """Weights of every training set, held-out rows zeroed.
 
+    Raises
+    ------
+    ValueError
+        When a training set, or the held-out rows of a fold, weigh nothing.
+
     Returns
     -------
     ndarray of shape (n_folds + 1, n_samples)
@@ -236,6 +241,14 @@ def training_weights(n_samples: int, folds, sample_weight) -> np.ndarray:
     if (W.sum(axis=1) <= 0).any():
         bad = int(np.flatnonzero(W.sum(axis=1) <= 0)[0])
         raise ValueError(f"training set of fold {bad} has zero total sample weight.")
+    for t, (_, test) in enumerate(folds):
+        if not s[test].sum() > 0:
+            raise ValueError(
+                f"cv fold {t}: its {test.size} held-out samples all have zero sample "
+                "weight, so its validation error is undefined; use folds that hold "
+                "out weighted samples (e.g. KFold(shuffle=True)) or drop the "
+                "zero-weight rows."
+            )
     return W
 
 

@@ -193,6 +193,23 @@ def test_fold_with_zero_training_weight():
         _fit(X, y, sample_weight=sw, cv=3)
 
 
+@pytest.mark.parametrize("p", [8, 100], ids=["gram", "residual"])
+def test_fold_with_zero_held_out_weight_is_named(p):
+    """Fold 0 holds out only zero-weight rows: its validation error is 0/0.
+    (Was a TypeError in _gram.py, or 'argmax of an empty sequence'.)"""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, p))
+    y = X[:, 0] + rng.standard_normal(60)
+    sw = np.r_[np.zeros(20), np.ones(40)]  # KFold(3): fold 0 holds out rows 0-19
+    match = "cv fold 0: its 20 held-out samples all have zero sample weight"
+    with pytest.raises(ValueError, match=match):
+        gpureg.fit_grid(X, y, sample_weight=sw, cv=3, alphas=5)
+    for est in (gpureg.ElasticNetCV(cv=3, alphas=5), gpureg.LassoCV(cv=3, alphas=5),
+                gpureg.RidgeCV(cv=3)):
+        with pytest.raises(ValueError, match=match):
+            est.fit(X, y, sample_weight=sw)
+
+
 @pytest.mark.parametrize("pf", [np.ones(4), np.ones(6), np.ones((5, 1))],
                          ids=["short", "long", "2d"])
 def test_penalty_factor_wrong_length(pf):
