@@ -253,14 +253,19 @@ def training_weights(n_samples: int, folds, sample_weight) -> np.ndarray:
 
 
 def _constant_columns(var: np.ndarray, mean: np.ndarray, n: float) -> np.ndarray:
-    """scikit-learn's test for a numerically constant column (numpy or cupy)."""
+    """scikit-learn's test for a numerically constant column (numpy or cupy).
+
+    ``n`` is the number of rows (weighted ones), as scikit-learn's
+    ``X.shape[0]``: never the sum of the weights, which would make the test
+    depend on their scale (all-1e14 weights zeroed every column).
+    """
     eps = np.finfo(np.float64).eps
     upper = n * eps * var + (n * mean * eps) ** 2
     return var <= upper
 
 
-def _finish(G_raw, c_raw, yy_raw, sx, sy, n_w, mu0, my0, fit_intercept, standardize,
-            xp=np):
+def _finish(G_raw, c_raw, yy_raw, sx, sy, n_w, n_rows, mu0, my0, fit_intercept,
+            standardize, xp=np):
     """Center one training set by a rank-one update, detect constants, scale.
 
     ``G_raw``, ``c_raw``, ``sx`` and ``mu0`` live in ``xp`` (numpy or cupy);
@@ -277,7 +282,7 @@ def _finish(G_raw, c_raw, yy_raw, sx, sy, n_w, mu0, my0, fit_intercept, standard
         c -= m * my
         yy -= my * my
     var = xp.diag(G).copy()
-    const = _constant_columns(var, mu0 + m if fit_intercept else 0 * m, n_w)
+    const = _constant_columns(var, mu0 + m if fit_intercept else 0 * m, n_rows)
     if not fit_intercept:
         const &= var == 0  # without centering only all-zero columns are inert
     scale = xp.ones_like(var)
@@ -378,8 +383,8 @@ def build_gram_batch(X, y, W, *, fit_intercept, standardize, dtype,
             Gr, cr, yyr, sx, sy, _ = (a - b for a, b in zip(full, blocks[t],
                                                              strict=True))
         Gt, ct, yyt, xm, ym, sc = _finish(
-            Gr, cr, yyr, sx, sy, W[t].sum(), mu0, my0, fit_intercept, standardize,
-            xp=xp,
+            Gr, cr, yyr, sx, sy, W[t].sum(), np.count_nonzero(W[t]), mu0, my0,
+            fit_intercept, standardize, xp=xp,
         )
         G[t] = Gt
         c[t] = ct
@@ -430,7 +435,7 @@ def build_residual_batch(X, y, W, *, fit_intercept, standardize,
     for t in range(n_sets):
         Xc = X64 - x_mean[t]
         var = sw[t] @ (Xc * Xc)
-        const = _constant_columns(var, x_mean[t], n_w[t])
+        const = _constant_columns(var, x_mean[t], np.count_nonzero(W[t]))
         if not fit_intercept:
             const &= var == 0
         if standardize:

@@ -210,6 +210,32 @@ def test_fold_with_zero_held_out_weight_is_named(p):
             est.fit(X, y, sample_weight=sw)
 
 
+@pytest.mark.parametrize("p", [8, 70], ids=["gram", "residual"])
+def test_results_do_not_depend_on_the_scale_of_the_weights(p):
+    """Multiplying every weight by a constant changes nothing.  (All-1e14
+    weights zeroed every coefficient, certified: the constant-column test
+    scaled with the sum of the weights.)"""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((60, p))
+    y = X[:, :3] @ [1.0, -2.0, 0.5] + rng.standard_normal(60)
+    sw = rng.uniform(0.5, 2.0, 60)
+    kw = dict(alphas=[0.01, 0.1], l1_ratio=[0.5, 1.0], cv=3, tol=1e-10,
+              max_iter=20_000)
+    ref = gpureg.fit_grid(X, y, sample_weight=sw, **kw)
+    assert (ref.coef_path != 0).sum() > 8
+    rtol = 1e-9 if p < 60 else 1e-5  # residual form: the solver's tolerance
+    for scale in (1e-100, 1e-30, 1e14, 1e100):
+        res = gpureg.fit_grid(X, y, sample_weight=sw * scale, **kw)
+        np.testing.assert_allclose(res.coef_path, ref.coef_path, rtol=rtol,
+                                   atol=rtol * np.abs(ref.coef_path).max())
+        np.testing.assert_allclose(res.mse_path, ref.mse_path, rtol=rtol)
+    unweighted = gpureg.fit_grid(X, y, alphas=[0.01], cv=None)
+    heavy = gpureg.fit_grid(X, y, sample_weight=np.full(60, 1e14), alphas=[0.01],
+                            cv=None)
+    np.testing.assert_allclose(heavy.coef_path, unweighted.coef_path, rtol=1e-9,
+                               atol=1e-12)
+
+
 @pytest.mark.parametrize("pf", [np.ones(4), np.ones(6), np.ones((5, 1))],
                          ids=["short", "long", "2d"])
 def test_penalty_factor_wrong_length(pf):
