@@ -69,6 +69,42 @@ def _best_json(res, names, extra=None) -> dict:
     return out
 
 
+#: Files whose presence marks a folder as holding an earlier gpureg run.
+_RUN_FILES = ("results.csv", "best.json", "throughput.csv", "throughput.json")
+
+
+def _prepare_out(out, force: bool) -> Path:
+    """Check (and create) the output folder *before* any work is done.
+
+    Raises
+    ------
+    UserError
+        When ``out`` is a file or lies under one, cannot be created or
+        written, or already holds an earlier run (unless ``force``).
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} exists and is not a folder.")
+    for parent in out.parents:
+        if parent.exists() and not parent.is_dir():
+            raise UserError(f"--out {out}: {parent} is a file, not a folder.")
+    if out.is_dir() and not force:
+        earlier = [name for name in _RUN_FILES if (out / name).exists()]
+        if earlier:
+            raise UserError(f"--out {out} already holds an earlier run "
+                            f"({', '.join(earlier)}); choose another folder or "
+                            "pass --force to overwrite it.")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".gpureg-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise UserError(f"cannot write to --out {out}: "
+                        f"{exc.strerror or exc}.") from None
+    return out
+
+
 def _write_outputs(res, names, out: Path, quiet: bool, extra=None) -> list[Path]:
     """``results.csv``, ``best.json`` and the three plots under ``out``."""
     from . import plotting
@@ -115,14 +151,15 @@ def cmd_demo(args) -> int:
     from . import fit_grid, load_diabetes
 
     X, y, names = load_diabetes()
+    out = None if args.out is None else _prepare_out(args.out, args.force)
     res = fit_grid(X, y, l1_ratio=_l1_ratios(args.l1_ratio), alphas=args.alphas,
                    cv=args.cv, standardize=True, backend=args.backend,
                    progress=not args.quiet)
     print(f"Diabetes data (Efron et al. 2004): {X.shape[0]} samples, "
           f"{X.shape[1]} features, standardized, {args.cv}-fold CV\n")
     _print_model(res, names)
-    if args.out is not None:
-        _write_outputs(res, names, Path(args.out), args.quiet,
+    if out is not None:
+        _write_outputs(res, names, out, args.quiet,
                        {"data": "diabetes (Efron et al. 2004)"})
     return 0
 
@@ -173,6 +210,7 @@ def cmd_sweep(args) -> int:
                         f"{', '.join(nan_cols)}.")
     X = features.to_numpy(dtype=np.float64)
     y = df[args.target].to_numpy(dtype=np.float64)
+    out = _prepare_out(args.out, args.force)  # before the fit, not after it
     res = fit_grid(X, y, l1_ratio=_l1_ratios(args.l1_ratio), alphas=args.alphas,
                    cv=args.cv, standardize=args.standardize, backend=args.backend,
                    dtype=args.dtype, progress=not args.quiet)
@@ -180,7 +218,7 @@ def cmd_sweep(args) -> int:
     print(f"{path.name}: {X.shape[0]} samples, {X.shape[1]} features, target "
           f"{args.target!r}, {args.cv}-fold CV\n")
     _print_model(res, names)
-    _write_outputs(res, names, Path(args.out), args.quiet,
+    _write_outputs(res, names, out, args.quiet,
                    {"data": str(path), "target": args.target})
     return 0
 
@@ -190,9 +228,9 @@ def cmd_bench(args) -> int:
     from . import _bench, plotting
 
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    out = _prepare_out(args.out, args.force)
     rows = _bench.throughput_rows(backends=tuple(backends), quick=args.quick,
                                   progress=not args.quiet)
-    out = Path(args.out)
     written = _bench.write_rows(rows, out / "throughput")
     timed = [r for r in rows if "fits_per_s" in r]
     print(f"{'backend':>8} {'n_fits':>8} {'wall_s':>9} {'fits/s':>10}")
@@ -237,6 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"comma-separated l1_ratios in [0, 1] (default {l1})")
         p.add_argument("--quiet", action="store_true",
                        help="no progress bar or file list")
+        p.add_argument("--force", action="store_true",
+                       help="overwrite an earlier run in the output folder")
 
     demo = sub.add_parser("demo", help="CV grid on the embedded diabetes data",
                           description="Cross-validated elastic-net grid on the "
@@ -270,6 +310,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "(default cpu,gpu)")
     bench.add_argument("--out", default="gpureg_bench", help="output folder")
     bench.add_argument("--quiet", action="store_true")
+    bench.add_argument("--force", action="store_true",
+                       help="overwrite an earlier run in the output folder")
     bench.set_defaults(func=cmd_bench)
     return parser
 

@@ -139,3 +139,50 @@ def test_bench_quick_writes_rows_and_the_plot(tmp_path):
     timed = [r for r in rows if r.get("backend") == "cpu"]
     assert timed and all(r["fits_per_s"] > 0 and r["all_certified"] for r in timed)
     _assert_png_svg(out, "throughput")
+
+
+@pytest.mark.parametrize("command", ["demo", "sweep", "bench"])
+def test_output_place_is_checked_before_any_work(tmp_path, monkeypatch, capsys,
+                                                 command):
+    """A file as --out, a folder under a file, an unwritable place, or an
+    earlier run: one line, exit 2, and nothing fitted (was a traceback after
+    the whole fit)."""
+    from gpureg import _bench, cli
+
+    def no_fit(*a, **k):
+        raise AssertionError("the grid was fitted before --out was checked")
+
+    monkeypatch.setattr(gpureg, "fit_grid", no_fit)
+    monkeypatch.setattr(_bench, "throughput_rows", no_fit)
+    data, _ = _csv(tmp_path)
+    pre = {"demo": ["demo"], "sweep": ["sweep", str(data), "--target", "target"],
+           "bench": ["bench", "--quick"]}[command]
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    (earlier / ("throughput.csv" if command == "bench" else "results.csv")) \
+        .write_text("old")
+    for out, match in ((a_file, "exists and is not a folder"),
+                       (a_file / "sub", "is a file, not a folder"),
+                       ("/proc/gpureg-out", "cannot write to --out"),
+                       (earlier, "already holds an earlier run")):
+        code = cli.main([*pre, "--out", str(out), "--quiet"])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 2 and len(err) == 1, err
+        assert err[0].startswith("gpureg: error: ") and match in err[0]
+    assert (earlier / ("throughput.csv" if command == "bench" else
+                       "results.csv")).read_text() == "old"
+
+
+def test_force_overwrites_an_earlier_run(tmp_path):
+    out = tmp_path / "run"
+    assert _run("demo", "--alphas", "5", "--cv", "3", "--out", str(out),
+                "--quiet").returncode == 0
+    first = (out / "best.json").read_text()
+    again = _run("demo", "--alphas", "5", "--cv", "3", "--out", str(out), "--quiet")
+    assert again.returncode == 2 and "--force" in again.stderr
+    forced = _run("demo", "--alphas", "6", "--cv", "3", "--out", str(out),
+                  "--quiet", "--force")
+    assert forced.returncode == 0
+    assert (out / "best.json").read_text() != first
