@@ -228,18 +228,22 @@ def _cpu(x, residual, bias, out, n, bias_n, tag, seed, offset, thr, scale, want_
     One numba pass for float32/float64; for 16-bit dtypes a numba Philox mask,
     then numpy float32 arithmetic and one rounding to the dtype.
     """
+    from .backends._common import PARALLEL_LOCK
     from .backends._dropout_cpu import fused_dropout, keep_mask
 
     if tag in ("F32", "F64"):
         keep = np.empty(n if want_mask else 0, dtype=bool)
         dummy = x[:0]
-        fused_dropout(x, dummy if residual is None else residual,
-                      x[:1] if bias is None else bias, out, keep, np.uint64(seed),
-                      np.uint64(offset), np.uint64(thr), x.dtype.type(scale),
-                      residual is not None, bias is not None, want_mask)
+        with PARALLEL_LOCK:
+            fused_dropout(x, dummy if residual is None else residual,
+                          x[:1] if bias is None else bias, out, keep,
+                          np.uint64(seed), np.uint64(offset), np.uint64(thr),
+                          x.dtype.type(scale), residual is not None,
+                          bias is not None, want_mask)
         return _pack(keep) if want_mask else None
     keep = np.empty(n, dtype=bool)
-    keep_mask(n, np.uint64(seed), np.uint64(offset), np.uint64(thr), keep)
+    with PARALLEL_LOCK:
+        keep_mask(n, np.uint64(seed), np.uint64(offset), np.uint64(thr), keep)
     with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN are results
         _cpu_16bit(x, residual, bias, out, bias_n, tag, scale, keep)
     return _pack(keep) if want_mask else None

@@ -62,3 +62,48 @@ def test_textbook_unhalved_penalty_mapping(lam, mix):
     np.testing.assert_allclose(g[nz], mix * lam * np.sign(w[nz]), rtol=0, atol=1e-5)
     assert np.all(np.abs(g[~nz]) <= mix * lam + 1e-5)
     assert abs(r.mean()) < 1e-10
+
+
+_CONCURRENT = """
+import threading
+import numpy as np
+import gpureg
+rng = np.random.default_rng(0)
+X = rng.standard_normal((300, 20))
+y = X[:, 0] + rng.standard_normal(300)
+kw = dict(alphas=10, cv=4, l1_ratio=[0.5, 1.0], backend="cpu")
+ref = gpureg.fit_grid(X, y, **kw)
+x = rng.standard_normal(100_000).astype(np.float32)
+ref_drop = gpureg.dropout(x, 0.3, seed=5)
+same, errors = [], []
+def work(i):
+    try:
+        for _ in range(2):
+            same.append(np.array_equal(gpureg.fit_grid(X, y, **kw).coef_path,
+                                       ref.coef_path))
+            same.append(np.array_equal(gpureg.dropout(x, 0.3, seed=5), ref_drop))
+    except Exception as exc:
+        errors.append(repr(exc))
+threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+import numba
+print(numba.threading_layer(), len(same), all(same), errors)
+"""
+
+
+def test_concurrent_calls_are_safe_under_numbas_workqueue_layer():
+    """Four threads fitting and dropping out at once under the threading
+    layer an install without TBB or OpenMP gets (it aborted the process with
+    SIGABRT: 'Concurrent access has been detected')."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NUMBA_THREADING_LAYER": "workqueue"}
+    proc = subprocess.run([sys.executable, "-c", _CONCURRENT], capture_output=True,
+                          text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split()[:3] == ["workqueue", "16", "True"], proc.stdout

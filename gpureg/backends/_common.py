@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
+
+#: Held around every call of a ``parallel=True`` numba function: numba's
+#: "workqueue" threading layer (what an install without TBB or OpenMP gets)
+#: aborts the whole process when two Python threads enter parallel regions at
+#: once.  Concurrent ``fit_grid`` calls are therefore safe whatever the layer;
+#: their parallel regions take turns (each already uses every core).
+PARALLEL_LOCK = threading.RLock()
 
 #: Safety factor of the first stopping stage of coordinate descent.  A fit's
 #: duality gap is only trusted once the last epoch's largest coordinate change

@@ -37,7 +37,7 @@ from numba import get_num_threads, njit, prange
 from threadpoolctl import threadpool_limits
 
 from .._gram import GramBatch, ResidualBatch
-from ._common import DW_SAFETY, PathSolution, iter_job_chunks
+from ._common import DW_SAFETY, PARALLEL_LOCK, PathSolution, iter_job_chunks
 
 #: Soft-threshold outputs within this relative margin of the threshold are
 #: rounding noise (the gradient summed in another order) and snap to zero, so
@@ -624,14 +624,16 @@ def _solve_chunks(batch, stats, alphas, rhos, f, positive, tol, max_iter, sol, c
                   progress):
     for job_t, job_l in chunks:
         if isinstance(batch, GramBatch):
-            _gram_jobs(batch.G, stats.c, stats.yy, alphas, rhos, f, bool(positive),
-                       float(tol), int(max_iter), job_t, job_l,
-                       sol.coef, sol.dual_gap, sol.n_iter)
-        elif isinstance(batch, ResidualBatch):
-            _residual_jobs(batch.X, batch.y_centered, batch.sw, stats.x_mean,
-                           stats.x_scale, batch.hdiag, stats.yy, alphas, rhos, f,
+            with PARALLEL_LOCK:
+                _gram_jobs(batch.G, stats.c, stats.yy, alphas, rhos, f,
                            bool(positive), float(tol), int(max_iter), job_t, job_l,
                            sol.coef, sol.dual_gap, sol.n_iter)
+        elif isinstance(batch, ResidualBatch):
+            with PARALLEL_LOCK:
+                _residual_jobs(batch.X, batch.y_centered, batch.sw, stats.x_mean,
+                               stats.x_scale, batch.hdiag, stats.yy, alphas, rhos,
+                               f, bool(positive), float(tol), int(max_iter), job_t,
+                               job_l, sol.coef, sol.dual_gap, sol.n_iter)
         else:  # pragma: no cover - planner guarantees one of the two
             raise TypeError(f"unknown batch type {type(batch).__name__}")
         if progress is not None:

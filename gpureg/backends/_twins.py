@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from ._common import PARALLEL_LOCK
+
 
 @njit(cache=True, parallel=True)
 def enet_fista_step(GY, Y, W, W_next, Y_next, C, set_of, step, l1, l2, f, t_mom,
@@ -98,12 +100,14 @@ class TwinOps:
     def fista_step(GY, Y, W, W_next, Y_next, C, set_of, step, l1, l2, f, t_mom,
                    positive):
         """In place: ``W_next``, ``Y_next`` and ``t_mom`` (see the kernel)."""
-        enet_fista_step(GY, Y, W, W_next, Y_next, C, set_of, step, l1, l2, f,
-                        t_mom, bool(positive))
+        with PARALLEL_LOCK:
+            enet_fista_step(GY, Y, W, W_next, Y_next, C, set_of, step, l1, l2, f,
+                            t_mom, bool(positive))
 
     @staticmethod
     def gap(GW, W, C, yy, set_of, l1, l2, f, positive):
         """Duality gap of every row, shape ``(n,)`` float64."""
         out = np.empty(W.shape[0])
-        enet_gap(GW, W, C, yy, set_of, l1, l2, f, out, bool(positive))
+        with PARALLEL_LOCK:
+            enet_gap(GW, W, C, yy, set_of, l1, l2, f, out, bool(positive))
         return out
