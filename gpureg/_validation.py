@@ -96,13 +96,33 @@ def check_X_y(X, y, dtype=None) -> tuple[np.ndarray, np.ndarray, np.dtype]:
         if A.dtype.kind not in "biuf":
             raise TypeError(f"{name} must be numeric, got dtype {A.dtype}.")
     dt = resolve_dtype(X, dtype)
-    X = np.asarray(X, dtype=dt)
-    y = np.asarray(y, dtype=dt)
     for name, A in (("X", X), ("y", y)):
-        if not np.isfinite(A).all():
+        if A.dtype.kind == "f" and not np.isfinite(A).all():
             bad = "NaN" if np.isnan(A).any() else "Inf"
             raise ValueError(f"{name} contains {bad}; remove or impute it first.")
+        _check_magnitude(A, name, dt)
+    X = np.asarray(X, dtype=dt)
+    y = np.asarray(y, dtype=dt)
     return X, y, dt
+
+
+def _check_magnitude(A, name, dtype):
+    """Refuse values whose squares, summed over the samples, overflow ``dtype``.
+
+    The solver forms ``Σ x²`` and ``Σ y²`` (Gram matrices, the gap's scale);
+    past ``sqrt(max / n_samples) / 16`` they overflow to inf and every later
+    message (an empty argmax, an infinite gap) would hide the cause.
+    """
+    if A.size == 0:
+        return
+    big = float(np.max(np.abs(A)))
+    limit = float(np.sqrt(np.finfo(dtype).max / max(A.shape[0], 1))) / 16
+    if big > limit:
+        raise ValueError(
+            f"{name} has entries as large as {big:.3g}: in {np.dtype(dtype).name} "
+            f"their squares summed over {A.shape[0]} samples overflow (limit "
+            f"{limit:.3g}); rescale {name}, e.g. divide it by its largest entry."
+        )
 
 
 def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray | None:

@@ -542,6 +542,7 @@ class Dropout:
         self.offset = 0
         self.training = True
         self._last = None
+        self._last_shape = None
 
     def train(self):
         """Training mode (dropout applied); returns self."""
@@ -564,6 +565,8 @@ class Dropout:
         -------
         array like x
         """
+        self._last_shape = tuple(np.shape(x)) if not hasattr(x, "shape") else \
+            tuple(x.shape)
         if not self.training:
             self._last = None
             return x
@@ -581,8 +584,23 @@ class Dropout:
         Returns
         -------
         array like grad_y
+
+        Raises
+        ------
+        RuntimeError
+            Before any forward call.
+        ValueError
+            When ``grad_y``'s shape is not the last input's.
         """
-        if self._last is None:
+        if self._last_shape is None:
+            raise RuntimeError("Dropout.backward() was called before any forward "
+                               "call: there is no mask to regenerate.")
+        shape = tuple(grad_y.shape) if hasattr(grad_y, "shape") else \
+            tuple(np.shape(grad_y))
+        if shape != self._last_shape:
+            raise ValueError(f"grad_y has shape {shape}, the last forward input "
+                             f"had shape {self._last_shape}.")
+        if self._last is None:  # the last call was in eval mode: the identity
             return grad_y
         return dropout_backward(grad_y, self.p, seed=self.seed, offset=self._last)
 

@@ -295,3 +295,20 @@ def test_gpu_torch_cuda_tensors_without_copy():
     assert y.is_cuda and y.dtype == torch.bfloat16
     ref = dropout(x.cpu(), 0.1, seed=5)
     assert torch.equal(y.cpu(), ref)
+
+
+def test_layer_backward_needs_a_forward_of_the_same_shape():
+    """backward() before any forward returned grad_y unchanged, and a grad_y
+    of another shape was not checked."""
+    layer = Dropout(0.5, seed=3)
+    g = np.ones((4, 5), np.float32)
+    with pytest.raises(RuntimeError, match="before any forward"):
+        layer.backward(g)
+    layer(np.ones((4, 5), np.float32))
+    with pytest.raises(ValueError, match=r"shape \(5, 4\).*\(4, 5\)"):
+        layer.backward(np.ones((5, 4), np.float32))
+    np.testing.assert_array_equal(layer.backward(g),
+                                  dropout(g, 0.5, seed=3, offset=0))
+    layer.eval()
+    layer(np.ones(7))
+    np.testing.assert_array_equal(layer.backward(np.arange(7.0)), np.arange(7.0))

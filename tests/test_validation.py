@@ -236,6 +236,23 @@ def test_results_do_not_depend_on_the_scale_of_the_weights(p):
                                atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [None, "float32"])
+@pytest.mark.parametrize("which", ["X", "y"])
+def test_values_whose_squares_overflow_are_named(which, dtype):
+    """y * 1e200 gave 'argmax of an empty sequence' and overflow warnings,
+    X * 1e200 'worst gap is inf'; float32 overflows far earlier."""
+    X, y = _data(n=60)
+    big = 1e200 if dtype is None else 1e30
+    args = (X * big, y) if which == "X" else (X, y * big)
+    match = f"{which} has entries as large as .* overflow"
+    with pytest.raises(ValueError, match=match):
+        gpureg.fit_grid(*args, dtype=dtype, alphas=5, cv=3)
+    with pytest.raises(ValueError, match=match):
+        gpureg.ElasticNetCV(alphas=5, cv=3).fit(*(a if dtype is None else
+                                                  a.astype(np.float32)
+                                                  for a in args))
+
+
 @pytest.mark.parametrize("pf", [np.ones(4), np.ones(6), np.ones((5, 1))],
                          ids=["short", "long", "2d"])
 def test_penalty_factor_wrong_length(pf):
