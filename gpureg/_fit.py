@@ -152,8 +152,10 @@ def fit_grid(
 
     sol, batch, alpha_grid_, mode, timings = solve_grid(
         X, y, folds=folds, sample_weight=sw, penalty_factor=f, l1_ratios=rhos,
-        alphas=alphas, eps=eps, fit_intercept=bool(fit_intercept),
-        standardize=bool(standardize), positive=bool(positive), tol=tol,
+        alphas=alphas, eps=eps, fit_intercept=v.check_bool(fit_intercept,
+                                                            "fit_intercept"),
+        standardize=v.check_bool(standardize, "standardize"),
+        positive=v.check_bool(positive, "positive"), tol=tol,
         max_iter=max_iter, dtype=dt, backend=name, progress=progress,
         X_device=X_device,
     )

@@ -87,7 +87,8 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas="deprecated", alphas=100
     sol, batch, grid, _, _ = solve_grid(
         X, y, folds=[], sample_weight=sw, penalty_factor=f, l1_ratios=rhos,
         alphas=v.check_alphas(alphas), eps=v.check_eps(eps), fit_intercept=False,
-        standardize=False, positive=bool(positive), tol=tol, max_iter=max_iter,
+        standardize=False, positive=v.check_bool(positive, "positive"), tol=tol,
+        max_iter=max_iter,
         dtype=dt, backend=resolve_backend(params.get("backend", "auto")),
     )
     warn_uncertified(sol.dual_gap, tol * batch.stats.yy, tol)

@@ -46,7 +46,11 @@ def resolve_dtype(X: np.ndarray, dtype) -> np.dtype:
     """Working precision: ``dtype`` if given, else float32 for float32 X, else f64."""
     if dtype is None:
         return np.dtype(np.float32 if X.dtype == np.float32 else np.float64)
-    dt = np.dtype(dtype)
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be 'float32', 'float64' or None, got "
+                        f"{dtype!r}.") from None
     if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise ValueError(f"dtype must be float32 or float64, got {dt}.")
     return dt
@@ -136,6 +140,8 @@ def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray | None:
         raise ValueError(
             f"sample_weight must have shape ({n_samples},), got {sw.shape}."
         )
+    if sw.dtype.kind not in "biuf":
+        raise TypeError(f"sample_weight must be numeric, got dtype {sw.dtype}.")
     sw = np.asarray(sw, dtype=np.float64)
     if not np.isfinite(sw).all():
         raise ValueError("sample_weight contains NaN or Inf.")
@@ -161,9 +167,29 @@ def check_penalty_factor(penalty_factor, n_features: int) -> np.ndarray:
     return f
 
 
+def _numbers(value, name, what):
+    """``value`` as a float64 array, refusing None, bools and strings."""
+    if value is None:
+        raise TypeError(f"{name} must be {what}, got None.")
+    if isinstance(value, (bool, np.bool_, str, bytes)):
+        raise TypeError(f"{name} must be {what}, got {value!r}.")
+    a = np.asarray(value)
+    if a.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be {what}, got values of dtype {a.dtype}.")
+    return a.astype(np.float64)
+
+
+def check_bool(value, name: str) -> bool:
+    """A bool (Python or numpy); anything else, e.g. the string 'no', is refused."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}.")
+    return bool(value)
+
+
 def check_l1_ratios(l1_ratio) -> np.ndarray:
     """Return l1_ratio as a 1-D float64 array with every value in [0, 1]."""
-    r = np.atleast_1d(np.asarray(l1_ratio, dtype=np.float64))
+    r = np.atleast_1d(_numbers(l1_ratio, "l1_ratio",
+                               "a number in [0, 1] or a sequence of them"))
     if r.ndim != 1 or r.size == 0:
         raise ValueError("l1_ratio must be a number or a non-empty 1-D sequence.")
     if not np.isfinite(r).all() or (r < 0).any() or (r > 1).any():
@@ -184,7 +210,13 @@ def check_alphas(alphas) -> int | np.ndarray:
         if alphas < 1:
             raise ValueError(f"alphas as a grid size must be >= 1, got {alphas}.")
         return int(alphas)
-    a = np.atleast_1d(np.asarray(as_host_array(alphas, "alphas"), dtype=np.float64))
+    if isinstance(alphas, (bool, np.bool_, str, bytes)) or alphas is None:
+        raise TypeError(f"alphas must be an int (grid size) or a 1-D array of "
+                        f"positive values, got {alphas!r}.")
+    a = as_host_array(alphas, "alphas")
+    if a.dtype.kind not in "iuf":
+        raise TypeError(f"alphas must be numbers, got values of dtype {a.dtype}.")
+    a = np.atleast_1d(np.asarray(a, dtype=np.float64))
     if a.ndim != 1 or a.size == 0:
         raise ValueError("alphas must be an int or a non-empty 1-D array of values.")
     if not np.isfinite(a).all():

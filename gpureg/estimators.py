@@ -94,6 +94,10 @@ def _validate_fit_input(est, X, y, sample_weight):
     X, y = validate_data(est, X, y, dtype=_DTYPES, y_numeric=True,
                          accept_sparse=False, multi_output=False)
     if sample_weight is not None:
+        kind = np.asarray(sample_weight).dtype.kind
+        if kind not in "biuf":
+            raise TypeError(f"sample_weight must be numeric, got dtype "
+                            f"{np.asarray(sample_weight).dtype}.")
         sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
                                              ensure_non_negative=True)
     return X, y, sample_weight
@@ -746,8 +750,9 @@ class RidgeCV(_LinearPredictMixin, RegressorMixin, BaseEstimator):
         alphas = _check_ridge_alphas(self.alphas, strictly_positive=self.cv is None)
         f = v.check_penalty_factor(self.penalty_factor, X.shape[1])
         common = dict(sample_weight=sw, penalty_factor=f,
-                      fit_intercept=bool(self.fit_intercept),
-                      standardize=bool(self.standardize))
+                      fit_intercept=v.check_bool(self.fit_intercept,
+                                                 "fit_intercept"),
+                      standardize=v.check_bool(self.standardize, "standardize"))
         split_scores = None
         if self.cv is None:
             if X.shape[0] < 2:

@@ -253,6 +253,30 @@ def test_values_whose_squares_overflow_are_named(which, dtype):
                                                   for a in args))
 
 
+@pytest.mark.parametrize("kw, match", [
+    (dict(dtype="banana"), "dtype must be 'float32', 'float64' or None, got 'banana'"),
+    (dict(l1_ratio=None), "l1_ratio must be .*, got None"),
+    (dict(l1_ratio=True), "l1_ratio must be .*, got True"),
+    (dict(alphas="10"), "alphas must be .*, got '10'"),
+    (dict(alphas=True), "alphas must be .*, got True"),
+    (dict(fit_intercept="no"), "fit_intercept must be True or False, got 'no'"),
+    (dict(standardize="yes"), "standardize must be True or False"),
+    (dict(positive="no"), "positive must be True or False"),
+    (dict(sample_weight=np.array(["1"] * 30)), "sample_weight must be numeric"),
+])
+def test_loose_inputs_are_type_errors_naming_the_parameter(kw, match):
+    """'got [nan]' for None; '10', True, 'no' and string weights were
+    accepted or failed elsewhere.  The same rule in fit_grid and the
+    estimators."""
+    X, y = _data()
+    with pytest.raises(TypeError, match=match):
+        gpureg.fit_grid(X, y, cv=3, **{"alphas": 5, **kw})
+    est_kw = {"alphas": 5, **{k: a for k, a in kw.items() if k != "sample_weight"}}
+    with pytest.raises(TypeError, match=match):
+        gpureg.ElasticNetCV(cv=3, **est_kw).fit(X, y,
+                                                 sample_weight=kw.get("sample_weight"))
+
+
 @pytest.mark.parametrize("pf", [np.ones(4), np.ones(6), np.ones((5, 1))],
                          ids=["short", "long", "2d"])
 def test_penalty_factor_wrong_length(pf):
