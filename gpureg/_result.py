@@ -178,6 +178,14 @@ class GridResult:
         cols["converged"] = self.converged[-1].ravel()
         return pd.DataFrame(cols)
 
+    def _worst_gap_ratio(self) -> float:
+        """Largest ``dual_gap / gap_tol`` (0/0, a constant target, counts as 0)."""
+        tol = np.broadcast_to(self.gap_tol[:, None, None], self.dual_gap.shape)
+        ratio = np.divide(self.dual_gap, tol, out=np.zeros(self.dual_gap.shape),
+                          where=tol > 0)
+        ratio[(tol <= 0) & (self.dual_gap > 0)] = np.inf
+        return float(np.max(ratio))
+
     def summary(self, max_rows: int = 10) -> str:
         """A short plain-text report: the chosen model and the best grid points.
 
@@ -195,7 +203,7 @@ class GridResult:
             f"{self.alphas.shape[0]} l1_ratios × {self.alphas.shape[1]} alphas; "
             f"backend={self.backend}, mode={self.mode}, dtype={self.dtype}",
             f"certified: {int(self.converged.sum()):,} of {self.n_fits:,}; "
-            f"worst gap/tol = {np.max(self.dual_gap / self.gap_tol[:, None, None]):.4f}"
+            f"worst gap/tol = {self._worst_gap_ratio():.4f}"
             f"; time {self.timings.get('total', float('nan')):.3f} s",
         ]
         if self.mse_path is None:

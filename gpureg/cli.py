@@ -175,8 +175,9 @@ def _read_table(path: Path):
         if path.suffix.lower() in (".parquet", ".pq"):
             return pd.read_parquet(path)
         return pd.read_csv(path)
-    except ImportError as exc:
-        raise UserError(f"cannot read {path.name}: {exc}") from exc
+    except ImportError:
+        raise UserError(f"cannot read {path.name}: Parquet needs pyarrow; "
+                        "pip install 'gpureg[parquet]'.") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
             OSError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(
@@ -190,6 +191,14 @@ def cmd_sweep(args) -> int:
 
     path = Path(args.data)
     df = _read_table(path)
+    if len(df) == 0:
+        raise UserError(f"{path.name} has a header but no data rows.")
+    unnamed = [str(c) for c in df.columns if str(c).startswith("Unnamed: ")]
+    if unnamed:
+        print(f"gpureg: warning: column {unnamed[0]!r} of {path.name} has no name: "
+              "probably an index saved with the data (pandas' to_csv); it is "
+              "used as a feature — drop it (or save with index=False) if it is "
+              "not one.", file=sys.stderr)
     if args.target not in df.columns:
         cols = ", ".join(map(str, df.columns[:20]))
         raise UserError(f"target column {args.target!r} is not in {path.name} "
@@ -210,6 +219,9 @@ def cmd_sweep(args) -> int:
                         f"{', '.join(nan_cols)}.")
     X = features.to_numpy(dtype=np.float64)
     y = df[args.target].to_numpy(dtype=np.float64)
+    if np.ptp(y) == 0:
+        print(f"gpureg: warning: target {args.target!r} is constant: every "
+              "coefficient is 0 and every alpha fits it exactly.", file=sys.stderr)
     out = _prepare_out(args.out, args.force)  # before the fit, not after it
     res = fit_grid(X, y, l1_ratio=_l1_ratios(args.l1_ratio), alphas=args.alphas,
                    cv=args.cv, standardize=args.standardize, backend=args.backend,
@@ -330,6 +342,14 @@ def main(argv=None) -> int:
         0 on success, 2 for a usage or input error.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
+    for stream in (sys.stdout, sys.stderr):  # '×' on an ASCII terminal
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
+    if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
+        print(f"gpureg: error: unknown command {argv[0]!r} (choose from "
+              f"{', '.join(COMMANDS)}; without a command, 'demo' runs).",
+              file=sys.stderr)
+        return 2
     if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
         argv = ["demo", *argv]
     parser = build_parser()

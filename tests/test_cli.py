@@ -186,3 +186,53 @@ def test_force_overwrites_an_earlier_run(tmp_path):
                   "--quiet", "--force")
     assert forced.returncode == 0
     assert (out / "best.json").read_text() != first
+
+
+def test_sweep_names_the_problems_of_odd_files(tmp_path, capsys):
+    """A header-only CSV said 'non-numeric columns'; a constant target printed
+    a RuntimeWarning and 'worst gap/tol = nan'; a saved pandas index was
+    silently a feature; Parquet without pyarrow was a 5-line ImportError."""
+    from gpureg import cli
+
+    path, df = _csv(tmp_path, n=40, p=3)
+    header = tmp_path / "header.csv"
+    df.iloc[:0].to_csv(header, index=False)
+    assert cli.main(["sweep", str(header), "--target", "target", "--quiet",
+                     "--out", str(tmp_path / "o1")]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "gpureg: error: header.csv has a header but no data rows.")
+    const = tmp_path / "const.csv"
+    df.assign(target=3.0).to_csv(const, index=False)
+    assert cli.main(["sweep", str(const), "--target", "target", "--quiet",
+                     "--alphas", "5", "--out", str(tmp_path / "o2")]) == 0
+    out = capsys.readouterr()
+    assert "target 'target' is constant" in out.err
+    assert "worst gap/tol = 0.0000" in out.out and "nan" not in out.out
+    indexed = tmp_path / "indexed.csv"
+    df.to_csv(indexed)  # with pandas' index as a first, unnamed column
+    assert cli.main(["sweep", str(indexed), "--target", "target", "--quiet",
+                     "--alphas", "5", "--out", str(tmp_path / "o3")]) == 0
+    assert "column 'Unnamed: 0' of indexed.csv has no name" in capsys.readouterr().err
+    pq = tmp_path / "data.parquet"
+    pq.write_bytes(b"PAR1")
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        assert cli.main(["sweep", str(pq), "--target", "target", "--quiet",
+                         "--out", str(tmp_path / "o4")]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "pip install 'gpureg[parquet]'" in err[0]
+
+
+def test_unknown_command_and_an_ascii_terminal(tmp_path):
+    bad = _run("frobnicate")
+    assert bad.returncode == 2
+    assert bad.stderr.strip().splitlines() == [
+        "gpureg: error: unknown command 'frobnicate' (choose from demo, sweep, "
+        "bench; without a command, 'demo' runs)."]
+    env_run = subprocess.run(
+        [sys.executable, "-m", "gpureg", "demo", "--alphas", "4", "--cv", "3",
+         "--quiet"], capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PYTHONIOENCODING": "ascii", "MPLBACKEND": "Agg"})
+    assert env_run.returncode == 0, env_run.stderr  # crashed on '×'
+    assert "fits = (3 folds + full data) ? 7 l1_ratios" in env_run.stdout
