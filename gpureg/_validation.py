@@ -34,12 +34,53 @@ def as_host_array(A, name: str) -> np.ndarray:
         )
     if is_device_array(A):
         return A.get()
-    if hasattr(A, "to_numpy"):
-        A = A.to_numpy()
+    if hasattr(A, "columns") and hasattr(A, "to_numpy"):  # a pandas DataFrame
+        return check_frame(A, name)
+    if hasattr(A, "to_frame") and hasattr(A, "to_numpy"):  # a pandas Series
+        return check_frame(A.to_frame(), name)[:, 0]
     try:
         return np.asarray(A)
     except Exception as exc:  # pragma: no cover - exotic objects
         raise TypeError(f"{name} could not be converted to an array: {exc}") from exc
+
+
+def check_frame(df, name: str) -> np.ndarray:
+    """A pandas DataFrame as a float64 array, each bad column named.
+
+    Numeric columns (nullable ``Int64``/``Float64`` too) and bool columns are
+    accepted; object columns holding only numbers (and ``pd.NA``) are
+    converted; text, category and datetime columns are a ``TypeError``
+    naming the column; missing values (NaN, ``pd.NA``) a ``ValueError``
+    naming it.
+
+    Returns
+    -------
+    ndarray of shape (n_rows, n_columns)
+    """
+    import pandas as pd
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    cols = []
+    for col in df.columns:
+        s = df[col]
+        label = f"{name} column {col!r}" if df.shape[1] > 1 or name == "X" else name
+        if not (is_numeric_dtype(s.dtype) or is_bool_dtype(s.dtype)):
+            converted = None
+            if s.dtype == object:
+                try:
+                    converted = pd.to_numeric(s, errors="raise")
+                except (TypeError, ValueError):
+                    converted = None
+            if converted is None:
+                raise TypeError(f"{label} has dtype {s.dtype}: gpureg needs numeric "
+                                "columns (encode or drop it first).")
+            s = converted
+        values = s.to_numpy(dtype=np.float64, na_value=np.nan)
+        if np.isnan(values).any():
+            raise ValueError(f"{label} has missing values (NaN or pd.NA); remove "
+                             "or impute them first.")
+        cols.append(values)
+    return np.column_stack(cols) if cols else np.empty((len(df), 0))
 
 
 def resolve_dtype(X: np.ndarray, dtype) -> np.dtype:

@@ -91,6 +91,8 @@ def _grid_kwargs(est):
 
 def _validate_fit_input(est, X, y, sample_weight):
     X, y, sample_weight = _host(X), _host(y), _host(sample_weight)
+    if hasattr(X, "dtypes") and hasattr(X, "columns"):  # pandas: name bad columns
+        v.check_frame(X, "X")
     X, y = validate_data(est, X, y, dtype=_DTYPES, y_numeric=True,
                          accept_sparse=False, multi_output=False)
     if sample_weight is not None:

@@ -277,6 +277,47 @@ def test_loose_inputs_are_type_errors_naming_the_parameter(kw, match):
                                                  sample_weight=kw.get("sample_weight"))
 
 
+@pytest.mark.parametrize("column, exc, match", [
+    (["x", "y"] * 15, TypeError, "X column 's' has dtype .*numeric columns"),
+    ("category", TypeError, "X column 's' has dtype category"),
+    ("datetime", TypeError, "X column 's' has dtype datetime64"),
+    ("Int64-NA", ValueError, "X column 's' has missing values"),
+    ("object-NA", ValueError, "X column 's' has missing values"),
+])
+def test_dataframe_columns_are_named(column, exc, match):
+    """Each bad column is named, with pd.NA treated as missing, the same in
+    fit_grid and the estimators (were 'X must be numeric, got dtype object',
+    'could not convert string to float', a DTypePromotionError...)."""
+    pd = pytest.importorskip("pandas")
+    X, y = _data()
+    df = pd.DataFrame(X, columns=[f"f{j}" for j in range(X.shape[1])])
+    df["s"] = {"category": pd.Categorical(["a", "b"] * 15),
+               "datetime": pd.date_range("2020-01-01", periods=30),
+               "Int64-NA": pd.array([1, None] * 15, dtype="Int64"),
+               "object-NA": np.array([1.0, pd.NA] * 15, dtype=object),
+               }.get(column, column) if isinstance(column, str) else column
+    with pytest.raises(exc, match=match):
+        gpureg.fit_grid(df, y, cv=3, alphas=5)
+    with pytest.raises(exc, match=match):
+        gpureg.ElasticNetCV(cv=3, alphas=5).fit(df, y)
+
+
+def test_dataframe_bool_nullable_and_numeric_object_columns_are_accepted():
+    pd = pytest.importorskip("pandas")
+    X, y = _data()
+    df = pd.DataFrame(X[:, :3], columns=["a", "b", "c"])
+    df["flag"] = [True, False, False] * 10
+    df["f"] = pd.array(X[:, 3], dtype="Float64")
+    df["o"] = np.array(X[:, 4], dtype=object)
+    ref = np.column_stack([X[:, :3], df["flag"].to_numpy(float), X[:, 3:5]])
+    got = gpureg.fit_grid(df, y, cv=3, alphas=5)
+    want = gpureg.fit_grid(ref, y, cv=3, alphas=5)
+    np.testing.assert_array_equal(got.coef_path, want.coef_path)
+    est = gpureg.ElasticNetCV(cv=3, alphas=5).fit(df, y)
+    np.testing.assert_allclose(est.coef_, gpureg.ElasticNetCV(cv=3, alphas=5)
+                               .fit(ref, y).coef_)
+
+
 @pytest.mark.parametrize("pf", [np.ones(4), np.ones(6), np.ones((5, 1))],
                          ids=["short", "long", "2d"])
 def test_penalty_factor_wrong_length(pf):
