@@ -57,6 +57,7 @@ def fit_grid(
     dtype=None,
     backend="auto",
     progress=False,
+    groups=None,
 ) -> GridResult:
     r"""Fit every alpha × l1_ratio × CV-fold elastic net at once.
 
@@ -113,6 +114,8 @@ def fit_grid(
         CPU (numba).  ``'numpy'`` is the slow pure-numpy reference.
     progress : bool, default=False
         Show a progress bar (tqdm) over the solved paths.
+    groups : array-like of shape (n_samples,), default=None
+        Group labels for a group-aware ``cv`` (``GroupKFold``, ...).
 
     Returns
     -------
@@ -148,7 +151,7 @@ def fit_grid(
     tol = v.check_tol(tol)
     max_iter = v.check_positive_int(max_iter, "max_iter")
     name = resolve_backend(backend)
-    folds = make_folds(cv, n_samples)
+    folds = make_folds(cv, n_samples, groups)
 
     sol, batch, alpha_grid_, mode, timings = solve_grid(
         X, y, folds=folds, sample_weight=sw, penalty_factor=f, l1_ratios=rhos,

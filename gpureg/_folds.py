@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.model_selection import check_cv
 
 
-def make_folds(cv, n_samples: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def make_folds(cv, n_samples: int, groups=None) -> list[tuple[np.ndarray, np.ndarray]]:
     """Materialize ``cv`` into a list of ``(train, test)`` index arrays.
 
     Parameters
@@ -17,6 +17,9 @@ def make_folds(cv, n_samples: int) -> list[tuple[np.ndarray, np.ndarray]]:
         ``None`` means no cross-validation (an empty list); an int is a
         ``KFold`` without shuffling, as in scikit-learn.
     n_samples : int
+    groups : array-like of shape (n_samples,), optional
+        Group labels for group-aware splitters (``GroupKFold``,
+        ``LeaveOneGroupOut``, ...), passed to their ``split``.
 
     Returns
     -------
@@ -38,8 +41,20 @@ def make_folds(cv, n_samples: int) -> list[tuple[np.ndarray, np.ndarray]]:
     except ValueError as exc:
         raise ValueError(f"cv is not a valid fold specification: {exc}") from exc
     Xdummy = np.empty((n_samples, 0))
+    if groups is not None:
+        groups = np.asarray(groups)
+        if groups.shape != (n_samples,):
+            raise ValueError(f"groups must have shape ({n_samples},), one label per "
+                             f"sample, got {groups.shape}.")
+    try:
+        splits = list(splitter.split(Xdummy, groups=groups))
+    except ValueError as exc:
+        if groups is None and "groups" in str(exc):
+            raise ValueError(f"cv={cv!r} splits by group: pass groups= (one label "
+                             "per sample).") from None
+        raise ValueError(f"cv could not split the data: {exc}") from exc
     folds = []
-    for k, (train, test) in enumerate(splitter.split(Xdummy)):
+    for k, (train, test) in enumerate(splits):
         train = np.asarray(train)
         test = np.asarray(test)
         if train.dtype == bool:

@@ -203,6 +203,14 @@ def cmd_sweep(args) -> int:
         cols = ", ".join(map(str, df.columns[:20]))
         raise UserError(f"target column {args.target!r} is not in {path.name} "
                         f"(columns: {cols}).")
+    groups = None
+    if args.groups is not None:
+        if args.groups not in df.columns:
+            raise UserError(f"groups column {args.groups!r} is not in {path.name}.")
+        if args.groups == args.target:
+            raise UserError("--groups and --target name the same column.")
+        groups = df[args.groups].to_numpy()
+        df = df.drop(columns=[args.groups])
     features = df.drop(columns=[args.target])
     if features.shape[1] == 0:
         raise UserError(f"{path.name} has no feature columns besides the target.")
@@ -223,9 +231,18 @@ def cmd_sweep(args) -> int:
         print(f"gpureg: warning: target {args.target!r} is constant: every "
               "coefficient is 0 and every alpha fits it exactly.", file=sys.stderr)
     out = _prepare_out(args.out, args.force)  # before the fit, not after it
+    cv = args.cv
+    if groups is not None:
+        from sklearn.model_selection import GroupKFold
+
+        n_groups = len(np.unique(groups))
+        if n_groups < args.cv:
+            raise UserError(f"--groups {args.groups}: {n_groups} groups, fewer than "
+                            f"the {args.cv} folds.")
+        cv = GroupKFold(n_splits=args.cv)
     res = fit_grid(X, y, l1_ratio=_l1_ratios(args.l1_ratio), alphas=args.alphas,
-                   cv=args.cv, standardize=args.standardize, backend=args.backend,
-                   dtype=args.dtype, progress=not args.quiet)
+                   cv=cv, standardize=args.standardize, backend=args.backend,
+                   dtype=args.dtype, progress=not args.quiet, groups=groups)
     names = [str(c) for c in features.columns]
     print(f"{path.name}: {X.shape[0]} samples, {X.shape[1]} features, target "
           f"{args.target!r}, {args.cv}-fold CV\n")
@@ -306,6 +323,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("data", help="CSV or Parquet file with a header row")
     sweep.add_argument("--target", required=True, help="name of the target column")
     grid_options(sweep, 5, "0.1,0.5,1")
+    sweep.add_argument("--groups", default=None, metavar="COL",
+                       help="column of group labels: folds by GroupKFold, the "
+                       "column is not a feature")
     sweep.add_argument("--standardize", action="store_true",
                        help="scale features to unit variance inside each fit")
     sweep.add_argument("--dtype", default=None, choices=["float32", "float64"])

@@ -345,7 +345,7 @@ class _CVBase(_LinearPredictMixin, RegressorMixin, BaseEstimator):
     def _l1_ratios(self):
         return self.l1_ratio
 
-    def fit(self, X, y, sample_weight=None, **params):
+    def fit(self, X, y, sample_weight=None, groups=None, **params):
         """Fit every alpha × l1_ratio × fold, pick the best, keep its full-data fit.
 
         Parameters
@@ -354,6 +354,8 @@ class _CVBase(_LinearPredictMixin, RegressorMixin, BaseEstimator):
         y : array-like of shape (n_samples,)
         sample_weight : array-like of shape (n_samples,), default=None
             Weights of the fits and of the held-out errors.
+        groups : array-like of shape (n_samples,), default=None
+            Group labels for a group-aware ``cv`` (``GroupKFold``, ...).
         **params
             Not supported (metadata routing); must be empty.
 
@@ -373,7 +375,7 @@ class _CVBase(_LinearPredictMixin, RegressorMixin, BaseEstimator):
             X, y, l1_ratio=l1, alphas=self.alphas, eps=self.eps,
             cv=5 if self.cv is None else self.cv, fit_intercept=self.fit_intercept,
             sample_weight=sw, positive=self.positive, tol=self.tol,
-            max_iter=self.max_iter, **_grid_kwargs(self),
+            max_iter=self.max_iter, groups=groups, **_grid_kwargs(self),
         )
         il, ia = res.best_index_ if self.alpha_selection == "min" else res.index_1se_
         scalar = np.ndim(l1) == 0
@@ -728,7 +730,7 @@ class RidgeCV(_LinearPredictMixin, RegressorMixin, BaseEstimator):
             f"scoring must be None, a scorer name or a callable, got {self.scoring!r}."
         )
 
-    def fit(self, X, y, sample_weight=None, **params):
+    def fit(self, X, y, sample_weight=None, groups=None, **params):
         """Fit the Ridge path, score every alpha by CV and keep the best fit.
 
         Parameters
@@ -736,6 +738,8 @@ class RidgeCV(_LinearPredictMixin, RegressorMixin, BaseEstimator):
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
         sample_weight : array-like of shape (n_samples,), default=None
+        groups : array-like of shape (n_samples,), default=None
+            Group labels for a group-aware ``cv`` (``GroupKFold``, ...).
         **params
             Not supported (metadata routing); must be empty.
 
@@ -776,7 +780,7 @@ class RidgeCV(_LinearPredictMixin, RegressorMixin, BaseEstimator):
                 se = np.zeros_like(mean)
                 stored = predictions.T
         else:
-            folds = make_folds(self.cv, X.shape[0])
+            folds = make_folds(self.cv, X.shape[0], groups)
             bar = _progress_bar(self.progress, len(folds) + 1)
             path = ridge_kfold_path(X, y, alphas, folds, **common,
                                     progress=None if bar is None else bar.update)

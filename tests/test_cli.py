@@ -236,3 +236,19 @@ def test_unknown_command_and_an_ascii_terminal(tmp_path):
         env={**os.environ, "PYTHONIOENCODING": "ascii", "MPLBACKEND": "Agg"})
     assert env_run.returncode == 0, env_run.stderr  # crashed on '×'
     assert "fits = (3 folds + full data) ? 7 l1_ratios" in env_run.stdout
+
+
+def test_sweep_groups_column(tmp_path, capsys):
+    from gpureg import cli
+
+    path, df = _csv(tmp_path, n=60, p=3)
+    df["site"] = np.repeat(["a", "b", "c", "d", "e", "f"], 10)
+    df.to_csv(path, index=False)
+    assert cli.main(["sweep", str(path), "--target", "target", "--groups", "site",
+                     "--cv", "3", "--alphas", "5", "--quiet",
+                     "--out", str(tmp_path / "o")]) == 0
+    best = json.loads((tmp_path / "o" / "best.json").read_text())
+    assert "site" not in json.dumps(best.get("coef", best))
+    assert cli.main(["sweep", str(path), "--target", "target", "--groups", "site",
+                     "--cv", "7", "--quiet", "--out", str(tmp_path / "o2")]) == 2
+    assert "6 groups, fewer than the 7 folds" in capsys.readouterr().err

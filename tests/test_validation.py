@@ -485,3 +485,24 @@ def test_pandas_input_equals_numpy():
     d = gpureg.fit_grid(np.rint(X * 10), y, **kw)
     np.testing.assert_allclose(c.coef_path, d.coef_path, rtol=1e-12, atol=1e-14)
     assert c.coef_path.dtype == np.float64
+
+
+def test_group_splitters_get_the_groups():
+    """GroupKFold as cv failed: groups were never passed.  Now fit_grid, the
+    CV estimators and RidgeCV take groups=, and forgetting them is named."""
+    from sklearn.model_selection import GroupKFold
+
+    X, y = _data(n=60)
+    groups = np.repeat(np.arange(6), 10)
+    res = gpureg.fit_grid(X, y, cv=GroupKFold(3), groups=groups, alphas=5)
+    folds = list(GroupKFold(3).split(X, y, groups))
+    explicit = gpureg.fit_grid(X, y, cv=folds, alphas=5)
+    np.testing.assert_array_equal(res.mse_path, explicit.mse_path)
+    est = gpureg.ElasticNetCV(cv=GroupKFold(3), alphas=5).fit(X, y, groups=groups)
+    np.testing.assert_allclose(est.mse_path_, explicit.mse_path[0])
+    ridge = gpureg.RidgeCV(cv=GroupKFold(3)).fit(X, y, groups=groups)
+    assert ridge.alpha_ == gpureg.RidgeCV(cv=folds).fit(X, y).alpha_
+    with pytest.raises(ValueError, match="splits by group: pass groups="):
+        gpureg.fit_grid(X, y, cv=GroupKFold(3), alphas=5)
+    with pytest.raises(ValueError, match=r"groups must have shape \(60,\)"):
+        gpureg.fit_grid(X, y, cv=GroupKFold(3), groups=groups[:-1], alphas=5)
