@@ -132,12 +132,27 @@ def _write_outputs(res, names, out: Path, quiet: bool, extra=None) -> list[Path]
     return written
 
 
-def _print_model(res, names):
+#: Coefficients printed at most; the rest are in best.json.
+MAX_PRINTED = 30
+
+
+def _print_model(res, names, out=None):
     print(res.summary())
     print("\nchosen model (full data, original units):")
     print(f"  intercept  {res.intercept_:12.5g}")
-    for name, w in zip(names, res.coef_, strict=True):
-        print(f"  {str(name):<10} {w:12.5g}")
+    coef = np.asarray(res.coef_)
+    shown = range(coef.size)
+    if coef.size > MAX_PRINTED:  # the largest non-zero ones, by magnitude
+        nz = np.flatnonzero(coef)
+        shown = nz[np.argsort(-np.abs(coef[nz]), kind="stable")][:MAX_PRINTED]
+    for j in shown:
+        print(f"  {str(names[j]):<10} {coef[j]:12.5g}")
+    if coef.size > MAX_PRINTED:
+        rest = int(np.count_nonzero(coef)) - len(shown)
+        where = (f"all {coef.size:,} are in {out / 'best.json'}" if out is not None
+                 else "pass --out for the full list (best.json)")
+        print(f"  ... {len(shown)} largest shown; {rest:,} more non-zero and "
+              f"{coef.size - np.count_nonzero(coef):,} zero; {where}")
     il, ia = res.index_1se_
     nnz = int(np.count_nonzero(res.coef_path[il, ia]))
     print(f"\n1-SE model: alpha={res.alpha_1se_:.5g} with {nnz} non-zero coefficients")
@@ -157,7 +172,7 @@ def cmd_demo(args) -> int:
                    progress=not args.quiet)
     print(f"Diabetes data (Efron et al. 2004): {X.shape[0]} samples, "
           f"{X.shape[1]} features, standardized, {args.cv}-fold CV\n")
-    _print_model(res, names)
+    _print_model(res, names, out)
     if out is not None:
         _write_outputs(res, names, out, args.quiet,
                        {"data": "diabetes (Efron et al. 2004)"})
@@ -246,7 +261,7 @@ def cmd_sweep(args) -> int:
     names = [str(c) for c in features.columns]
     print(f"{path.name}: {X.shape[0]} samples, {X.shape[1]} features, target "
           f"{args.target!r}, {args.cv}-fold CV\n")
-    _print_model(res, names)
+    _print_model(res, names, out)
     _write_outputs(res, names, out, args.quiet,
                    {"data": str(path), "target": args.target})
     return 0

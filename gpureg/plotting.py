@@ -39,6 +39,9 @@ __all__ = ["plot_cv_curve", "plot_cv_heatmap", "plot_path", "plot_penalty_geomet
 MAX_PATH_PANELS = 6
 #: Most features named in a legend.
 MAX_LEGEND_FEATURES = 12
+#: Coefficient paths drawn at most (the largest ones); thousands of lines made
+#: multi-megabyte SVGs that took seconds to write.
+MAX_PATH_LINES = 100
 #: Resolution of the PNG files written by :func:`save_figure`.
 PNG_DPI = 150
 
@@ -217,6 +220,11 @@ def plot_path(result, *, l1_ratios=None, feature_names=None, path=None) -> Figur
                          f"{n_features} features.")
     with_legend = n_features <= MAX_LEGEND_FEATURES
     colors = _feature_colors(n_features)
+    drawn = np.arange(n_features)
+    if n_features > MAX_PATH_LINES:  # the paths that reach the largest values
+        peak = np.abs(result.coef_path[rows]).max(axis=(0, 1))
+        drawn = np.sort(np.argsort(-peak, kind="stable")[:MAX_PATH_LINES])
+        colors = [colors[j] for j in drawn]
 
     ncols = min(len(rows), 3)
     nrows = -(-len(rows) // ncols)
@@ -230,14 +238,16 @@ def plot_path(result, *, l1_ratios=None, feature_names=None, path=None) -> Figur
         log_alpha = _log10_alphas(result.alphas[row])
         coef = result.coef_path[row]
         ax.set_prop_cycle(color=colors)
-        lines = ax.plot(log_alpha, coef, lw=1.3)
+        lines = ax.plot(log_alpha, coef[:, drawn], lw=1.3)
         if k == 0:
             feature_lines = lines
         ax.axhline(0.0, color="0.6", lw=0.8, zorder=0)
         _set_reversed_xlim(ax, log_alpha)
         ax.set_xlabel("log10(alpha)")
         ax.set_ylabel("coefficient")
-        ax.set_title(_l1_title(result.l1_ratios[row]))
+        ax.set_title(_l1_title(result.l1_ratios[row]) + (
+            f" ({drawn.size} largest of {n_features:,} paths)"
+            if drawn.size < n_features else ""), fontsize="medium")
         _add_nonzero_axis(ax, log_alpha, np.count_nonzero(coef, axis=-1))
         if result.best_index_ is not None and row == result.best_index_[0]:
             marked = _mark_alphas(ax, result.alpha_, result.alpha_1se_)

@@ -252,3 +252,30 @@ def test_sweep_groups_column(tmp_path, capsys):
     assert cli.main(["sweep", str(path), "--target", "target", "--groups", "site",
                      "--cv", "7", "--quiet", "--out", str(tmp_path / "o2")]) == 2
     assert "6 groups, fewer than the 7 folds" in capsys.readouterr().err
+
+
+def test_wide_data_prints_and_plots_a_capped_model(tmp_path, capsys):
+    """5,000 columns printed 5,000 coefficients and drew 5,000 paths per panel
+    (a 6 MB SVG): the printout shows the largest 30 and says where the rest
+    are, the plot draws the 100 largest paths."""
+    from gpureg import cli, plotting
+
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((40, 400))
+    df = pd.DataFrame(X, columns=[f"g{j}" for j in range(400)])
+    df["target"] = X[:, :60] @ rng.standard_normal(60) + rng.standard_normal(40)
+    path = tmp_path / "wide.csv"
+    df.to_csv(path, index=False)
+    out = tmp_path / "o"
+    assert cli.main(["sweep", str(path), "--target", "target", "--alphas", "8",
+                     "--cv", "3", "--quiet", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    printed = [ln for ln in text.splitlines() if ln.startswith("  g")]
+    assert len(printed) == cli.MAX_PRINTED
+    assert f"all 400 are in {out / 'best.json'}" in text
+    best = json.loads((out / "best.json").read_text())
+    assert len(best["coefficients"]) == 400
+    res = gpureg.fit_grid(X, df["target"].to_numpy(), alphas=8, cv=3)
+    fig = plotting.plot_path(res)
+    assert len(fig.axes[0].get_lines()) <= plotting.MAX_PATH_LINES + 4
+    assert "100 largest of 400 paths" in fig.axes[0].get_title()
