@@ -68,20 +68,22 @@ _CONCURRENT = """
 import threading
 import numpy as np
 import gpureg
+from gpureg.backends._twins import TwinOps
 rng = np.random.default_rng(0)
-X = rng.standard_normal((300, 20))
-y = X[:, 0] + rng.standard_normal(300)
-kw = dict(alphas=10, cv=4, l1_ratio=[0.5, 1.0], backend="cpu")
-ref = gpureg.fit_grid(X, y, **kw)
 x = rng.standard_normal(100_000).astype(np.float32)
-ref_drop = gpureg.dropout(x, 0.3, seed=5)
+ref = gpureg.dropout(x, 0.3, seed=5)
+G = rng.standard_normal((64, 50))
+W = rng.standard_normal((64, 50))
+C = rng.standard_normal((1, 50))
+args = (G, W, C, np.ones(1), np.zeros(64, np.int32), np.full(64, 0.1),
+        np.full(64, 0.1), np.ones(50), False)
+ref_gap = TwinOps.gap(*args)
 same, errors = [], []
 def work(i):
     try:
-        for _ in range(2):
-            same.append(np.array_equal(gpureg.fit_grid(X, y, **kw).coef_path,
-                                       ref.coef_path))
-            same.append(np.array_equal(gpureg.dropout(x, 0.3, seed=5), ref_drop))
+        for _ in range(20):
+            same.append(np.array_equal(gpureg.dropout(x, 0.3, seed=5), ref))
+            same.append(np.array_equal(TwinOps.gap(*args), ref_gap))
     except Exception as exc:
         errors.append(repr(exc))
 threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
@@ -95,9 +97,11 @@ print(numba.threading_layer(), len(same), all(same), errors)
 
 
 def test_concurrent_calls_are_safe_under_numbas_workqueue_layer():
-    """Four threads fitting and dropping out at once under the threading
+    """Four threads in numba parallel regions at once, under the threading
     layer an install without TBB or OpenMP gets (it aborted the process with
-    SIGABRT: 'Concurrent access has been detected')."""
+    SIGABRT: 'Concurrent access has been detected').  The small parallel
+    functions compile in seconds; the solver's entry points hold the same
+    lock (next test)."""
     import os
     import subprocess
     import sys
@@ -106,4 +110,24 @@ def test_concurrent_calls_are_safe_under_numbas_workqueue_layer():
     proc = subprocess.run([sys.executable, "-c", _CONCURRENT], capture_output=True,
                           text=True, timeout=600, env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert proc.stdout.split()[:3] == ["workqueue", "16", "True"], proc.stdout
+    assert proc.stdout.split()[:3] == ["workqueue", "160", "True"], proc.stdout
+
+
+@pytest.mark.parametrize("p", [8, 80], ids=["gram", "residual"])
+def test_the_solver_enters_numba_parallel_regions_under_the_lock(monkeypatch, p):
+    from gpureg.backends import _common, _numba
+
+    held = []
+    for name in ("_gram_jobs", "_residual_jobs"):
+        real = getattr(_numba, name)
+
+        def spy(*args, _real=real):
+            held.append(_common.PARALLEL_LOCK._is_owned())
+            return _real(*args)
+
+        monkeypatch.setattr(_numba, name, spy)
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((40, p))
+    gpureg.fit_grid(X, X[:, 0] + rng.standard_normal(40), alphas=4, cv=3,
+                    backend="cpu")
+    assert held and all(held)

@@ -175,16 +175,17 @@ def test_output_place_is_checked_before_any_work(tmp_path, monkeypatch, capsys,
                        "results.csv")).read_text() == "old"
 
 
-def test_force_overwrites_an_earlier_run(tmp_path):
+def test_force_overwrites_an_earlier_run(tmp_path, capsys):
+    from gpureg import cli
+
     out = tmp_path / "run"
-    assert _run("demo", "--alphas", "5", "--cv", "3", "--out", str(out),
-                "--quiet").returncode == 0
+    args = ["demo", "--cv", "3", "--out", str(out), "--quiet"]
+    assert cli.main([*args, "--alphas", "5"]) == 0
     first = (out / "best.json").read_text()
-    again = _run("demo", "--alphas", "5", "--cv", "3", "--out", str(out), "--quiet")
-    assert again.returncode == 2 and "--force" in again.stderr
-    forced = _run("demo", "--alphas", "6", "--cv", "3", "--out", str(out),
-                  "--quiet", "--force")
-    assert forced.returncode == 0
+    capsys.readouterr()
+    assert cli.main([*args, "--alphas", "5"]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert cli.main([*args, "--alphas", "6", "--force"]) == 0
     assert (out / "best.json").read_text() != first
 
 
