@@ -6,8 +6,17 @@ tests compare gpureg against formulas that do not share its code.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
+
+# The helpers beside the tests (accuracy.py, cuda_emu/) import by name whatever
+# pytest's import mode (prepend, append or importlib).
+_TESTS = str(Path(__file__).resolve().parent)
+if _TESTS not in sys.path:
+    sys.path.insert(0, _TESTS)
 
 #: Kinds of design understood by :func:`make_data`.
 DATA_KINDS = ("iid", "toeplitz", "duplicated", "constant")
