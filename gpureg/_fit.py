@@ -17,6 +17,7 @@ from ._gram import (
     training_weights,
 )
 from ._grid import alpha_grid, alpha_max
+from ._interrupt import check_stop, interruptible
 from ._penalty import duality_gap
 from ._result import GridResult
 from ._ridge import ridge_paths
@@ -39,6 +40,7 @@ def choose_mode(n_samples: int, n_features: int, n_sets: int, itemsize: int) -> 
     return "residual"
 
 
+@interruptible
 def fit_grid(
     X,
     y,
@@ -266,6 +268,7 @@ def solve_grid(X, y, *, folds, sample_weight, penalty_factor, l1_ratios, alphas,
 
     t0 = time.perf_counter()
     for il in np.flatnonzero(closed):
+        check_stop()
         sol.coef[:, il] = ridge_paths(batch, grid[il], penalty_factor)
         sol.n_iter[:, il] = 0
         for t in range(n_sets):
@@ -327,6 +330,7 @@ def cv_mse(X, y, sample_weight, folds, coef, intercept, batch=None):
     y64 = np.asarray(y, dtype=np.float64)
     s = np.ones(n_samples) if sample_weight is None else sample_weight
     for k, (_, test) in enumerate(folds):
+        check_stop()
         U = coef[k].reshape(-1, p)
         b = intercept[k].reshape(-1)
         sse = None

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._interrupt import check_stop
+
 
 @dataclass
 class TrainingStats:
@@ -347,6 +349,7 @@ def build_gram_batch(X, y, W, *, fit_intercept, standardize, dtype,
     held_out = (W[:-1] == 0) & (s_full > 0)
     blocks = [None] * (n_sets - 1)
     for t in range(n_sets - 1):
+        check_stop()
         rows = np.flatnonzero(held_out[t])
         if rows.size:
             if rows[-1] - rows[0] + 1 == rows.size:  # contiguous (KFold): a view
@@ -376,6 +379,7 @@ def build_gram_batch(X, y, W, *, fit_intercept, standardize, dtype,
         c=c,
     )
     for t in range(n_sets):
+        check_stop()
         if t == n_sets - 1 or blocks[t] is None:
             Gr, cr, yyr, sx, sy, _ = full
         else:
@@ -433,6 +437,7 @@ def build_residual_batch(X, y, W, *, fit_intercept, standardize,
     y_centered = y64[None, :] - y_mean[:, None]
     yy = np.einsum("ti,ti->t", sw, y_centered**2)
     for t in range(n_sets):
+        check_stop()
         Xc = X64 - x_mean[t]
         var = sw[t] @ (Xc * Xc)
         const = _constant_columns(var, x_mean[t], np.count_nonzero(W[t]))

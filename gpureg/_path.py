@@ -6,12 +6,14 @@ import warnings
 
 from . import _validation as v
 from ._fit import solve_grid, warn_uncertified
+from ._interrupt import interruptible
 from .backends import resolve_backend
 
 _PARAMS = {"sample_weight", "tol", "max_iter", "selection", "random_state",
            "do_screening", "backend", "dtype", "penalty_factor"}
 
 
+@interruptible
 def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas="deprecated", alphas=100,
               precompute="auto", Xy=None, copy_X=True, coef_init=None,
               verbose=False, return_n_iter=False, positive=False, check_input=True,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._gram import GramBatch
+from ._interrupt import check_stop
 
 
 def _inverse_shifted(e, alphas):
@@ -276,6 +277,7 @@ def ridge_paths(batch, alphas, penalty_factor, progress=None):
     out = np.zeros((n_sets, alphas.shape[1], batch.n_features))
     G_host = batch.G if isinstance(batch, GramBatch) and batch.xp is np else None
     for t in range(n_sets):
+        check_stop()
         if isinstance(batch, GramBatch):
             # unpenalized features: the Schur complement, one set at a time
             G_t = G_host[t] if G_host is not None else batch.xp.asnumpy(batch.G[t])

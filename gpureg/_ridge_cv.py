@@ -22,6 +22,7 @@ import numpy as np
 
 from ._fit import choose_mode, to_original_scale
 from ._gram import build_gram_batch, build_residual_batch, training_weights
+from ._interrupt import interruptible
 from ._ridge import ridge_loo, ridge_paths
 
 
@@ -63,6 +64,7 @@ class RidgeCVPath:
             + self.fold_intercept[k]
 
 
+@interruptible
 def ridge_loo_path(X, y, alphas, *, sample_weight, penalty_factor, fit_intercept,
                    standardize) -> RidgeCVPath:
     """Full-data Ridge path with exact leave-one-out residuals.
@@ -104,6 +106,7 @@ def ridge_loo_path(X, y, alphas, *, sample_weight, penalty_factor, fit_intercept
                        loo_residual=loo)
 
 
+@interruptible
 def ridge_kfold_path(X, y, alphas, folds, *, sample_weight, penalty_factor,
                      fit_intercept, standardize, progress=None) -> RidgeCVPath:
     """Ridge paths of every fold and of the full data, batched.

@@ -99,9 +99,9 @@ print(numba.threading_layer(), len(same), all(same), errors)
 def test_concurrent_calls_are_safe_under_numbas_workqueue_layer():
     """Four threads in numba parallel regions at once, under the threading
     layer an install without TBB or OpenMP gets (it aborted the process with
-    SIGABRT: 'Concurrent access has been detected').  The small parallel
-    functions compile in seconds; the solver's entry points hold the same
-    lock (next test)."""
+    SIGABRT: 'Concurrent access has been detected').  The dropout and twin
+    kernels, numba parallel functions, take turns under PARALLEL_LOCK; the
+    solver uses no parallel region (next test)."""
     import os
     import subprocess
     import sys
@@ -114,20 +114,36 @@ def test_concurrent_calls_are_safe_under_numbas_workqueue_layer():
 
 
 @pytest.mark.parametrize("p", [8, 80], ids=["gram", "residual"])
-def test_the_solver_enters_numba_parallel_regions_under_the_lock(monkeypatch, p):
-    from gpureg.backends import _common, _numba
+def test_concurrent_fit_grid_calls_equal_serial_ones(p):
+    """The solver enters no numba parallel region (its jobs run on a pool of
+    threads over nogil functions), so concurrent calls need no lock, work
+    under any threading layer, and each gets its own, unchanged answer."""
+    import threading
 
-    held = []
-    for name in ("_gram_jobs", "_residual_jobs"):
-        real = getattr(_numba, name)
+    from gpureg.backends import _numba
 
-        def spy(*args, _real=real):
-            held.append(_common.PARALLEL_LOCK._is_owned())
-            return _real(*args)
-
-        monkeypatch.setattr(_numba, name, spy)
+    for fn in (_numba._gram_path, _numba._residual_path):
+        assert fn.targetoptions.get("nogil") and not fn.targetoptions.get("parallel")
     rng = np.random.default_rng(1)
-    X = rng.standard_normal((40, p))
-    gpureg.fit_grid(X, X[:, 0] + rng.standard_normal(40), alphas=4, cv=3,
-                    backend="cpu")
-    assert held and all(held)
+    data = [rng.standard_normal((40, p)) for _ in range(4)]
+    kw = dict(alphas=6, l1_ratio=[0.5, 1.0], cv=3, backend="cpu")
+    serial = [gpureg.fit_grid(X, X[:, 0] + X[:, 1], **kw) for X in data]
+    results, errors = [None] * 4, []
+
+    def work(i):
+        try:
+            for _ in range(3):
+                results[i] = gpureg.fit_grid(data[i], data[i][:, 0] + data[i][:, 1],
+                                             **kw)
+        except Exception as exc:  # reported below
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    for got, ref in zip(results, serial, strict=True):
+        np.testing.assert_array_equal(got.coef_path, ref.coef_path)
+        np.testing.assert_array_equal(got.mse_path, ref.mse_path)

@@ -448,7 +448,7 @@ def test_read_only_inputs_compile_nothing_new(shape):
     X = np.asfortranarray(X)
     kw = dict(l1_ratio=[0.5, 1.0], alphas=5, cv=3, backend="cpu")
     gpureg.fit_grid(X, y, **kw)
-    jobs = _numba._gram_jobs if n > p else _numba._residual_jobs
+    jobs = _numba._gram_path if n > p else _numba._residual_path
     before = len(jobs.signatures)
     Xr, pf = X.copy(order="F"), np.ones(p)
     Xr.flags.writeable = False

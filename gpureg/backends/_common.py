@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Held around every call of a ``parallel=True`` numba function: numba's
+#: Held around every call of a ``parallel=True`` numba function (the dropout
+#: and twin kernels; the solver has none, see ``_numba``): numba's
 #: "workqueue" threading layer (what an install without TBB or OpenMP gets)
 #: aborts the whole process when two Python threads enter parallel regions at
 #: once.  Concurrent ``fit_grid`` calls are therefore safe whatever the layer;
@@ -49,18 +50,3 @@ class PathSolution:
             dual_gap=np.full((n_sets, n_l1, n_alphas), np.inf),
             n_iter=np.zeros((n_sets, n_l1, n_alphas), dtype=np.int64),
         )
-
-
-def iter_job_chunks(n_sets: int, n_l1: int, chunk: int | None):
-    """Yield ``(job_t, job_l)`` index arrays of (training set, l1_ratio) jobs.
-
-    Parameters
-    ----------
-    n_sets, n_l1 : int
-    chunk : int or None
-        Jobs per chunk; ``None`` yields all jobs at once.
-    """
-    job_t, job_l = np.divmod(np.arange(n_sets * n_l1, dtype=np.int64), n_l1)
-    step = job_t.size if chunk is None else max(1, int(chunk))
-    for start in range(0, job_t.size, step):
-        yield job_t[start:start + step].copy(), job_l[start:start + step].copy()

@@ -52,6 +52,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._gram import GramBatch, _to_host
+from .._interrupt import check_stop
 from .._penalty import prox_update
 from ._common import PathSolution
 
@@ -479,6 +480,7 @@ def _solve_chunk(start, stop, set_all, problems, step_d, *, op, ops, xp, dtype, 
         Y, Y_next = Y_next, Y
         if it % check_every and it != max_iter:
             continue
+        check_stop()
         for t, lo, hi in segs:
             op.apply(t, W[lo:hi], GY[lo:hi])
         g = _to_host(xp, ops.gap(GY, W, C_d, yy_d, set_d, l1_d, l2_d, f_d,

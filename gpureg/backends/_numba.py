@@ -1,7 +1,12 @@
 """CPU fast path: numba coordinate descent, parallel over independent paths.
 
 One *job* is one (training set, l1_ratio) pair: a whole alpha path solved in
-order with warm starts.  Jobs are independent and run in ``prange``.
+order with warm starts.  Jobs are independent: a pool of Python threads
+calls the compiled path functions, which release the GIL (``nogil``), one
+job at a time.  No numba parallel region is involved, so the solver works
+under any threading layer and from concurrent calls, compiles in a fraction
+of the time ``prange`` took, and stops within a check when the call is
+interrupted (it polls the stop flag of :mod:`gpureg._interrupt`).
 
 Per alpha (glmnet's and adelie's recipe, certified by the duality gap of
 ``_penalty.py``, stopped in scikit-learn's two stages, tightened —
@@ -31,13 +36,15 @@ Per alpha (glmnet's and adelie's recipe, certified by the duality gap of
 from __future__ import annotations
 
 import dataclasses
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
 import numpy as np
-from numba import get_num_threads, njit, prange
+from numba import get_num_threads, njit
 from threadpoolctl import threadpool_limits
 
 from .._gram import GramBatch, ResidualBatch
-from ._common import DW_SAFETY, PARALLEL_LOCK, PathSolution, iter_job_chunks
+from .._interrupt import check_stop, stop_flag
+from ._common import DW_SAFETY, PathSolution
 
 #: Soft-threshold outputs within this relative margin of the threshold are
 #: rounding noise (the gradient summed in another order) and snap to zero, so
@@ -370,9 +377,14 @@ def _gram_fill(G, c, q, w, ws, m0, m, GA, cA, diagA, wA, qA):
         qA[a] = q[j]
 
 
-@njit(cache=True)
-def _gram_path(G, c, yy, alphas, rho, f, positive, tol, max_iter, coef, gaps, iters):
-    """One alpha path in Gram form; writes coef (n_alphas, p), gaps, iters."""
+@njit(cache=True, nogil=True)
+def _gram_path(G, c, yy, alphas, rho, f, positive, tol, max_iter, coef, gaps, iters,
+               stop):
+    """One alpha path in Gram form; writes coef (n_alphas, p), gaps, iters.
+
+    Returns early, leaving the rest of the path unsolved, once ``stop[0]`` is
+    non-zero.
+    """
     p = c.shape[0]
     w = np.zeros(p)
     q = np.zeros(p)
@@ -399,6 +411,8 @@ def _gram_path(G, c, yy, alphas, rho, f, positive, tol, max_iter, coef, gaps, it
         n_iter = 0
         gap = np.inf
         while True:
+            if stop[0] != 0:
+                return
             n_iter, small = _cd_until_check(
                 GA, cA, diagA, l1A, l2A, wA, qA, m, positive, tol, yy, l1, l2, f, ws,
                 w, grad, n_iter, max_iter, FULL_CHECK_EVERY, Ws, Qs, U, C, z)
@@ -424,16 +438,6 @@ def _gram_path(G, c, yy, alphas, rho, f, positive, tol, max_iter, coef, gaps, it
         coef[k, :] = w
         gaps[k] = gap
         iters[k] = n_iter
-
-
-@njit(parallel=True, cache=True)
-def _gram_jobs(G, c, yy, alphas, rhos, f, positive, tol, max_iter, job_t, job_l,
-               coef, gaps, iters):
-    for jj in prange(job_t.shape[0]):
-        t = job_t[jj]
-        il = job_l[jj]
-        _gram_path(G[t], c[t], yy[t], alphas[il], rhos[il], f, positive, tol,
-                   max_iter, coef[t, il], gaps[t, il], iters[t, il])
 
 
 # ----------------------------------------------------------------- residual form
@@ -484,10 +488,13 @@ def _design_fill(X, rows, sq, ys, x_mean, x_scale, ws, m0, m, XA, GA, cA, diagA,
         qA[a] = _dot(GA[a], wA, m)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _residual_path(X, yc, sw, x_mean, x_scale, hdiag, yy, alphas, rho, f, positive,
-                   tol, max_iter, coef, gaps, iters):
+                   tol, max_iter, coef, gaps, iters, stop):
     """One alpha path in residual form; writes coef (n_alphas, p), gaps, iters.
+
+    Returns early, leaving the rest of the path unsolved, once ``stop[0]`` is
+    non-zero.
 
     Coordinate descent runs on the working set's Gram, built column by column
     as the set grows from the training rows only (zero-weight rows skipped);
@@ -528,6 +535,8 @@ def _residual_path(X, yc, sw, x_mean, x_scale, hdiag, yy, alphas, rho, f, positi
         n_iter = 0
         gap = np.inf
         while True:
+            if stop[0] != 0:
+                return
             # a full check costs ~n·p, an epoch up to ~m²: check less often when
             # the working set is small
             every = max(100, (n * p) // max(m * m, 1))
@@ -562,17 +571,6 @@ def _residual_path(X, yc, sw, x_mean, x_scale, hdiag, yy, alphas, rho, f, positi
         iters[k] = n_iter
 
 
-@njit(parallel=True, cache=True)
-def _residual_jobs(X, yc, sw, x_mean, x_scale, hdiag, yy, alphas, rhos, f, positive,
-                   tol, max_iter, job_t, job_l, coef, gaps, iters):
-    for jj in prange(job_t.shape[0]):
-        t = job_t[jj]
-        il = job_l[jj]
-        _residual_path(X, yc[t], sw[t], x_mean[t], x_scale[t], hdiag[t], yy[t],
-                       alphas[il], rhos[il], f, positive, tol, max_iter,
-                       coef[t, il], gaps[t, il], iters[t, il])
-
-
 def solve_paths(batch, alphas, l1_ratios, penalty_factor, *, positive, tol, max_iter,
                 progress=None) -> PathSolution:
     """Solve every (training set, l1_ratio, alpha) fit by coordinate descent.
@@ -590,7 +588,7 @@ def solve_paths(batch, alphas, l1_ratios, penalty_factor, *, positive, tol, max_
     max_iter : int
         Maximum number of epochs per fit.
     progress : callable or None
-        Called with the number of paths finished after each chunk.
+        Called with the number of paths finished, as they finish.
 
     Returns
     -------
@@ -610,34 +608,64 @@ def solve_paths(batch, alphas, l1_ratios, penalty_factor, *, positive, tol, max_
     f = np.array(penalty_factor, dtype=np.float64)
     if isinstance(batch, ResidualBatch) and not batch.X.flags.writeable:
         batch = dataclasses.replace(batch, X=np.array(batch.X, order="F"))
-    stats = batch.stats
-    chunk = get_num_threads() * 2 if progress is not None else None
+    run = _path_runner(batch, alphas, rhos, f, bool(positive), float(tol),
+                       int(max_iter), sol, stop_flag())
+    jobs = [(t, il) for t in range(n_sets) for il in range(n_l1)]
     # The jobs already fill every core; a threaded BLAS inside them (the
     # working-set Gram products) would oversubscribe: PN 30.6 s → 19.0 s.
     with threadpool_limits(limits=1, user_api="blas"):
-        _solve_chunks(batch, stats, alphas, rhos, f, positive, tol, max_iter, sol,
-                      iter_job_chunks(n_sets, n_l1, chunk), progress)
+        _run_jobs(run, jobs, min(get_num_threads(), len(jobs)), progress)
+    check_stop()
     return sol
 
 
-def _solve_chunks(batch, stats, alphas, rhos, f, positive, tol, max_iter, sol, chunks,
-                  progress):
-    for job_t, job_l in chunks:
-        if isinstance(batch, GramBatch):
-            with PARALLEL_LOCK:
-                _gram_jobs(batch.G, stats.c, stats.yy, alphas, rhos, f,
-                           bool(positive), float(tol), int(max_iter), job_t, job_l,
-                           sol.coef, sol.dual_gap, sol.n_iter)
-        elif isinstance(batch, ResidualBatch):
-            with PARALLEL_LOCK:
-                _residual_jobs(batch.X, batch.y_centered, batch.sw, stats.x_mean,
-                               stats.x_scale, batch.hdiag, stats.yy, alphas, rhos,
-                               f, bool(positive), float(tol), int(max_iter), job_t,
-                               job_l, sol.coef, sol.dual_gap, sol.n_iter)
-        else:  # pragma: no cover - planner guarantees one of the two
-            raise TypeError(f"unknown batch type {type(batch).__name__}")
-        if progress is not None:
-            progress(len(job_t))
+def _path_runner(batch, alphas, rhos, f, positive, tol, max_iter, sol, stop):
+    """The function solving job ``(t, il)`` into ``sol`` (releases the GIL)."""
+    stats = batch.stats
+    if isinstance(batch, GramBatch):
+        G = batch.G
+
+        def run(t, il):
+            _gram_path(G[t], stats.c[t], stats.yy[t], alphas[il], rhos[il], f,
+                       positive, tol, max_iter, sol.coef[t, il], sol.dual_gap[t, il],
+                       sol.n_iter[t, il], stop)
+    elif isinstance(batch, ResidualBatch):
+        X = batch.X
+
+        def run(t, il):
+            _residual_path(X, batch.y_centered[t], batch.sw[t], stats.x_mean[t],
+                           stats.x_scale[t], batch.hdiag[t], stats.yy[t], alphas[il],
+                           rhos[il], f, positive, tol, max_iter, sol.coef[t, il],
+                           sol.dual_gap[t, il], sol.n_iter[t, il], stop)
+    else:  # pragma: no cover - planner guarantees one of the two
+        raise TypeError(f"unknown batch type {type(batch).__name__}")
+    return run
+
+
+def _run_jobs(run, jobs, n_threads, progress):
+    """Call ``run(*job)`` for every job on ``n_threads`` threads.
+
+    ``progress(1)`` is called in this thread as each job finishes; the first
+    error stops the remaining jobs and is raised.
+    """
+    if n_threads <= 1:
+        for job in jobs:
+            run(*job)
+            if progress is not None:
+                progress(1)
+        return
+    with ThreadPoolExecutor(n_threads, thread_name_prefix="gpureg-cd") as pool:
+        pending = {pool.submit(run, *job) for job in jobs}
+        try:
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                for fut in done:
+                    fut.result()
+                if progress is not None:
+                    progress(len(done))
+        finally:
+            for fut in pending:
+                fut.cancel()
 
 
 def array_module():

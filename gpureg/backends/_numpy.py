@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._gram import GramBatch
+from .._interrupt import check_stop
 from .._penalty import duality_gap, prox_update
 from ._common import DW_SAFETY, PathSolution
 
@@ -57,6 +58,7 @@ def solve_paths(batch, alphas, l1_ratios, penalty_factor, *, positive, tol, max_
         diag = batch.hdiag[t_idx]
 
     for _ in range(max_iter):
+        check_stop()
         live = ~done
         d_w_max = np.zeros(n_problems)  # this epoch's largest |Δw_j| per problem
         for j in range(p):
