@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-import warnings
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -17,27 +17,12 @@ from ._gram import (
     training_weights,
 )
 from ._grid import alpha_grid, alpha_max
-from ._interrupt import check_stop, interruptible
+from ._interrupt import check_stop, interruptible, warn
+from ._memory import memory_budget, plan_grid
 from ._penalty import duality_gap
 from ._result import GridResult
 from ._ridge import ridge_paths
 from .backends import get_backend, resolve_backend
-from .backends._common import PathSolution
-
-#: Gram form is used while every training set's Gram fits in this many bytes.
-GRAM_MEMORY_LIMIT = 4 * 2**30
-
-
-def choose_mode(n_samples: int, n_features: int, n_sets: int, itemsize: int) -> str:
-    """Pick covariance (Gram) or residual updates.
-
-    ``'gram'`` when n_samples >= n_features and the ``n_sets`` Gram matrices
-    fit in :data:`GRAM_MEMORY_LIMIT` bytes; else ``'residual'``.
-    """
-    gram_bytes = n_sets * n_features * n_features * itemsize
-    if n_samples >= n_features and gram_bytes <= GRAM_MEMORY_LIMIT:
-        return "gram"
-    return "residual"
 
 
 @interruptible
@@ -60,6 +45,7 @@ def fit_grid(
     backend="auto",
     progress=False,
     groups=None,
+    memory_limit=None,
 ) -> GridResult:
     r"""Fit every alpha × l1_ratio × CV-fold elastic net at once.
 
@@ -118,6 +104,13 @@ def fit_grid(
         Show a progress bar (tqdm) over the solved paths.
     groups : array-like of shape (n_samples,), default=None
         Group labels for a group-aware ``cv`` (``GroupKFold``, ...).
+    memory_limit : int or str, default=None
+        Host memory the call may allocate, in bytes or as ``"8GB"``,
+        ``"512MiB"``...  None: the ``GPUREG_MEMORY_LIMIT`` environment
+        variable, else 70% of the memory available when the call starts.  The
+        grid is solved in chunks of (training set × l1_ratio) paths, each
+        scored and dropped, so that it fits; results do not depend on the
+        chunking.
 
     Returns
     -------
@@ -126,6 +119,12 @@ def fit_grid(
         CV errors ``mse_path (n_l1_ratios, n_alphas, n_folds)``, the chosen
         ``alpha_``, ``l1_ratio_``, ``alpha_1se_``, and the duality gap and
         iteration count of every fit, ``(n_folds + 1, n_l1_ratios, n_alphas)``.
+
+    Raises
+    ------
+    MemoryError
+        At once, before any work, when the returned path and one chunk cannot
+        fit in ``memory_limit``; the message gives the size needed.
 
     Warns
     -----
@@ -155,77 +154,127 @@ def fit_grid(
     name = resolve_backend(backend)
     folds = make_folds(cv, n_samples, groups)
 
-    sol, batch, alpha_grid_, mode, timings = solve_grid(
+    scorer = FoldScorer(X, y, sw, folds, rhos.size) if folds else None
+    res = solve_grid(
         X, y, folds=folds, sample_weight=sw, penalty_factor=f, l1_ratios=rhos,
         alphas=alphas, eps=eps, fit_intercept=v.check_bool(fit_intercept,
                                                             "fit_intercept"),
         standardize=v.check_bool(standardize, "standardize"),
         positive=v.check_bool(positive, "positive"), tol=tol,
         max_iter=max_iter, dtype=dt, backend=name, progress=progress,
-        X_device=X_device,
+        X_device=X_device, memory_limit=memory_limit, on_fold=scorer,
     )
-    stats = batch.stats
-    t0 = time.perf_counter()
-    # in place: the solver's coefficients are ours, and on wide grids they
-    # are the largest array of the call (PN: 6 × 3 × 100 × 20,000 doubles)
-    coef, intercept = to_original_scale(sol.coef, stats, out=sol.coef)
-    mse_path = None
-    if folds:
-        mse_path = cv_mse(X, y, sw, folds, coef[:-1], intercept[:-1], batch)
-    timings["score"] = time.perf_counter() - t0
+    stats = res.batch.stats
+    # in place: the full-data path is ours
+    coef = np.divide(res.coef, stats.x_scale[-1], out=res.coef)
+    intercept = stats.y_mean[-1] - coef @ stats.x_mean[-1]
+    timings = res.timings
     timings["total"] = time.perf_counter() - t_start
 
     gap_tol = tol * stats.yy
-    warn_uncertified(sol.dual_gap, gap_tol, tol)
+    warn_uncertified(res.dual_gap, gap_tol, tol)
     return GridResult(
-        alphas=alpha_grid_,
+        alphas=res.alphas,
         l1_ratios=rhos,
-        coef_path=coef[-1].astype(dt),
-        intercept_path=intercept[-1].astype(dt),
-        dual_gap=sol.dual_gap,
+        coef_path=coef.astype(dt, copy=False),
+        intercept_path=intercept.astype(dt, copy=False),
+        dual_gap=res.dual_gap,
         gap_tol=gap_tol,
-        n_iter=sol.n_iter,
-        mse_path=mse_path,
+        n_iter=res.n_iter,
+        mse_path=None if scorer is None else scorer.mse,
         n_samples=n_samples,
         n_features=n_features,
         backend=name,
-        mode=mode,
+        mode=res.mode,
         dtype=dt,
         timings=timings,
     )
 
 
+@dataclass
+class GridSolution:
+    """What :func:`solve_grid` returns.
+
+    Attributes
+    ----------
+    coef : ndarray of shape (n_l1_ratios, n_alphas, n_features)
+        The full-data path on the solver's scale (float64); the fold paths
+        went to ``on_fold``.
+    dual_gap : ndarray of shape (n_sets, n_l1_ratios, n_alphas)
+        Of every fit, the full data last.
+    n_iter : ndarray of shape (n_sets, n_l1_ratios, n_alphas)
+    batch : GramBatch or ResidualBatch
+        Every training set's problems (and held-out blocks for scoring).
+    alphas : ndarray of shape (n_l1_ratios, n_alphas)
+    mode : {'gram', 'residual'}
+    plan : GridPlan
+    timings : dict
+    """
+
+    coef: np.ndarray
+    dual_gap: np.ndarray
+    n_iter: np.ndarray
+    batch: object
+    alphas: np.ndarray
+    mode: str
+    plan: object
+    timings: dict
+
+
 def solve_grid(X, y, *, folds, sample_weight, penalty_factor, l1_ratios, alphas,
                eps, fit_intercept, standardize, positive, tol, max_iter, dtype,
-               backend, progress=False, X_device=None):
+               backend, progress=False, X_device=None, memory_limit=None,
+               on_fold=None) -> GridSolution:
     """Plan and solve a validated grid (shared by ``fit_grid`` and ``enet_path``).
 
-    ``X_device``, the caller's CuPy array when X came as one, is used by the
-    GPU backend instead of copying the host X back to the device.
+    The plan (:func:`gpureg._memory.plan_grid`) comes first: a grid that cannot
+    fit in the memory budget is refused before any work.  The jobs are then
+    solved chunk by chunk; each fold's paths are handed to ``on_fold`` and
+    dropped, so only the full-data path is kept.
+
+    Parameters
+    ----------
+    X, y, folds, sample_weight, penalty_factor, l1_ratios, alphas, eps, \
+fit_intercept, standardize, positive, tol, max_iter, dtype, backend, progress
+        Validated, as in :func:`fit_grid`.
+    X_device : cupy.ndarray, optional
+        The caller's CuPy array when X came as one: the GPU backend uses it
+        instead of copying the host X back to the device.
+    memory_limit : int or str, optional
+        As in :func:`fit_grid`.
+    on_fold : callable, optional
+        ``on_fold(batch, t, ls, coef)`` with fold ``t``'s paths of the
+        l1_ratios ``ls`` (int array), ``coef`` of shape
+        ``(ls.size, n_alphas, n_features)`` on the solver's scale, the
+        callee's to overwrite.
 
     Returns
     -------
-    sol : PathSolution
-        Solver-scale coefficients ``(n_sets, n_l1_ratios, n_alphas, n_features)``.
-    batch : GramBatch or ResidualBatch
-    alphas : ndarray of shape (n_l1_ratios, n_alphas)
-    mode : str
-    timings : dict
+    GridSolution
     """
-    timings = {}
+    timings = dict.fromkeys(("solve", "ridge", "score"), 0.0)
     t0 = time.perf_counter()
     n_samples, n_features = X.shape
+    n_sets, n_l1 = len(folds) + 1, l1_ratios.size
+    engine = get_backend(backend)
+    xp = engine.array_module()
+    plan = plan_grid(
+        n_samples=n_samples, n_features=n_features, n_sets=n_sets, n_l1=n_l1,
+        n_alphas=alphas if isinstance(alphas, int) else alphas.size,
+        itemsize=np.dtype(dtype).itemsize, x_is_float64=X.dtype == np.float64,
+        n_test=max((len(test) for _, test in folds), default=0),
+        budget=memory_budget(memory_limit),
+        gram_budget=engine.memory_budget() if xp is not np else None,
+    )
     W = training_weights(n_samples, folds, sample_weight)
-    mode = choose_mode(n_samples, n_features, W.shape[0], np.dtype(dtype).itemsize)
-    xp = get_backend(backend).array_module()
     Xb, yb, kw = X, y, {}
-    if mode == "gram" and xp is not np:
+    if plan.mode == "gram" and xp is not np:
         # the GPU backend: X goes to the device once, the Grams are built there
         t_copy = time.perf_counter()
         X_src = X if X_device is None else X_device
         Xb, yb, kw = xp.asarray(X_src), xp.asarray(y), {"xp": xp}
         timings["transfer"] = time.perf_counter() - t_copy
-    build = build_gram_batch if mode == "gram" else build_residual_batch
+    build = build_gram_batch if plan.mode == "gram" else build_residual_batch
     t_gram = time.perf_counter()
     batch = build(Xb, yb, W, fit_intercept=fit_intercept, standardize=standardize,
                   dtype=dtype, **kw)
@@ -237,48 +286,70 @@ def solve_grid(X, y, *, folds, sample_weight, penalty_factor, l1_ratios, alphas,
             for rho in l1_ratios
         ])
     else:
-        grid = np.tile(alphas, (l1_ratios.size, 1))
+        grid = np.tile(alphas, (n_l1, 1))
     timings["prepare"] = (time.perf_counter() - t0 - timings["gram"]
                           - timings.get("transfer", 0.0))
 
-    n_sets = batch.stats.n_sets
+    n_alphas = grid.shape[1]
     closed = (l1_ratios == 0) & (not positive)
-    cd = np.flatnonzero(~closed)
-
-    t0 = time.perf_counter()
-    part = None
-    if cd.size:
-        bar = _progress_bar(progress, n_sets * cd.size)
-        part = get_backend(backend).solve_paths(
-            batch, grid[cd], l1_ratios[cd], penalty_factor, positive=positive,
-            tol=tol, max_iter=max_iter, progress=None if bar is None else bar.update,
-        )
-        if bar is not None:
-            bar.close()
-    if part is not None and cd.size == l1_ratios.size:
-        sol = part  # no second (n_sets, n_l1, n_alphas, p) array
-    else:  # some l1_ratios are Ridge paths, solved in closed form below
-        sol = PathSolution.empty(n_sets, l1_ratios.size, grid.shape[1], n_features)
-        if part is not None:
-            sol.coef[:, cd] = part.coef
-            sol.dual_gap[:, cd] = part.dual_gap
-            sol.n_iter[:, cd] = part.n_iter
-        del part
-    timings["solve"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    for il in np.flatnonzero(closed):
+    dual_gap = np.full((n_sets, n_l1, n_alphas), np.inf)
+    n_iter = np.zeros((n_sets, n_l1, n_alphas), dtype=np.int64)
+    coef_full = np.zeros((n_l1, n_alphas, n_features))
+    bar = _progress_bar(progress, n_sets * n_l1)
+    update = None if bar is None else bar.update
+    one_chunk = len(plan.chunks) == 1
+    for sets, ls in plan.chunks:
         check_stop()
-        sol.coef[:, il] = ridge_paths(batch, grid[il], penalty_factor)
-        sol.n_iter[:, il] = 0
-        for t in range(n_sets):
-            grad, rnorm2 = batch.grad_rnorm2(t, sol.coef[t, il])
-            sol.dual_gap[t, il] = duality_gap(
-                sol.coef[t, il], grad, rnorm2, 0.0 * grid[il], grid[il],
-                penalty_factor, False,
+        sub = batch if one_chunk else batch.subset(sets)
+        t_ids = range(*sets.indices(n_sets))
+        cd = ~closed[ls]
+        t1 = time.perf_counter()
+        coef = None
+        if cd.any():
+            part = engine.solve_paths(
+                sub, grid[ls[cd]], l1_ratios[ls[cd]], penalty_factor,
+                positive=positive, tol=tol, max_iter=max_iter, progress=update,
             )
-    timings["ridge"] = time.perf_counter() - t0
-    return sol, batch, grid, mode, timings
+            dual_gap[sets, ls[cd]] = part.dual_gap
+            n_iter[sets, ls[cd]] = part.n_iter
+            coef = part.coef  # no second array when every l1_ratio is CD's
+            del part
+        if not cd.all():
+            if coef is not None:
+                full = np.empty((len(t_ids), ls.size, n_alphas, n_features))
+                full[:, cd] = coef
+                coef = full
+            else:
+                coef = np.empty((len(t_ids), ls.size, n_alphas, n_features))
+        t2 = time.perf_counter()
+        timings["solve"] += t2 - t1
+        for i in np.flatnonzero(~cd):  # Ridge paths: closed form
+            check_stop()
+            il = ls[i]
+            coef[:, i] = ridge_paths(sub, grid[il], penalty_factor)
+            for j, t in enumerate(t_ids):
+                grad, rnorm2 = batch.grad_rnorm2(t, coef[j, i])
+                dual_gap[t, il] = duality_gap(
+                    coef[j, i], grad, rnorm2, 0.0 * grid[il], grid[il],
+                    penalty_factor, False,
+                )
+            if update is not None:
+                update(len(t_ids))
+        t3 = time.perf_counter()
+        timings["ridge"] += t3 - t2
+        for j, t in enumerate(t_ids):
+            if t == n_sets - 1:
+                coef_full[ls] = coef[j]
+            elif on_fold is not None:
+                check_stop()
+                on_fold(batch, t, ls, coef[j])
+        del coef
+        timings["score"] += time.perf_counter() - t3
+    if bar is not None:
+        bar.close()
+    return GridSolution(coef=coef_full, dual_gap=dual_gap, n_iter=n_iter,
+                        batch=batch, alphas=grid, mode=plan.mode, plan=plan,
+                        timings=timings)
 
 
 def to_original_scale(coef, stats, out=None):
@@ -304,6 +375,86 @@ def to_original_scale(coef, stats, out=None):
     return coef, intercept
 
 
+class FoldScorer:
+    """Held-out mean squared errors, filled fold by fold as the paths come.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,)
+    sample_weight : ndarray of shape (n_samples,) or None
+        CV errors are weighted by it.
+    folds : list of (train, test)
+    n_l1 : int
+        Number of l1_ratios.
+
+    Attributes
+    ----------
+    mse : ndarray of shape (n_l1, n_alphas, n_folds)
+        Allocated by the first call; NaN where no path was scored yet.
+    """
+
+    def __init__(self, X, y, sample_weight, folds, n_l1):
+        self.X64 = np.asarray(X, dtype=np.float64)
+        self.y64 = np.asarray(y, dtype=np.float64)
+        self.s = (np.ones(X.shape[0]) if sample_weight is None
+                  else np.asarray(sample_weight, dtype=np.float64))
+        self.folds = folds
+        self.n_l1 = n_l1
+        self.mse = None
+
+    def __call__(self, batch, t, ls, coef):
+        """Score fold ``t``'s paths of l1_ratios ``ls`` (solver scale, overwritten).
+
+        Parameters
+        ----------
+        batch : GramBatch or ResidualBatch
+        t : int
+        ls : ndarray of int
+        coef : ndarray of shape (ls.size, n_alphas, n_features)
+        """
+        stats = batch.stats
+        n_alphas, p = coef.shape[1:]
+        if self.mse is None:
+            self.mse = np.full((self.n_l1, n_alphas, len(self.folds)), np.nan)
+        U = np.divide(coef, stats.x_scale[t], out=coef).reshape(-1, p)
+        b = stats.y_mean[t] - U @ stats.x_mean[t]
+        self.mse[ls, :, t] = self.fold_mse(t, U, b, batch).reshape(ls.size, n_alphas)
+
+    def fold_mse(self, k, U, b, batch=None):
+        """Held-out weighted MSE of fold ``k`` for coefficients on X's scale.
+
+        Parameters
+        ----------
+        k : int
+        U : ndarray of shape (n_fits, n_features)
+        b : ndarray of shape (n_fits,)
+        batch : GramBatch, optional
+            When given, and the fold's test rows are exactly the rows its
+            training set leaves out, the held-out Gram block scores it.
+
+        Returns
+        -------
+        ndarray of shape (n_fits,)
+        """
+        test = self.folds[k][1]
+        s = self.s
+        sse = None
+        if isinstance(batch, GramBatch):
+            mask = np.zeros(s.size, dtype=bool)
+            mask[test] = True
+            mask &= s > 0
+            sse = batch.heldout_sse(k, mask, U, b)
+        if sse is None:
+            sse = np.full(U.shape[0], np.nan)
+        redo = np.flatnonzero(np.isnan(sse))
+        if redo.size:  # predict the held-out rows directly
+            Ur = U if redo.size == U.shape[0] else U[redo]  # no copy when all
+            res = self.y64[test, None] - (self.X64[test] @ Ur.T + b[redo])
+            sse[redo] = s[test] @ (res * res)
+        return sse / s[test].sum()
+
+
 def cv_mse(X, y, sample_weight, folds, coef, intercept, batch=None):
     """Held-out mean squared error of every fold fit (weighted if weights given).
 
@@ -324,29 +475,13 @@ def cv_mse(X, y, sample_weight, folds, coef, intercept, batch=None):
     ndarray of shape (n_l1_ratios, n_alphas, n_folds)
     """
     n_folds, n_l1, n_alphas, p = coef.shape
-    n_samples = X.shape[0]
+    scorer = FoldScorer(X, y, sample_weight, folds, n_l1)
     mse = np.empty((n_l1, n_alphas, n_folds))
-    X64 = np.asarray(X, dtype=np.float64)
-    y64 = np.asarray(y, dtype=np.float64)
-    s = np.ones(n_samples) if sample_weight is None else sample_weight
-    for k, (_, test) in enumerate(folds):
+    for k in range(n_folds):
         check_stop()
-        U = coef[k].reshape(-1, p)
-        b = intercept[k].reshape(-1)
-        sse = None
-        if isinstance(batch, GramBatch):
-            mask = np.zeros(n_samples, dtype=bool)
-            mask[test] = True
-            mask &= s > 0
-            sse = batch.heldout_sse(k, mask, U, b)
-        if sse is None:
-            sse = np.full(U.shape[0], np.nan)
-        redo = np.flatnonzero(np.isnan(sse))
-        if redo.size:  # predict the held-out rows directly
-            Ur = U if redo.size == U.shape[0] else U[redo]  # no copy when all
-            res = y64[test, None] - (X64[test] @ Ur.T + b[redo])
-            sse[redo] = s[test] @ (res * res)
-        mse[..., k] = (sse / s[test].sum()).reshape(n_l1, n_alphas)
+        mse[..., k] = scorer.fold_mse(k, coef[k].reshape(-1, p),
+                                      intercept[k].reshape(-1), batch
+                                      ).reshape(n_l1, n_alphas)
     return mse
 
 
@@ -358,12 +493,11 @@ def warn_uncertified(dual_gap, gap_tol, tol):
         return
     worst = float(np.max(dual_gap / np.maximum(gap_tol, np.finfo(float).tiny)
                          [:, None, None]))
-    warnings.warn(
+    warn(
         f"{n_bad:,} of {dual_gap.size:,} fits did not reach tol={tol:g}; worst "
         f"gap is {worst:.3g} × its threshold (tol · Σ s ỹ² / n_w). Increase "
         "max_iter, loosen tol, or use float64.",
         ConvergenceWarning,
-        stacklevel=3,
     )
 
 

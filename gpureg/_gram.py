@@ -58,6 +58,12 @@ class TrainingStats:
         """Number of training sets."""
         return self.yy.shape[0]
 
+    def subset(self, sets: slice) -> TrainingStats:
+        """The statistics of training sets ``sets`` (views, no copy)."""
+        return TrainingStats(self.n_weight[sets], self.x_mean[sets],
+                             self.y_mean[sets], self.x_scale[sets], self.yy[sets],
+                             self.c[sets])
+
 
 @dataclass
 class GramBatch:
@@ -86,6 +92,14 @@ class GramBatch:
     def n_features(self) -> int:
         """Number of features."""
         return self.G.shape[-1]
+
+    def subset(self, sets: slice) -> GramBatch:
+        """The problems of training sets ``sets``, for solving (views, no copy).
+
+        The held-out blocks are left out: score with the whole batch.
+        """
+        return GramBatch(stats=self.stats.subset(sets), G=self.G[sets],
+                         center=self.center, xp=self.xp)
 
     def heldout_sse(self, t: int, test_mask: np.ndarray, coef: np.ndarray,
                     intercept: np.ndarray):
@@ -183,6 +197,12 @@ class ResidualBatch:
     def n_features(self) -> int:
         """Number of features."""
         return self.X.shape[1]
+
+    def subset(self, sets: slice) -> ResidualBatch:
+        """The problems of training sets ``sets`` over the same X (views, no copy)."""
+        return ResidualBatch(stats=self.stats.subset(sets), X=self.X,
+                             y_centered=self.y_centered[sets], sw=self.sw[sets],
+                             hdiag=self.hdiag[sets])
 
     def design(self, t: int) -> np.ndarray:
         """``X̃`` of training set ``t``: centered, scaled, constants zeroed (float64).

@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import os
 import sys
 import threading
+import warnings
 
 import numpy as np
 
@@ -37,6 +39,10 @@ _POLL_SECONDS = 0.1
 
 _STOP: contextvars.ContextVar[np.ndarray | None] = contextvars.ContextVar(
     "gpureg_stop", default=None)
+#: The frame that called the interruptible entry point (set in its worker).
+_CALLER: contextvars.ContextVar = contextvars.ContextVar("gpureg_caller",
+                                                        default=None)
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 #: The flag outside an interruptible call: never raised.  Writeable like the
 #: real ones, so the compiled solvers see one array type and compile once.
 _NEVER = np.zeros(1, dtype=np.int64)
@@ -74,6 +80,30 @@ def check_stop() -> None:
         raise CallInterruptedError
 
 
+def warn(message: str, category: type[Warning]) -> None:
+    """``warnings.warn`` attributed to the user's line that called gpureg.
+
+    The warning points at the first frame outside the gpureg package; inside
+    an interruptible call's worker thread, whose stack ends in ``threading``,
+    the walk continues from the frame that made the call.
+
+    Parameters
+    ----------
+    message : str
+    category : Warning subclass
+    """
+    frame = _CALLER.get() or sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame = frame.f_back
+    if frame is None:  # pragma: no cover - gpureg called from nowhere
+        warnings.warn(message, category, stacklevel=2)
+        return
+    g = frame.f_globals
+    warnings.warn_explicit(message, category, frame.f_code.co_filename,
+                           frame.f_lineno, module=g.get("__name__"),
+                           registry=g.setdefault("__warningregistry__", {}))
+
+
 def interruptible(func):
     """Run ``func`` in a worker thread so that Ctrl-C returns within a second.
 
@@ -92,6 +122,7 @@ def interruptible(func):
         flag = np.zeros(1, dtype=np.int64)
         ctx = contextvars.copy_context()
         ctx.run(_STOP.set, flag)
+        ctx.run(_CALLER.set, sys._getframe(1))
         enter = _caller_state()
         box = {}
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import warnings
-
 from . import _validation as v
 from ._fit import solve_grid, warn_uncertified
-from ._interrupt import interruptible
+from ._interrupt import interruptible, warn
 from .backends import resolve_backend
 
 _PARAMS = {"sample_weight", "tol", "max_iter", "selection", "random_state",
-           "do_screening", "backend", "dtype", "penalty_factor"}
+           "do_screening", "backend", "dtype", "penalty_factor", "memory_limit"}
 
 
 @interruptible
@@ -51,7 +49,8 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas="deprecated", alphas=100
         scikit-learn; ``selection='cyclic'`` only (``'random'`` is accepted and
         runs cyclic); ``random_state`` and ``do_screening`` are ignored
         (screening is always on and always safe).  gpureg adds ``backend``,
-        ``dtype`` and ``penalty_factor``.
+        ``dtype``, ``penalty_factor`` and ``memory_limit`` (as in
+        :func:`gpureg.fit_grid`).
 
     Returns
     -------
@@ -67,10 +66,8 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas="deprecated", alphas=100
     if unknown:
         raise ValueError(f"Unexpected parameters in params: {sorted(unknown)}.")
     if n_alphas != "deprecated":
-        warnings.warn(
-            "'n_alphas' was deprecated in scikit-learn 1.9; pass an int as 'alphas'.",
-            FutureWarning, stacklevel=2,
-        )
+        warn("'n_alphas' was deprecated in scikit-learn 1.9; pass an int as "
+             "'alphas'.", FutureWarning)
         if isinstance(alphas, int) or alphas is None:
             alphas = n_alphas
     if alphas is None:
@@ -86,18 +83,20 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas="deprecated", alphas=100
         raise ValueError("enet_path takes a single l1_ratio; use fit_grid for several.")
     tol = v.check_tol(params.get("tol", 1e-4))
     max_iter = v.check_positive_int(params.get("max_iter", 1000), "max_iter")
-    sol, batch, grid, _, _ = solve_grid(
+    res = solve_grid(
         X, y, folds=[], sample_weight=sw, penalty_factor=f, l1_ratios=rhos,
         alphas=v.check_alphas(alphas), eps=v.check_eps(eps), fit_intercept=False,
         standardize=False, positive=v.check_bool(positive, "positive"), tol=tol,
-        max_iter=max_iter,
-        dtype=dt, backend=resolve_backend(params.get("backend", "auto")),
+        max_iter=max_iter, dtype=dt,
+        backend=resolve_backend(params.get("backend", "auto")),
+        memory_limit=params.get("memory_limit"),
     )
-    warn_uncertified(sol.dual_gap, tol * batch.stats.yy, tol)
-    coefs = sol.coef[-1, 0].T.astype(dt)
-    out = (grid[0], coefs, sol.dual_gap[-1, 0].copy())
+    warn_uncertified(res.dual_gap, tol * res.batch.stats.yy, tol)
+    # no intercept, no standardization: the solver's scale is X's
+    coefs = res.coef[0].T.astype(dt)
+    out = (res.alphas[0], coefs, res.dual_gap[-1, 0].copy())
     if return_n_iter:
-        out = (*out, [int(k) for k in sol.n_iter[-1, 0]])
+        out = (*out, [int(k) for k in res.n_iter[-1, 0]])
     return out
 
 

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._fit import choose_mode, to_original_scale
+from ._fit import to_original_scale
 from ._gram import build_gram_batch, build_residual_batch, training_weights
 from ._interrupt import interruptible
+from ._memory import choose_mode
 from ._ridge import ridge_loo, ridge_paths
 
 

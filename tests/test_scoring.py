@@ -12,15 +12,22 @@ from gpureg._folds import make_folds
 def _direct_and_blocked(X, y, sw, cv, **kw):
     folds = make_folds(cv, X.shape[0])
     f = np.ones(X.shape[1])
-    sol, batch, _, mode, _ = solve_grid(
+    fold_coef = {}
+
+    def keep(batch, t, ls, coef):
+        fold_coef[t] = coef.copy()
+
+    res = solve_grid(
         X, y, folds=folds, sample_weight=sw, penalty_factor=f,
         l1_ratios=np.array([0.5, 1.0]), alphas=15, eps=1e-3, positive=False,
-        tol=1e-8, max_iter=5000, dtype=np.dtype(np.float64), backend="cpu", **kw,
+        tol=1e-8, max_iter=5000, dtype=np.dtype(np.float64), backend="cpu",
+        on_fold=keep, **kw,
     )
-    assert mode == "gram"
-    coef, icpt = to_original_scale(sol.coef, batch.stats)
+    assert res.mode == "gram"
+    coef_s = np.stack([fold_coef[k] for k in range(len(folds))] + [res.coef])
+    coef, icpt = to_original_scale(coef_s, res.batch.stats)
     direct = cv_mse(X, y, sw, folds, coef[:-1], icpt[:-1])
-    blocked = cv_mse(X, y, sw, folds, coef[:-1], icpt[:-1], batch)
+    blocked = cv_mse(X, y, sw, folds, coef[:-1], icpt[:-1], res.batch)
     return direct, blocked
 
 
