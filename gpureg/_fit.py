@@ -258,13 +258,15 @@ fit_intercept, standardize, positive, tol, max_iter, dtype, backend, progress
     n_sets, n_l1 = len(folds) + 1, l1_ratios.size
     engine = get_backend(backend)
     xp = engine.array_module()
+    # Grams built on a device are checked against the device's budget
+    device_budget = getattr(engine, "memory_budget", None) if xp is not np else None
     plan = plan_grid(
         n_samples=n_samples, n_features=n_features, n_sets=n_sets, n_l1=n_l1,
         n_alphas=alphas if isinstance(alphas, int) else alphas.size,
         itemsize=np.dtype(dtype).itemsize, x_is_float64=X.dtype == np.float64,
         n_test=max((len(test) for _, test in folds), default=0),
         budget=memory_budget(memory_limit),
-        gram_budget=engine.memory_budget() if xp is not np else None,
+        gram_budget=None if device_budget is None else device_budget(),
     )
     W = training_weights(n_samples, folds, sample_weight)
     Xb, yb, kw = X, y, {}
