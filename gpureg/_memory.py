@@ -120,6 +120,32 @@ def format_bytes(n: float) -> str:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def require(nbytes: int, what: str, memory_limit=None) -> None:
+    """Refuse at once a call that needs more than the budget.
+
+    Parameters
+    ----------
+    nbytes : int
+        Bytes the call will allocate.
+    what : str
+        The call, for the message ("this Ridge path", ...).
+    memory_limit : int or str, optional
+        As in :func:`memory_budget`.
+
+    Raises
+    ------
+    MemoryError
+        When ``nbytes`` exceeds the budget, with both sizes.
+    """
+    budget = memory_budget(memory_limit)
+    if nbytes > budget:
+        raise MemoryError(
+            f"{what} needs at least {format_bytes(nbytes)} of memory, more than "
+            f"the budget of {format_bytes(budget)}. Use fewer alphas, or raise "
+            "the GPUREG_MEMORY_LIMIT environment variable (default "
+            f"{AVAILABLE_FRACTION:.0%} of available memory).")
+
+
 @dataclass
 class GridPlan:
     """How a grid is solved within its memory budget.

@@ -23,7 +23,7 @@ import numpy as np
 from ._fit import to_original_scale
 from ._gram import build_gram_batch, build_residual_batch, training_weights
 from ._interrupt import interruptible
-from ._memory import choose_mode
+from ._memory import choose_mode, gram_bytes, require
 from ._ridge import ridge_loo, ridge_paths
 
 
@@ -86,7 +86,12 @@ def ridge_loo_path(X, y, alphas, *, sample_weight, penalty_factor, fit_intercept
     -------
     RidgeCVPath
     """
-    W = training_weights(X.shape[0], [], sample_weight)
+    n, p = X.shape
+    # the design and its copies, the path on two scales, the hat diagonals,
+    # residuals and LOO residuals (measured peaks: 0.9 × this)
+    require(4 * n * p * 8 + alphas.size * (3 * p + 4 * n) * 8
+            + 8 * min(n, p) ** 2 * 8, "this leave-one-out Ridge path")
+    W = training_weights(n, [], sample_weight)
     batch = build_residual_batch(X, y, W, fit_intercept=fit_intercept,
                                  standardize=standardize, dtype=np.float64)
     stats = batch.stats
@@ -131,7 +136,16 @@ def ridge_kfold_path(X, y, alphas, folds, *, sample_weight, penalty_factor,
     """
     n_samples, n_features = X.shape
     W = training_weights(n_samples, folds, sample_weight)
-    mode = choose_mode(n_samples, n_features, W.shape[0], 8)
+    n_sets = W.shape[0]
+    mode = choose_mode(n_samples, n_features, n_sets, 8)
+    # every set's path (solver scale, original scale, the eigenbasis product),
+    # the held-out predictions, and the Grams or X's copies (measured peaks:
+    # 0.6-0.65 × this)
+    require(3 * n_sets * alphas.size * n_features * 8
+            + 3 * n_samples * alphas.size * 8
+            + (gram_bytes(n_features, n_sets, 8) if mode == "gram"
+               else 3 * n_samples * n_features * 8),
+            f"this Ridge path over {n_sets - 1} folds")
     build = build_gram_batch if mode == "gram" else build_residual_batch
     batch = build(X, y, W, fit_intercept=fit_intercept, standardize=standardize,
                   dtype=np.float64)

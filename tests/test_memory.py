@@ -159,3 +159,19 @@ def test_the_peak_stays_within_the_budget(plans):
     assert chunked <= limit < free
     np.testing.assert_array_equal(a.coef_path, b.coef_path)
     np.testing.assert_array_equal(a.mse_path, b.mse_path)
+
+
+@pytest.mark.parametrize("cv", [None, 4], ids=["loo", "kfold"])
+def test_ridge_cv_is_refused_at_once(monkeypatch, cv):
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((50, 300))
+    y = X[:, 0] + rng.standard_normal(50)
+    alphas = np.logspace(-3, 3, 4000)
+    monkeypatch.setenv("GPUREG_MEMORY_LIMIT", "20MB")
+    what = "leave-one-out Ridge path" if cv is None else "Ridge path over 4 folds"
+    with pytest.raises(MemoryError, match=f"this {what} needs at least .*budget "
+                       "of 19.1 MiB.*GPUREG_MEMORY_LIMIT"):
+        gpureg.RidgeCV(alphas=alphas, cv=cv, backend="cpu").fit(X, y)
+    monkeypatch.setenv("GPUREG_MEMORY_LIMIT", "200MB")
+    model = gpureg.RidgeCV(alphas=alphas, cv=cv, backend="cpu").fit(X, y)
+    assert model.alpha_ in alphas
