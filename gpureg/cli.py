@@ -105,10 +105,17 @@ def _prepare_out(out, force: bool) -> Path:
     return out
 
 
-def _write_outputs(res, names, out: Path, quiet: bool, extra=None) -> list[Path]:
-    """``results.csv``, ``best.json`` and the three plots under ``out``."""
-    from . import plotting
+def _formats(svg: bool) -> tuple[str, ...]:
+    """File formats of the plots: PNG, and SVG when asked for (``--svg``)."""
+    return ("png", "svg") if svg else ("png",)
 
+
+def _write_outputs(res, names, out: Path, quiet: bool, extra=None,
+                   svg: bool = False) -> list[Path]:
+    """``results.csv``, ``best.json`` and the three plots under ``out``.
+
+    The plots are PNG files, and SVG files too when ``svg`` (``--svg``).
+    """
     out.mkdir(parents=True, exist_ok=True)
     written = []
     frame = res.to_frame()
@@ -117,17 +124,15 @@ def _write_outputs(res, names, out: Path, quiet: bool, extra=None) -> list[Path]
     (out / "best.json").write_text(json.dumps(_best_json(res, names, extra),
                                               indent=2) + "\n")
     written.append(out / "best.json")
-    import matplotlib
+    # matplotlib is imported only here, when plots are drawn.  The figures are
+    # built outside pyplot (nothing to close) on the Agg canvas.
+    from . import plotting
 
-    matplotlib.use("Agg")
     for name, fn, kw in (("path", plotting.plot_path, {"feature_names": list(names)}),
                          ("cv_curve", plotting.plot_cv_curve, {}),
                          ("cv_heatmap", plotting.plot_cv_heatmap, {})):
         fig = fn(res, **kw)
-        written += plotting.save_figure(fig, out / name)
-        import matplotlib.pyplot as plt
-
-        plt.close(fig)
+        written += plotting.save_figure(fig, out / name, formats=_formats(svg))
     _say(quiet, "wrote " + ", ".join(str(p) for p in written))
     return written
 
@@ -175,7 +180,7 @@ def cmd_demo(args) -> int:
     _print_model(res, names, out)
     if out is not None:
         _write_outputs(res, names, out, args.quiet,
-                       {"data": "diabetes (Efron et al. 2004)"})
+                       {"data": "diabetes (Efron et al. 2004)"}, svg=args.svg)
     return 0
 
 
@@ -257,19 +262,20 @@ def cmd_sweep(args) -> int:
         cv = GroupKFold(n_splits=args.cv)
     res = fit_grid(X, y, l1_ratio=_l1_ratios(args.l1_ratio), alphas=args.alphas,
                    cv=cv, standardize=args.standardize, backend=args.backend,
-                   dtype=args.dtype, progress=not args.quiet, groups=groups)
+                   dtype=args.dtype, progress=not args.quiet, groups=groups,
+                   memory_limit=args.memory_limit)
     names = [str(c) for c in features.columns]
     print(f"{path.name}: {X.shape[0]} samples, {X.shape[1]} features, target "
           f"{args.target!r}, {args.cv}-fold CV\n")
     _print_model(res, names, out)
     _write_outputs(res, names, out, args.quiet,
-                   {"data": str(path), "target": args.target})
+                   {"data": str(path), "target": args.target}, svg=args.svg)
     return 0
 
 
 def cmd_bench(args) -> int:
     """Time grids of growing size on each backend and plot fits per second."""
-    from . import _bench, plotting
+    from . import _bench
 
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     out = _prepare_out(args.out, args.force)
@@ -285,12 +291,12 @@ def cmd_bench(args) -> int:
         if "skipped" in r:
             print(f"{r['backend']:>8} skipped: {r['skipped']}")
     if timed:
-        import matplotlib
+        from . import plotting
 
-        matplotlib.use("Agg")
         fig = plotting.plot_throughput(timed, title="gpureg throughput on this "
                                        "machine")
-        written += plotting.save_figure(fig, out / "throughput")
+        written += plotting.save_figure(fig, out / "throughput",
+                                        formats=_formats(args.svg))
     _say(args.quiet, "wrote " + ", ".join(str(p) for p in written))
     return 0
 
@@ -308,6 +314,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="{demo,sweep,bench}")
 
+    def svg_option(p):
+        p.add_argument("--svg", action="store_true",
+                       help="write each plot as SVG too, not only PNG (slower)")
+
     def grid_options(p, cv, l1):
         p.add_argument("--backend", default="auto",
                        choices=["auto", "cpu", "gpu", "numpy"],
@@ -321,6 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="no progress bar or file list")
         p.add_argument("--force", action="store_true",
                        help="overwrite an earlier run in the output folder")
+        svg_option(p)
 
     demo = sub.add_parser("demo", help="CV grid on the embedded diabetes data",
                           description="Cross-validated elastic-net grid on the "
@@ -328,7 +339,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "standardized.")
     grid_options(demo, 10, "0,0.1,0.5,0.7,0.9,0.95,1")
     demo.add_argument("--out", default=None,
-                      help="folder for results.csv, best.json and the plots")
+                      help="folder for results.csv, best.json and the plots "
+                      "(PNG; with --svg also SVG)")
     demo.set_defaults(func=cmd_demo)
 
     sweep = sub.add_parser("sweep", help="CV grid on your CSV/Parquet data",
@@ -344,6 +356,10 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--standardize", action="store_true",
                        help="scale features to unit variance inside each fit")
     sweep.add_argument("--dtype", default=None, choices=["float32", "float64"])
+    sweep.add_argument("--memory-limit", default=None, metavar="SIZE",
+                       help="memory the fit may use, e.g. 8GB or 512MiB (default: "
+                       "$GPUREG_MEMORY_LIMIT, else 70%% of the available memory); "
+                       "a grid that cannot fit is refused before any work")
     sweep.add_argument("--out", default="gpureg_sweep",
                        help="output folder (default gpureg_sweep)")
     sweep.set_defaults(func=cmd_sweep)
@@ -359,6 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--quiet", action="store_true")
     bench.add_argument("--force", action="store_true",
                        help="overwrite an earlier run in the output folder")
+    svg_option(bench)
     bench.set_defaults(func=cmd_bench)
     return parser
 

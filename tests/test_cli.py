@@ -33,10 +33,15 @@ def _csv(tmp_path, n=120, p=5, seed=0):
     return path, df
 
 
-def _assert_png_svg(folder, stem):
-    png, svg = folder / f"{stem}.png", folder / f"{stem}.svg"
+def _assert_png_svg(folder, stem, svg=True):
+    """``stem.png`` in ``folder``, and ``stem.svg`` if ``svg`` (else none)."""
+    png, svg_file = folder / f"{stem}.png", folder / f"{stem}.svg"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 1000
-    assert svg.stat().st_size > 1000 and b"<svg" in svg.read_bytes()[:2000]
+    if svg:
+        assert svg_file.stat().st_size > 1000
+        assert b"<svg" in svg_file.read_bytes()[:2000]
+    else:
+        assert not svg_file.exists()
 
 
 def test_demo_writes_results_best_json_and_plots(tmp_path):
@@ -56,8 +61,11 @@ def test_demo_writes_results_best_json_and_plots(tmp_path):
     assert best["l1_ratio"] == res.l1_ratio_ and best["all_certified"] is True
     table = pd.read_csv(out / "results.csv")
     assert len(table) == 7 * 10 and {"alpha", "l1_ratio", "mse_mean"} <= set(table)
+    # PNG only by default: the SVGs took a tenth of the demo's time (--svg).
     for stem in ("path", "cv_curve", "cv_heatmap"):
-        _assert_png_svg(out, stem)
+        _assert_png_svg(out, stem, svg=False)
+    assert sorted(p.name for p in out.iterdir()) == [
+        "best.json", "cv_curve.png", "cv_heatmap.png", "path.png", "results.csv"]
 
 
 def test_no_command_runs_the_demo_and_help_lists_commands():
@@ -77,7 +85,7 @@ def test_sweep_on_a_csv(tmp_path):
     out = tmp_path / "out"
     proc = _run("sweep", str(path), "--target", "target", "--l1-ratio", "0.5,1",
                 "--alphas", "8", "--cv", "4", "--backend", "cpu", "--standardize",
-                "--quiet", "--out", str(out))
+                "--quiet", "--svg", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     best = json.loads((out / "best.json").read_text())
     assert list(best["coefficients"]) == [f"f{j}" for j in range(5)]
@@ -102,6 +110,10 @@ def test_sweep_on_a_csv(tmp_path):
     ("nan", ["sweep", "data.csv", "--target", "target"], "NaN.*f1"),
     ("ok", ["sweep", "data.csv", "--target", "target", "--cv", "500"],
      "n_samples=120"),
+    ("ok", ["sweep", "data.csv", "--target", "target", "--memory-limit", "2kB"],
+     "needs at least .* budget of 2.0 KiB.*--memory-limit"),
+    ("ok", ["sweep", "data.csv", "--target", "target", "--memory-limit", "lots"],
+     "memory_limit='lots' is not a size"),
     ("ok", ["sweep", "data.csv", "--target", "target", "--l1-ratio", "2"],
      "l1_ratio"),
     ("ok", ["sweep", "data.csv", "--target", "target", "--l1-ratio", "a,b"],
@@ -132,8 +144,8 @@ def test_errors_exit_2_with_one_line(tmp_path, setup, args, match):
 
 def test_bench_quick_writes_rows_and_the_plot(tmp_path):
     out = tmp_path / "bench"
-    proc = _run("bench", "--quick", "--backends", "cpu,gpu", "--quiet", "--out",
-                str(out), timeout=600)
+    proc = _run("bench", "--quick", "--backends", "cpu,gpu", "--quiet", "--svg",
+                "--out", str(out), timeout=600)
     assert proc.returncode == 0, proc.stderr
     rows = json.loads((out / "throughput.json").read_text())
     timed = [r for r in rows if r.get("backend") == "cpu"]

@@ -89,6 +89,36 @@ def test_save_figure_suffixes(tmp_path):
     assert_image_files(dotted)
 
 
+def test_save_figure_formats(tmp_path):
+    fig = plotting.plot_throughput(THROUGHPUT_ROWS)
+    png = plotting.save_figure(fig, tmp_path / "t", formats=("png",))
+    assert png == [tmp_path / "t.png"] and not (tmp_path / "t.svg").exists()
+    assert_image_files(png, (".png",))
+    svg_first = plotting.save_figure(fig, tmp_path / "u", formats=["SVG", ".png"])
+    assert [p.name for p in svg_first] == ["u.svg", "u.png"]
+    # A suffix that is a format wins over formats.
+    assert plotting.save_figure(fig, tmp_path / "v.svg", formats=("png",)) == [
+        tmp_path / "v.svg"]
+    with pytest.raises(ValueError, match="empty"):
+        plotting.save_figure(fig, tmp_path / "w", formats=())
+    with pytest.raises(ValueError, match="banana"):
+        plotting.save_figure(fig, tmp_path / "w", formats=("png", "banana"))
+    assert not list(tmp_path.glob("w*"))
+
+
+def test_save_figure_lays_out_once_with_the_same_pixels(result, tmp_path):
+    """save_figure runs the constrained layout once for all its files (savefig
+    ran it again for each): the PNG is pixel for pixel what savefig draws, and
+    the figure keeps its layout engine."""
+    fig = plotting.plot_cv_curve(result)
+    engine = fig.get_layout_engine()
+    (ours,) = plotting.save_figure(fig, tmp_path / "ours", formats=("png",))
+    assert fig.get_layout_engine() is engine
+    fresh = plotting.plot_cv_curve(result)
+    fresh.savefig(tmp_path / "plain.png", dpi=plotting.PNG_DPI)
+    np.testing.assert_array_equal(plt.imread(ours), plt.imread(tmp_path / "plain.png"))
+
+
 def test_figures_stay_out_of_pyplot(result):
     before = plt.get_fignums()
     fig = plotting.plot_path(result)
