@@ -58,14 +58,10 @@ PACKAGES = ("gpureg", "numpy", "numba", "llvmlite", "scipy", "scikit-learn",
 
 
 def cpu_name() -> str:
-    """CPU model name from /proc/cpuinfo (or ``platform.processor()``)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+    """CPU model name (the one ``gpureg bench`` records)."""
+    from gpureg._bench import _cpu_name
+
+    return _cpu_name()
 
 
 def versions() -> dict:

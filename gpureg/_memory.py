@@ -264,9 +264,9 @@ def plan_grid(*, n_samples, n_features, n_sets, n_l1, n_alphas, itemsize,
             + (f", {format_bytes(gram)} for {n_sets} Gram matrices"
                if mode == "gram" and gram else "")
             + f"), more than the budget of {format_bytes(budget)}. Use fewer "
-            "alphas or l1_ratios, or raise memory_limit= (or the "
-            "GPUREG_MEMORY_LIMIT environment variable; default "
-            f"{AVAILABLE_FRACTION:.0%} of available memory).")
+            "alphas or l1_ratios, or raise memory_limit (--memory-limit of "
+            "gpureg sweep) or the GPUREG_MEMORY_LIMIT environment variable "
+            f"(default {AVAILABLE_FRACTION:.0%} of available memory).")
     per_chunk = int(room // job)
     chunks = []
     if per_chunk >= n_sets * n_l1:
