@@ -69,33 +69,54 @@ def bench_cpu(log2n, repeat):
         x = rng.standard_normal(n, dtype=np.float32).astype(dtype)
         check = gpureg.dropout(x[:4096], P, seed=SEED, offset=OFFSET)
         full = gpureg.dropout(x, P, seed=SEED, offset=OFFSET)
-        assert np.array_equal(np.asarray(full[:4096]).view(np.uint16 if name ==
-                              "bfloat16" else np.uint32),
-                              np.asarray(check).view(np.uint16 if name ==
-                              "bfloat16" else np.uint32)), "prefix mask mismatch"
-        keep = (np.asarray(full, dtype=np.float32) != 0) | (np.asarray(
-            x, dtype=np.float32) == 0)
+        assert np.array_equal(
+            np.asarray(full[:4096]).view(
+                np.uint16 if name == "bfloat16" else np.uint32
+            ),
+            np.asarray(check).view(np.uint16 if name == "bfloat16" else np.uint32),
+        ), "prefix mask mismatch"
+        keep = (np.asarray(full, dtype=np.float32) != 0) | (
+            np.asarray(x, dtype=np.float32) == 0
+        )
         for mode, mask in (("seeded", False), ("mask", True)):
             best = np.inf
             for _ in range(repeat):
                 t0 = time.perf_counter()
-                gpureg.dropout(x, P, seed=SEED, offset=OFFSET, return_mask=mask,
-                               backend="cpu")
+                gpureg.dropout(
+                    x, P, seed=SEED, offset=OFFSET, return_mask=mask, backend="cpu"
+                )
                 best = min(best, time.perf_counter() - t0)
             gb = _bytes(n, x.itemsize, mask) / best / 1e9
-            rows.append(dict(backend="cpu", device=cpu_name(), dtype=name,
-                             direction="forward", mode=mode, n=n, seconds=best,
-                             gb_per_s=gb))
+            rows.append(
+                dict(
+                    backend="cpu",
+                    device=cpu_name(),
+                    dtype=name,
+                    direction="forward",
+                    mode=mode,
+                    n=n,
+                    seconds=best,
+                    gb_per_s=gb,
+                )
+            )
         scale = np.float32(1 / (1 - P))
         best = np.inf
         for _ in range(repeat):
             t0 = time.perf_counter()
             _ = x * keep * scale  # the plain pass a user would write
             best = min(best, time.perf_counter() - t0)
-        rows.append(dict(backend="numpy x*mask", device=cpu_name(), dtype=name,
-                         direction="forward", mode="precomputed mask", n=n,
-                         seconds=best, gb_per_s=(n * x.itemsize * 2 + n) / best
-                         / 1e9))
+        rows.append(
+            dict(
+                backend="numpy x*mask",
+                device=cpu_name(),
+                dtype=name,
+                direction="forward",
+                mode="precomputed mask",
+                n=n,
+                seconds=best,
+                gb_per_s=(n * x.itemsize * 2 + n) / best / 1e9,
+            )
+        )
     return rows
 
 
@@ -132,19 +153,34 @@ def _gpu_bf16_raw(x16, n, dev, copy_gb, repeat):
     k = 1 << 16
     ref = np.empty(k, dtype=bool)
     keep_mask(k, np.uint64(SEED), np.uint64(OFFSET), np.uint64(thr), ref)
-    got = np.unpackbits(cupy.asnumpy(words[: k // 32]).view(np.uint8),
-                        bitorder="little").astype(bool)
+    got = np.unpackbits(
+        cupy.asnumpy(words[: k // 32]).view(np.uint8), bitorder="little"
+    ).astype(bool)
     assert np.array_equal(got, ref), "GPU bfloat16 mask differs from the mapping"
     rows = []
     for mode, mask in (("seeded", False), ("mask", True)):
-        t = _gpu_time(lambda mask=mask: _gpu(x16, None, None, out, n, 1, "BF16", SEED,
-                                             OFFSET, thr, scale, mask), repeat)
+        t = _gpu_time(
+            lambda mask=mask: _gpu(
+                x16, None, None, out, n, 1, "BF16", SEED, OFFSET, thr, scale, mask
+            ),
+            repeat,
+        )
         gb = _bytes(n, 2, mask) / t / 1e9
-        rows.append(dict(backend="gpureg", device=dev, dtype="bfloat16",
-                         direction="forward", mode=mode, n=n, seconds=t,
-                         gb_per_s=gb, fraction_of_copy=gb / copy_gb,
-                         target_fraction=0.9,
-                         note="kernel on raw uint16 storage (no torch here)"))
+        rows.append(
+            dict(
+                backend="gpureg",
+                device=dev,
+                dtype="bfloat16",
+                direction="forward",
+                mode=mode,
+                n=n,
+                seconds=t,
+                gb_per_s=gb,
+                fraction_of_copy=gb / copy_gb,
+                target_fraction=0.9,
+                note="kernel on raw uint16 storage (no torch here)",
+            )
+        )
     return rows
 
 
@@ -159,11 +195,21 @@ def bench_gpu(log2n, repeat):
     dst = cupy.empty_like(src)
     t = _gpu_time(lambda: cupy.copyto(dst, src), repeat)
     copy_gb = 2 * n * 4 / t / 1e9
-    rows.append(dict(backend="cupy copy", device=dev, dtype="float32",
-                     direction="copy", mode="device-to-device", n=n, seconds=t,
-                     gb_per_s=copy_gb))
+    rows.append(
+        dict(
+            backend="cupy copy",
+            device=dev,
+            dtype="float32",
+            direction="copy",
+            mode="device-to-device",
+            n=n,
+            seconds=t,
+            gb_per_s=copy_gb,
+        )
+    )
     try:
         import torch
+
         has_torch = torch.cuda.is_available()
     except ImportError:
         has_torch = False
@@ -179,43 +225,75 @@ def bench_gpu(log2n, repeat):
                 continue
             x_api = torch.from_dlpack(x).view(torch.bfloat16)
         prefix = x_api[:4096]
-        ref = gpureg.dropout(cupy.asnumpy(prefix) if name == "float32"
-                             else prefix.cpu(), P, seed=SEED, offset=OFFSET)
+        ref = gpureg.dropout(
+            cupy.asnumpy(prefix) if name == "float32" else prefix.cpu(),
+            P,
+            seed=SEED,
+            offset=OFFSET,
+        )
         got = gpureg.dropout(prefix, P, seed=SEED, offset=OFFSET)
         got_h = cupy.asnumpy(got) if name == "float32" else got.cpu()
-        assert np.array_equal(np.asarray(ref.view(np.uint32) if name == "float32"
-                                         else ref.view(torch.int16)),
-                              np.asarray(got_h.view(np.uint32) if name == "float32"
-                                         else got_h.view(torch.int16))), \
-            "GPU mask differs from the CPU mapping"
+        assert np.array_equal(
+            np.asarray(
+                ref.view(np.uint32) if name == "float32" else ref.view(torch.int16)
+            ),
+            np.asarray(
+                got_h.view(np.uint32) if name == "float32" else got_h.view(torch.int16)
+            ),
+        ), "GPU mask differs from the CPU mapping"
         itemsize = 4 if name == "float32" else 2
         for direction in ("forward", "backward"):
             for mode, mask in (("seeded", False), ("mask", True)):
                 if direction == "backward" and mask:
                     continue
                 if direction == "forward":
+
                     def fn(x_api=x_api, mask=mask):
-                        return gpureg.dropout(x_api, P, seed=SEED, offset=OFFSET,
-                                              return_mask=mask)
+                        return gpureg.dropout(
+                            x_api, P, seed=SEED, offset=OFFSET, return_mask=mask
+                        )
                 else:
+
                     def fn(x_api=x_api):
-                        return gpureg.dropout_backward(x_api, P, seed=SEED,
-                                                       offset=OFFSET)
+                        return gpureg.dropout_backward(
+                            x_api, P, seed=SEED, offset=OFFSET
+                        )
+
                 t = _gpu_time(fn, repeat)
                 gb = _bytes(n, itemsize, mask) / t / 1e9
-                rows.append(dict(backend="gpureg", device=dev, dtype=name,
-                                 direction=direction, mode=mode, n=n, seconds=t,
-                                 gb_per_s=gb, fraction_of_copy=gb / copy_gb,
-                                 target_fraction=0.9))
+                rows.append(
+                    dict(
+                        backend="gpureg",
+                        device=dev,
+                        dtype=name,
+                        direction=direction,
+                        mode=mode,
+                        n=n,
+                        seconds=t,
+                        gb_per_s=gb,
+                        fraction_of_copy=gb / copy_gb,
+                        target_fraction=0.9,
+                    )
+                )
         if has_torch:
             xt = x_api if name == "bfloat16" else torch.from_dlpack(x)
-            t = _gpu_time(lambda xt=xt: torch.nn.functional.dropout(xt, P, True),
-                          repeat)
+            t = _gpu_time(
+                lambda xt=xt: torch.nn.functional.dropout(xt, P, True), repeat
+            )
             # torch writes y and a byte mask per element
-            rows.append(dict(backend="torch", device=dev, dtype=name,
-                             direction="forward", mode="torch (byte mask)", n=n,
-                             seconds=t, gb_per_s=_bytes(n, itemsize, False) / t / 1e9,
-                             torch_version=torch.__version__))
+            rows.append(
+                dict(
+                    backend="torch",
+                    device=dev,
+                    dtype=name,
+                    direction="forward",
+                    mode="torch (byte mask)",
+                    n=n,
+                    seconds=t,
+                    gb_per_s=_bytes(n, itemsize, False) / t / 1e9,
+                    torch_version=torch.__version__,
+                )
+            )
     return rows
 
 
@@ -232,6 +310,7 @@ def main(argv=None):
     if not args.cpu_only:
         try:
             import cupy
+
             ok = cupy.cuda.runtime.getDeviceCount() > 0
         except Exception:
             ok = False
@@ -239,20 +318,35 @@ def main(argv=None):
             rows += bench_gpu(args.log2n, args.repeat)
         else:
             print("no CuPy/CUDA device: CPU rows only")
-    stamp = dict(date=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                 host=platform.node(), gpureg=gpureg.__version__,
-                 numpy=np.__version__, p=P)
+    stamp = dict(
+        date=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        host=platform.node(),
+        gpureg=gpureg.__version__,
+        numpy=np.__version__,
+        p=P,
+    )
     for r in rows:
         r.update(stamp)
         if "gb_per_s" in r:
-            print(f"{r['backend']:>14} {r['dtype']:>9} {r['direction']:>9} "
-                  f"{r['mode']:>18} n=2^{int(np.log2(r['n']))}  "
-                  f"{r['seconds'] * 1e3:9.3f} ms  {r['gb_per_s']:8.1f} GB/s"
-                  + (f"  {100 * r['fraction_of_copy']:.0f}% of copy"
-                     if "fraction_of_copy" in r else ""))
+            print(
+                f"{r['backend']:>14} {r['dtype']:>9} {r['direction']:>9} "
+                f"{r['mode']:>18} n=2^{int(np.log2(r['n']))}  "
+                f"{r['seconds'] * 1e3:9.3f} ms  {r['gb_per_s']:8.1f} GB/s"
+                + (
+                    f"  {100 * r['fraction_of_copy']:.0f}% of copy"
+                    if "fraction_of_copy" in r
+                    else ""
+                )
+            )
     torch_bf = [r for r in rows if r["backend"] == "torch" and r["dtype"] == "bfloat16"]
-    ours_bf = [r for r in rows if r["backend"] == "gpureg" and r["dtype"] == "bfloat16"
-               and r.get("direction") == "forward" and r.get("mode") == "seeded"]
+    ours_bf = [
+        r
+        for r in rows
+        if r["backend"] == "gpureg"
+        and r["dtype"] == "bfloat16"
+        and r.get("direction") == "forward"
+        and r.get("mode") == "seeded"
+    ]
     if torch_bf and ours_bf:
         ratio = torch_bf[0]["seconds"] / ours_bf[0]["seconds"]
         print(f"bfloat16 forward vs torch: {ratio:.2f}x (target >= 1.2x)")

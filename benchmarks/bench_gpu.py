@@ -84,12 +84,26 @@ MSE_RTOL = 5e-2
 GPU_TIME_BUDGET_S = 60.0
 
 WORKLOADS = {
-    "w1": dict(name="W1", n_samples=10_000, n_features=1_000, cv=5,
-               l1_ratios=list(L1_RATIOS), target_s=0.050, time_sklearn=True,
-               cpu_repeat=3),
-    "w2": dict(name="W2", n_samples=100_000, n_features=2_000, cv=10,
-               l1_ratios=[float(r) for r in np.linspace(0.05, 1.0, 20)],
-               target_s=2.0, time_sklearn=False, cpu_repeat=0),
+    "w1": dict(
+        name="W1",
+        n_samples=10_000,
+        n_features=1_000,
+        cv=5,
+        l1_ratios=list(L1_RATIOS),
+        target_s=0.050,
+        time_sklearn=True,
+        cpu_repeat=3,
+    ),
+    "w2": dict(
+        name="W2",
+        n_samples=100_000,
+        n_features=2_000,
+        cv=10,
+        l1_ratios=[float(r) for r in np.linspace(0.05, 1.0, 20)],
+        target_s=2.0,
+        time_sklearn=False,
+        cpu_repeat=0,
+    ),
 }
 
 
@@ -104,8 +118,11 @@ def import_cupy():
     try:
         import cupy
     except Exception as exc:
-        print(f"bench_gpu: CuPy is not importable ({exc.__class__.__name__}: "
-              f"{exc}); nothing to benchmark", file=sys.stderr)
+        print(
+            f"bench_gpu: CuPy is not importable ({exc.__class__.__name__}: "
+            f"{exc}); nothing to benchmark",
+            file=sys.stderr,
+        )
         raise SystemExit(3) from None
     try:
         n_devices = cupy.cuda.runtime.getDeviceCount()
@@ -114,8 +131,10 @@ def import_cupy():
     else:
         why = "getDeviceCount() == 0"
     if n_devices < 1:
-        print(f"bench_gpu: CuPy found no CUDA device ({why}); nothing to benchmark",
-              file=sys.stderr)
+        print(
+            f"bench_gpu: CuPy found no CUDA device ({why}); nothing to benchmark",
+            file=sys.stderr,
+        )
         raise SystemExit(3)
     return cupy
 
@@ -139,8 +158,17 @@ def environment(cp):
     runtime = cp.cuda.runtime.runtimeGetVersion()
     try:
         smi = subprocess.run(
-            ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader",
-             "--id=0"], capture_output=True, text=True, timeout=20, check=True)
+            [
+                "nvidia-smi",
+                "--query-gpu=driver_version",
+                "--format=csv,noheader",
+                "--id=0",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=True,
+        )
         nvidia_driver = smi.stdout.strip() or None
     except Exception:
         nvidia_driver = None
@@ -257,9 +285,11 @@ def measure_ceilings(cp, gemm_n=8192, copy_gib=2.0, repeats=5):
         out.update(
             fp64_gemm_tflops=flops / min(secs) / 1e12,
             fp64_gemm_tflops_median=flops / float(np.median(secs)) / 1e12,
-            fp64_gemm_how=(f"cupy.matmul of two {gemm_n}x{gemm_n} float64 "
-                           f"matrices, 2*n^3 flops, best of {repeats} "
-                           "(CUDA events)"),
+            fp64_gemm_how=(
+                f"cupy.matmul of two {gemm_n}x{gemm_n} float64 "
+                f"matrices, 2*n^3 flops, best of {repeats} "
+                "(CUDA events)"
+            ),
         )
     except Exception as exc:
         out["fp64_gemm_error"] = f"FP64 GEMM ceiling failed: {error_text(exc)}"
@@ -271,8 +301,10 @@ def measure_ceilings(cp, gemm_n=8192, copy_gib=2.0, repeats=5):
         out.update(
             copy_gb_per_s=nbytes / min(secs) / 1e9,
             copy_gb_per_s_median=nbytes / float(np.median(secs)) / 1e9,
-            copy_how=(f"cupy.copyto of a {copy_gib:g} GiB float64 buffer, "
-                      f"read+write bytes, best of {repeats} (CUDA events)"),
+            copy_how=(
+                f"cupy.copyto of a {copy_gib:g} GiB float64 buffer, "
+                f"read+write bytes, best of {repeats} (CUDA events)"
+            ),
         )
     except Exception as exc:
         out["copy_error"] = f"copy ceiling failed: {error_text(exc)}"
@@ -311,8 +343,10 @@ def gpu_phases(timings, n_samples, n_features, itemsize, n_fits, ceilings):
         if seconds > 0 and name == "gram" and not GRAM_ON_DEVICE:
             # this version builds the Gram matrices on the host: a device
             # ceiling would be the wrong yardstick
-            row.update(where="host", tflops_host=2.0 * n_samples * n_features**2
-                       / seconds / 1e12)
+            row.update(
+                where="host",
+                tflops_host=2.0 * n_samples * n_features**2 / seconds / 1e12,
+            )
         elif seconds > 0 and name == "gram":
             flops = 2.0 * n_samples * n_features**2
             min_bytes = float(n_samples * n_features * itemsize)
@@ -320,20 +354,24 @@ def gpu_phases(timings, n_samples, n_features, itemsize, n_fits, ceilings):
                 where="device",
                 flops_model="2 * n_samples * n_features**2 (one pass of X^T X)",
                 tflops=flops / seconds / 1e12,
-                fraction_of_gemm_ceiling=(flops / seconds / 1e12 / gemm
-                                          if gemm else None),
+                fraction_of_gemm_ceiling=(
+                    flops / seconds / 1e12 / gemm if gemm else None
+                ),
                 bytes_model="n_samples * n_features * itemsize (X read once)",
                 gb_per_s_lower_bound=min_bytes / seconds / 1e9,
                 fraction_of_copy_ceiling_lower_bound=(
-                    min_bytes / seconds / 1e9 / copy if copy else None),
+                    min_bytes / seconds / 1e9 / copy if copy else None
+                ),
             )
         elif seconds > 0 and name == "solve":
             row["fits_per_s"] = n_fits / seconds
         elif seconds > 0 and name == "transfer":
             nbytes = float((n_samples * n_features + n_samples) * itemsize)
-            row.update(bytes_model="(n_samples * n_features + n_samples) * "
-                                   "itemsize (X and y to the device)",
-                       gb_per_s=nbytes / seconds / 1e9)
+            row.update(
+                bytes_model="(n_samples * n_features + n_samples) * "
+                "itemsize (X and y to the device)",
+                gb_per_s=nbytes / seconds / 1e9,
+            )
         phases[name] = row
     return phases
 
@@ -369,16 +407,20 @@ def compare(gpu, cpu):
         (GPU), ``cpu_all_certified``, ``cpu_max_gap_ratio`` and ``correct``,
         the conjunction with ``mse_path`` within ``MSE_RTOL``.
     """
-    same_grid = bool(gpu.alphas.shape == cpu.alphas.shape
-                     and np.allclose(gpu.alphas, cpu.alphas, rtol=ALPHA_RTOL,
-                                     atol=0.0))
+    same_grid = bool(
+        gpu.alphas.shape == cpu.alphas.shape
+        and np.allclose(gpu.alphas, cpu.alphas, rtol=ALPHA_RTOL, atol=0.0)
+    )
     if gpu.mse_path.shape == cpu.mse_path.shape:
-        mse_rel = float(np.max(np.abs(gpu.mse_path - cpu.mse_path)
-                               / np.abs(cpu.mse_path)))
+        mse_rel = float(
+            np.max(np.abs(gpu.mse_path - cpu.mse_path) / np.abs(cpu.mse_path))
+        )
     else:
         mse_rel = float("inf")
-    same_best = bool(np.isclose(gpu.alpha_, cpu.alpha_, rtol=ALPHA_RTOL, atol=0.0)
-                     and gpu.l1_ratio_ == cpu.l1_ratio_)
+    same_best = bool(
+        np.isclose(gpu.alpha_, cpu.alpha_, rtol=ALPHA_RTOL, atol=0.0)
+        and gpu.l1_ratio_ == cpu.l1_ratio_
+    )
     certified = bool(gpu.converged.all())
     check = dict(
         same_alpha_grid=same_grid,
@@ -390,8 +432,9 @@ def compare(gpu, cpu):
         cpu_all_certified=bool(cpu.converged.all()),
         cpu_max_gap_ratio=worst_gap_ratio(cpu),
     )
-    check["correct"] = bool(same_grid and mse_rel <= MSE_RTOL and same_best
-                            and certified)
+    check["correct"] = bool(
+        same_grid and mse_rel <= MSE_RTOL and same_best and certified
+    )
     return check
 
 
@@ -462,17 +505,30 @@ def run_workload(key, args, cp, env, ceilings, write_rows):
     target = None if args.quick else spec["target_s"]
     t0 = time.perf_counter()
     X, y = make_w1(n, p, n_informative=min(50, p // 4))
-    print(f"\n{workload}: X {n:,}×{p:,} float64, {cv} folds × {len(l1_ratios)} "
-          f"l1_ratios × {N_ALPHAS} alphas + full path = {n_fits:,} fits, "
-          f"tol={TOL:g} (data made in {time.perf_counter() - t0:.1f} s)", flush=True)
-    common = dict(env, workload=workload, dtype=str(X.dtype), n_samples=n,
-                  n_features=p, n_folds=cv, n_l1_ratios=len(l1_ratios),
-                  n_alphas=N_ALPHAS, tol=TOL, ceilings=ceilings)
+    print(
+        f"\n{workload}: X {n:,}×{p:,} float64, {cv} folds × {len(l1_ratios)} "
+        f"l1_ratios × {N_ALPHAS} alphas + full path = {n_fits:,} fits, "
+        f"tol={TOL:g} (data made in {time.perf_counter() - t0:.1f} s)",
+        flush=True,
+    )
+    common = dict(
+        env,
+        workload=workload,
+        dtype=str(X.dtype),
+        n_samples=n,
+        n_features=p,
+        n_folds=cv,
+        n_l1_ratios=len(l1_ratios),
+        n_alphas=N_ALPHAS,
+        tol=TOL,
+        ceilings=ceilings,
+    )
     sync = cp.cuda.Device().synchronize
 
     def fit(backend):
-        return gpureg.fit_grid(X, y, l1_ratio=l1_ratios, alphas=N_ALPHAS, cv=cv,
-                               tol=TOL, backend=backend)
+        return gpureg.fit_grid(
+            X, y, l1_ratio=l1_ratios, alphas=N_ALPHAS, cv=cv, tol=TOL, backend=backend
+        )
 
     # 1. correctness: one GPU fit against one CPU fit (the CPU one is timed
     #    by the wall clock too; on W2 it is the CPU's only timed run)
@@ -491,33 +547,42 @@ def run_workload(key, args, cp, env, ceilings, write_rows):
     cpu_res = fit("cpu")
     cpu_check_s = time.perf_counter() - t0
     check = compare(gpu_res, cpu_res)
-    print(f"  check gpu vs cpu: same alpha grid {check['same_alpha_grid']}; "
-          f"mse_path max rel diff {check['mse_path_max_rel_diff_vs_cpu']:.2e} "
-          f"(≤ {MSE_RTOL:g}); same alpha_/l1_ratio_ {check['same_best_as_cpu']}; "
-          f"all {gpu_res.n_fits:,} gpu fits certified {check['all_certified']} "
-          f"(worst gap/tol {check['max_gap_ratio']:.4g}); "
-          f"-> {'OK' if check['correct'] else 'FAILED'}", flush=True)
+    print(
+        f"  check gpu vs cpu: same alpha grid {check['same_alpha_grid']}; "
+        f"mse_path max rel diff {check['mse_path_max_rel_diff_vs_cpu']:.2e} "
+        f"(≤ {MSE_RTOL:g}); same alpha_/l1_ratio_ {check['same_best_as_cpu']}; "
+        f"all {gpu_res.n_fits:,} gpu fits certified {check['all_certified']} "
+        f"(worst gap/tol {check['max_gap_ratio']:.4g}); "
+        f"-> {'OK' if check['correct'] else 'FAILED'}",
+        flush=True,
+    )
 
     # 2. GPU timing, host arrays in, host results out (fewer repeats if the
     #    checking run says they would take over GPU_TIME_BUDGET_S)
-    repeats = max(1, min(args.repeat, int(GPU_TIME_BUDGET_S / max(gpu_check_s,
-                                                                  1e-9))))
+    repeats = max(1, min(args.repeat, int(GPU_TIME_BUDGET_S / max(gpu_check_s, 1e-9))))
     try:
         secs, best = timed_runs(lambda: fit("gpu"), repeats, sync)
     except Exception as exc:
-        row = dict(common, backend="gpureg-gpu", stage="timing",
-                   error=error_text(exc), **check)
+        row = dict(
+            common, backend="gpureg-gpu", stage="timing", error=error_text(exc), **check
+        )
         print(f"  gpureg gpu raised while timed: {row['error']}", flush=True)
         write_rows([row])
         return [row], "error"
     wall = min(secs)
     gpu_row = dict(
-        common, backend="gpureg-gpu", mode=gpu_res.mode, n_fits=gpu_res.n_fits,
-        wall_s_best=wall, wall_s_median=float(np.median(secs)), all_runs_s=secs,
-        n_runs=len(secs), fits_per_s=gpu_res.n_fits / wall,
+        common,
+        backend="gpureg-gpu",
+        mode=gpu_res.mode,
+        n_fits=gpu_res.n_fits,
+        wall_s_best=wall,
+        wall_s_median=float(np.median(secs)),
+        all_runs_s=secs,
+        n_runs=len(secs),
+        fits_per_s=gpu_res.n_fits / wall,
         wall_clock="time.perf_counter around fit_grid(numpy X, y) -> host "
-                   "GridResult, cupy.cuda.Device().synchronize() before start "
-                   "and stop",
+        "GridResult, cupy.cuda.Device().synchronize() before start "
+        "and stop",
         target_wall_s=target,
         target_met=None if target is None else bool(wall <= target),
         timings=dict(best.timings),
@@ -533,35 +598,59 @@ def run_workload(key, args, cp, env, ceilings, write_rows):
     else:
         cpu_secs, cpu_best = [cpu_check_s], cpu_res
         cpu_how = "the single checking run (after the numba warm-up)"
-    rows.append(dict(
-        common, backend="gpureg-cpu", device=env["cpu"], gpu_device=env["device"],
-        mode=cpu_res.mode,
-        n_fits=cpu_res.n_fits, wall_s_best=min(cpu_secs),
-        wall_s_median=float(np.median(cpu_secs)), all_runs_s=cpu_secs,
-        n_runs=len(cpu_secs), fits_per_s=cpu_res.n_fits / min(cpu_secs),
-        wall_clock=cpu_how, timings=dict(cpu_best.timings),
-        max_gap_ratio=check["cpu_max_gap_ratio"],
-        all_certified=check["cpu_all_certified"],
-    ))
+    rows.append(
+        dict(
+            common,
+            backend="gpureg-cpu",
+            device=env["cpu"],
+            gpu_device=env["device"],
+            mode=cpu_res.mode,
+            n_fits=cpu_res.n_fits,
+            wall_s_best=min(cpu_secs),
+            wall_s_median=float(np.median(cpu_secs)),
+            all_runs_s=cpu_secs,
+            n_runs=len(cpu_secs),
+            fits_per_s=cpu_res.n_fits / min(cpu_secs),
+            wall_clock=cpu_how,
+            timings=dict(cpu_best.timings),
+            max_gap_ratio=check["cpu_max_gap_ratio"],
+            all_certified=check["cpu_all_certified"],
+        )
+    )
     if spec["time_sklearn"] and not args.skip_sklearn:
         t0 = time.perf_counter()
-        sk = ElasticNetCV(l1_ratio=l1_ratios, alphas=N_ALPHAS, cv=KFold(cv),
-                          tol=TOL).fit(X, y)
+        sk = ElasticNetCV(
+            l1_ratio=l1_ratios, alphas=N_ALPHAS, cv=KFold(cv), tol=TOL
+        ).fit(X, y)
         sk_s = time.perf_counter() - t0
         sk_fits = cv * len(l1_ratios) * N_ALPHAS + 1
         same_grid = bool(np.allclose(sk.alphas_, gpu_res.alphas, rtol=1e-10))
-        sk_rel = (float(np.max(np.abs(gpu_res.mse_path - sk.mse_path_)
-                               / sk.mse_path_)) if same_grid else None)
-        rows.append(dict(
-            common, backend="sklearn-ElasticNetCV", device=env["cpu"],
-            gpu_device=env["device"],
-            n_fits=sk_fits, wall_s_best=sk_s, wall_s_median=sk_s, all_runs_s=[sk_s],
-            n_runs=1, fits_per_s=sk_fits / sk_s, wall_clock="one run",
-            gpu_mse_path_max_rel_diff_vs_sklearn=sk_rel,
-            same_alpha_grid_as_gpu=same_grid,
-            same_best_as_gpu=bool(np.isclose(sk.alpha_, gpu_res.alpha_, rtol=1e-10)
-                                  and sk.l1_ratio_ == gpu_res.l1_ratio_),
-        ))
+        sk_rel = (
+            float(np.max(np.abs(gpu_res.mse_path - sk.mse_path_) / sk.mse_path_))
+            if same_grid
+            else None
+        )
+        rows.append(
+            dict(
+                common,
+                backend="sklearn-ElasticNetCV",
+                device=env["cpu"],
+                gpu_device=env["device"],
+                n_fits=sk_fits,
+                wall_s_best=sk_s,
+                wall_s_median=sk_s,
+                all_runs_s=[sk_s],
+                n_runs=1,
+                fits_per_s=sk_fits / sk_s,
+                wall_clock="one run",
+                gpu_mse_path_max_rel_diff_vs_sklearn=sk_rel,
+                same_alpha_grid_as_gpu=same_grid,
+                same_best_as_gpu=bool(
+                    np.isclose(sk.alpha_, gpu_res.alpha_, rtol=1e-10)
+                    and sk.l1_ratio_ == gpu_res.l1_ratio_
+                ),
+            )
+        )
     print_table(rows)
     return rows, "ok" if check["correct"] else "incorrect"
 
@@ -574,8 +663,10 @@ def print_table(rows):
     rows : list of dict
         As built by :func:`run_workload`; the first is the GPU row.
     """
-    print(f"  {'backend':26}{'best (s)':>10}{'median (s)':>12}{'runs':>6}"
-          f"{'fits':>8}{'fits/s':>11}  target")
+    print(
+        f"  {'backend':26}{'best (s)':>10}{'median (s)':>12}{'runs':>6}"
+        f"{'fits':>8}{'fits/s':>11}  target"
+    )
     for row in rows:
         if row["backend"] == "gpureg-gpu" and row["target_wall_s"] is not None:
             verdict = "PASS" if row["target_met"] else "MISS"
@@ -584,21 +675,27 @@ def print_table(rows):
             target = "n/a (quick)"
         else:
             target = ""
-        label = {"gpureg-gpu": "gpureg gpu",
-                 "gpureg-cpu": "gpureg cpu (numba)",
-                 "sklearn-ElasticNetCV": "sklearn ElasticNetCV"}[row["backend"]]
-        print(f"  {label:26}{row['wall_s_best']:>10.4f}{row['wall_s_median']:>12.4f}"
-              f"{row['n_runs']:>6}{row['n_fits']:>8,}{row['fits_per_s']:>11,.0f}"
-              f"  {target}")
+        label = {
+            "gpureg-gpu": "gpureg gpu",
+            "gpureg-cpu": "gpureg cpu (numba)",
+            "sklearn-ElasticNetCV": "sklearn ElasticNetCV",
+        }[row["backend"]]
+        print(
+            f"  {label:26}{row['wall_s_best']:>10.4f}{row['wall_s_median']:>12.4f}"
+            f"{row['n_runs']:>6}{row['n_fits']:>8,}{row['fits_per_s']:>11,.0f}"
+            f"  {target}"
+        )
     gpu = rows[0]
     print("  gpu phases of the fastest run:")
     for name, phase in gpu["phases"].items():
         extra = ""
         if "tflops" in phase:
             frac = phase["fraction_of_gemm_ceiling"]
-            extra = (f"  {phase['tflops']:.2f} TFLOP/s from 2·n·p² flops"
-                     + (f" = {100 * frac:.1f}% of the measured GEMM ceiling"
-                        if frac is not None else ""))
+            extra = f"  {phase['tflops']:.2f} TFLOP/s from 2·n·p² flops" + (
+                f" = {100 * frac:.1f}% of the measured GEMM ceiling"
+                if frac is not None
+                else ""
+            )
         elif "fits_per_s" in phase:
             extra = f"  {phase['fits_per_s']:,.0f} fits/s"
         elif "gb_per_s" in phase:
@@ -607,8 +704,10 @@ def print_table(rows):
     if "gram" not in gpu["phases"]:
         print("    (no 'gram' phase in GridResult.timings: no GEMM-ceiling fraction)")
     for row in rows[1:]:
-        print(f"  {row['backend']} / gpu best: "
-              f"{row['wall_s_best'] / gpu['wall_s_best']:.1f}x")
+        print(
+            f"  {row['backend']} / gpu best: "
+            f"{row['wall_s_best'] / gpu['wall_s_best']:.1f}x"
+        )
 
 
 def main(argv=None):
@@ -625,20 +724,38 @@ def main(argv=None):
     """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="folder for gpu_bench.json")
-    parser.add_argument("--quick", action="store_true",
-                        help="n_samples / 10 and n_features / 4 (smoke run)")
-    parser.add_argument("--skip-sklearn", action="store_true",
-                        help="do not time scikit-learn's ElasticNetCV on W1")
-    parser.add_argument("--workloads", default="w1,w2",
-                        help="comma-separated subset of w1,w2 (default: both)")
-    parser.add_argument("--repeat", type=int, default=5,
-                        help="timed GPU runs per workload (best and median "
-                             "reported; fewer if one run takes over "
-                             f"{GPU_TIME_BUDGET_S:g} s / repeat)")
-    parser.add_argument("--gemm-n", type=int, default=8192,
-                        help="matrix size of the FP64 GEMM ceiling")
-    parser.add_argument("--copy-gib", type=float, default=2.0,
-                        help="buffer size (GiB) of the copy-bandwidth ceiling")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="n_samples / 10 and n_features / 4 (smoke run)",
+    )
+    parser.add_argument(
+        "--skip-sklearn",
+        action="store_true",
+        help="do not time scikit-learn's ElasticNetCV on W1",
+    )
+    parser.add_argument(
+        "--workloads",
+        default="w1,w2",
+        help="comma-separated subset of w1,w2 (default: both)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=5,
+        help="timed GPU runs per workload (best and median "
+        "reported; fewer if one run takes over "
+        f"{GPU_TIME_BUDGET_S:g} s / repeat)",
+    )
+    parser.add_argument(
+        "--gemm-n", type=int, default=8192, help="matrix size of the FP64 GEMM ceiling"
+    )
+    parser.add_argument(
+        "--copy-gib",
+        type=float,
+        default=2.0,
+        help="buffer size (GiB) of the copy-bandwidth ceiling",
+    )
     args = parser.parse_args(argv)
     keys = [k.strip().lower() for k in args.workloads.split(",") if k.strip()]
     unknown = sorted(set(keys) - set(WORKLOADS))
@@ -648,18 +765,25 @@ def main(argv=None):
     cp = import_cupy()
     t_start = time.perf_counter()
     env = environment(cp)
-    print(f"device: {env['device']}; CUDA driver API {env['cuda_driver_api']} "
-          f"(nvidia driver {env['nvidia_driver']}), runtime {env['cuda_runtime']}; "
-          f"CuPy {env['cupy']}, numpy {env['numpy']}, numba {env['numba']}, "
-          f"scikit-learn {env['sklearn']}, gpureg {env['gpureg']}; "
-          f"CPU {env['cpu']}; {env['hostname']} {env['date']}", flush=True)
+    print(
+        f"device: {env['device']}; CUDA driver API {env['cuda_driver_api']} "
+        f"(nvidia driver {env['nvidia_driver']}), runtime {env['cuda_runtime']}; "
+        f"CuPy {env['cupy']}, numpy {env['numpy']}, numba {env['numba']}, "
+        f"scikit-learn {env['sklearn']}, gpureg {env['gpureg']}; "
+        f"CPU {env['cpu']}; {env['hostname']} {env['date']}",
+        flush=True,
+    )
 
     ceilings = measure_ceilings(cp, args.gemm_n, args.copy_gib)
-    notes = "".join(f"; {ceilings[k]}" for k in ("fp64_gemm_error", "copy_error")
-                    if k in ceilings)
-    print(f"ceilings: FP64 GEMM {ceilings.get('fp64_gemm_tflops', np.nan):.2f} "
-          f"TFLOP/s, device copy {ceilings.get('copy_gb_per_s', np.nan):.0f} GB/s "
-          f"(read+write){notes}", flush=True)
+    notes = "".join(
+        f"; {ceilings[k]}" for k in ("fp64_gemm_error", "copy_error") if k in ceilings
+    )
+    print(
+        f"ceilings: FP64 GEMM {ceilings.get('fp64_gemm_tflops', np.nan):.2f} "
+        f"TFLOP/s, device copy {ceilings.get('copy_gb_per_s', np.nan):.0f} GB/s "
+        f"(read+write){notes}",
+        flush=True,
+    )
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -679,9 +803,17 @@ def main(argv=None):
         cp.cuda.Device().synchronize()
         print(f"warm-up (compilation) {time.perf_counter() - t0:.1f} s", flush=True)
     except Exception as exc:
-        rows.append(dict(env, workload="warm-up", backend="gpureg-gpu",
-                         n_samples=200, n_features=20, ceilings=ceilings,
-                         error=error_text(exc)))
+        rows.append(
+            dict(
+                env,
+                workload="warm-up",
+                backend="gpureg-gpu",
+                n_samples=200,
+                n_features=20,
+                ceilings=ceilings,
+                error=error_text(exc),
+            )
+        )
         statuses.append("error")
         print(f"warm-up: gpureg gpu raised {error_text(exc)}", flush=True)
     write_rows()

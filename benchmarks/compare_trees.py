@@ -58,8 +58,12 @@ np.savez(out, coef=res.coef_path, mse=res.mse_path, t=elapsed)
 
 def _run(tree: Path, shape, out: Path) -> float:
     env = dict(os.environ, PYTHONPATH=str(tree))
-    subprocess.run([sys.executable, "-c", _CHILD, *map(str, shape), str(out)],
-                   check=True, env=env, cwd=tempfile.gettempdir())
+    subprocess.run(
+        [sys.executable, "-c", _CHILD, *map(str, shape), str(out)],
+        check=True,
+        env=env,
+        cwd=tempfile.gettempdir(),
+    )
     return float(np.load(out)["t"])
 
 
@@ -82,25 +86,32 @@ def main(argv=None) -> int:
             old, new = np.load(Path(tmp, "old.npz")), np.load(Path(tmp, "new.npz"))
             row = {
                 "workload": name,
-                "old_s": times["old"], "new_s": times["new"],
+                "old_s": times["old"],
+                "new_s": times["new"],
                 "old_median_s": float(np.median(times["old"])),
                 "new_median_s": float(np.median(times["new"])),
                 "max_abs_coef_diff": float(np.max(np.abs(old["coef"] - new["coef"]))),
-                "max_rel_mse_diff": float(np.max(np.abs(old["mse"] - new["mse"])
-                                                 / np.abs(old["mse"]))),
+                "max_rel_mse_diff": float(
+                    np.max(np.abs(old["mse"] - new["mse"]) / np.abs(old["mse"]))
+                ),
             }
             row["new_over_old"] = row["new_median_s"] / row["old_median_s"]
             rows.append(row)
-            print(f"{name:28s} old {row['old_median_s']:7.2f} s  new "
-                  f"{row['new_median_s']:7.2f} s  new/old {row['new_over_old']:.2f}  "
-                  f"max |Δcoef| {row['max_abs_coef_diff']:.1e}  max rel Δmse "
-                  f"{row['max_rel_mse_diff']:.1e}", flush=True)
+            print(
+                f"{name:28s} old {row['old_median_s']:7.2f} s  new "
+                f"{row['new_median_s']:7.2f} s  new/old {row['new_over_old']:.2f}  "
+                f"max |Δcoef| {row['max_abs_coef_diff']:.1e}  max rel Δmse "
+                f"{row['max_rel_mse_diff']:.1e}",
+                flush=True,
+            )
     if args.out is not None:
         record = {
             "benchmark": "compare_trees",
             "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "host": platform.node(), "cpu_count": os.cpu_count(),
-            "python": platform.python_version(), "numpy": np.__version__,
+            "host": platform.node(),
+            "cpu_count": os.cpu_count(),
+            "python": platform.python_version(),
+            "numpy": np.__version__,
             "trees": {k: str(v) for k, v in trees.items()},
             "rows": rows,
         }

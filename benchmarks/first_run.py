@@ -51,10 +51,23 @@ from pathlib import Path
 TARGET_COLD_S = 25.0
 TARGET_WARM_S = 3.0
 #: What ``gpureg demo --out DIR`` leaves in DIR (PNG plots; SVG with --svg).
-EXPECTED_FILES = ("results.csv", "best.json", "path.png", "cv_curve.png",
-                  "cv_heatmap.png")
-PACKAGES = ("gpureg", "numpy", "numba", "llvmlite", "scipy", "scikit-learn",
-            "pandas", "matplotlib")
+EXPECTED_FILES = (
+    "results.csv",
+    "best.json",
+    "path.png",
+    "cv_curve.png",
+    "cv_heatmap.png",
+)
+PACKAGES = (
+    "gpureg",
+    "numpy",
+    "numba",
+    "llvmlite",
+    "scipy",
+    "scikit-learn",
+    "pandas",
+    "matplotlib",
+)
 
 
 def cpu_name() -> str:
@@ -85,8 +98,10 @@ def time_demo(python, cache_dir, work, demo_args, label):
     proc = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - t0
     if proc.returncode != 0:
-        raise SystemExit(f"{label}: {shlex.join(cmd)} exited {proc.returncode}:\n"
-                         f"{proc.stderr[-3000:]}")
+        raise SystemExit(
+            f"{label}: {shlex.join(cmd)} exited {proc.returncode}:\n"
+            f"{proc.stderr[-3000:]}"
+        )
     missing = [name for name in EXPECTED_FILES if not (out / name).is_file()]
     if missing:
         raise SystemExit(f"{label}: the demo did not write {missing} in {out}.")
@@ -96,36 +111,58 @@ def time_demo(python, cache_dir, work, demo_args, label):
 def time_import(python, cache_dir, work):
     """Seconds of ``import gpureg`` inside a new process (interpreter start not
     included)."""
-    code = ("import time\nt0 = time.perf_counter()\nimport gpureg\n"
-            "print(time.perf_counter() - t0)\n")
+    code = (
+        "import time\nt0 = time.perf_counter()\nimport gpureg\n"
+        "print(time.perf_counter() - t0)\n"
+    )
     env = {**os.environ, "NUMBA_CACHE_DIR": str(cache_dir)}
-    proc = subprocess.run([python, "-c", code], cwd=work, env=env,
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [python, "-c", code],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return float(proc.stdout.strip().splitlines()[-1])
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3,
-                        help="warm demo runs and import runs (median reported)")
-    parser.add_argument("--python", default=sys.executable,
-                        help="interpreter with gpureg installed (default: this one)")
-    parser.add_argument("--demo-args", default="",
-                        help="extra options for 'gpureg demo', in one argument: "
-                        "--demo-args='--backend cpu --svg'")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results"),
-                        help="folder of the JSON record")
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=3,
+        help="warm demo runs and import runs (median reported)",
+    )
+    parser.add_argument(
+        "--python",
+        default=sys.executable,
+        help="interpreter with gpureg installed (default: this one)",
+    )
+    parser.add_argument(
+        "--demo-args",
+        default="",
+        help="extra options for 'gpureg demo', in one argument: "
+        "--demo-args='--backend cpu --svg'",
+    )
+    parser.add_argument(
+        "--out",
+        default=str(Path(__file__).parent / "results"),
+        help="folder of the JSON record",
+    )
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     demo_args = shlex.split(args.demo_args)
-    command = shlex.join(["python", "-m", "gpureg", "demo", *demo_args,
-                          "--out", "DIR"])
+    command = shlex.join(["python", "-m", "gpureg", "demo", *demo_args, "--out", "DIR"])
 
     cores = os.cpu_count()
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
-    print(f"{command}\nCPU: {cpu_name()} ({cores} cores), load average "
-          f"{'n/a' if load is None else ' '.join(f'{v:.2f}' for v in load)}")
+    print(
+        f"{command}\nCPU: {cpu_name()} ({cores} cores), load average "
+        f"{'n/a' if load is None else ' '.join(f'{v:.2f}' for v in load)}"
+    )
 
     with tempfile.TemporaryDirectory(prefix="gpureg-first-run-") as tmp:
         work = Path(tmp)
@@ -133,8 +170,10 @@ def main(argv=None):
         cache.mkdir()
         cold = time_demo(args.python, cache, work, demo_args, "cold")
         n_cached = sum(1 for _ in cache.rglob("*.nbi"))
-        warm = [time_demo(args.python, cache, work, demo_args, f"warm{i}")
-                for i in range(args.runs)]
+        warm = [
+            time_demo(args.python, cache, work, demo_args, f"warm{i}")
+            for i in range(args.runs)
+        ]
         imports = [time_import(args.python, cache, work) for _ in range(args.runs)]
 
     warm_median = statistics.median(warm)
@@ -143,13 +182,19 @@ def main(argv=None):
     ok_warm = warm_median <= TARGET_WARM_S
 
     print(f"\n{'':<22} {'seconds':>8} {'target':>8}")
-    print(f"{'cold (empty cache)':<22} {cold:>8.2f} {'<= 25':>8}  "
-          f"{'ok' if ok_cold else 'MISSED'}")
-    print(f"{'warm (median of ' + str(args.runs) + ')':<22} {warm_median:>8.2f} "
-          f"{'<= 3':>8}  {'ok' if ok_warm else 'MISSED'}")
+    print(
+        f"{'cold (empty cache)':<22} {cold:>8.2f} {'<= 25':>8}  "
+        f"{'ok' if ok_cold else 'MISSED'}"
+    )
+    print(
+        f"{'warm (median of ' + str(args.runs) + ')':<22} {warm_median:>8.2f} "
+        f"{'<= 3':>8}  {'ok' if ok_warm else 'MISSED'}"
+    )
     print(f"{'import gpureg':<22} {import_median:>8.3f}")
-    print(f"warm runs: {', '.join(f'{t:.2f}' for t in warm)}; "
-          f"numba cache entries after the cold run: {n_cached}")
+    print(
+        f"warm runs: {', '.join(f'{t:.2f}' for t in warm)}; "
+        f"numba cache entries after the cold run: {n_cached}"
+    )
 
     now = dt.datetime.now(dt.timezone.utc)
     host = platform.node() or "unknown-host"

@@ -49,8 +49,9 @@ class _TwinEngine:
     @classmethod
     def solve_paths(cls, batch, alphas, l1_ratios, penalty_factor, **kw):
         """Solve as the GPU backend does and keep the solution."""
-        sol = _fista.solve_paths_with(TwinOps, batch, alphas, l1_ratios,
-                                      penalty_factor, **kw)
+        sol = _fista.solve_paths_with(
+            TwinOps, batch, alphas, l1_ratios, penalty_factor, **kw
+        )
         cls.last = sol
         return sol
 
@@ -59,16 +60,21 @@ def main(argv=None):
     """Run the engine on the workload and print/record the work model."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workload", choices=sorted(SIZES), default="w1")
-    ap.add_argument("--tflops", type=float, default=50.0,
-                    help="FP64 GEMM rate assumed for the estimate (TFLOP/s)")
+    ap.add_argument(
+        "--tflops",
+        type=float,
+        default=50.0,
+        help="FP64 GEMM rate assumed for the estimate (TFLOP/s)",
+    )
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
     n, p, k = SIZES[args.workload]
     X, y = make_w1(n, p)
     fit_module.get_backend = lambda name: _TwinEngine
     t0 = time.perf_counter()
-    res = gpureg.fit_grid(X, y, l1_ratio=L1_RATIOS, alphas=100, cv=k, tol=1e-4,
-                          backend="cpu")
+    res = gpureg.fit_grid(
+        X, y, l1_ratio=L1_RATIOS, alphas=100, cv=k, tol=1e-4, backend="cpu"
+    )
     wall = time.perf_counter() - t0
     it = _TwinEngine.last.n_iter  # (sets, l1, alphas)
     checks = np.ceil(it / _fista.CHECK_EVERY)
@@ -76,18 +82,27 @@ def main(argv=None):
     gram_flops = 2.0 * n * p * p
     row = {
         "what": "GPU engine (batched FISTA) work on the CPU twins; device time is "
-                "a model: GEMM flops / assumed rate",
-        "workload": args.workload, "n_samples": n, "n_features": p, "n_folds": k,
-        "n_fits": int(res.n_fits), "all_certified": bool(res.converged.all()),
+        "a model: GEMM flops / assumed rate",
+        "workload": args.workload,
+        "n_samples": n,
+        "n_features": p,
+        "n_folds": k,
+        "n_fits": int(res.n_fits),
+        "all_certified": bool(res.converged.all()),
         "worst_gap_ratio": float(np.max(res.dual_gap / res.gap_tol[:, None, None])),
-        "fista_iterations": {"median": float(np.median(it)),
-                             "p90": float(np.percentile(it, 90)),
-                             "max": int(it.max()), "sum": int(it.sum())},
-        "solver_gemm_gflop": gemm_flops / 1e9, "gram_gemm_gflop": gram_flops / 1e9,
+        "fista_iterations": {
+            "median": float(np.median(it)),
+            "p90": float(np.percentile(it, 90)),
+            "max": int(it.max()),
+            "sum": int(it.sum()),
+        },
+        "solver_gemm_gflop": gemm_flops / 1e9,
+        "gram_gemm_gflop": gram_flops / 1e9,
         "assumed_fp64_tflops": args.tflops,
         "modelled_device_ms_solver_gemms": gemm_flops / (args.tflops * 1e12) * 1e3,
         "modelled_device_ms_gram": gram_flops / (args.tflops * 1e12) * 1e3,
-        "cpu_wall_s_with_twins": wall, "cpu": cpu_name(),
+        "cpu_wall_s_with_twins": wall,
+        "cpu": cpu_name(),
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
     print(json.dumps(row, indent=2))

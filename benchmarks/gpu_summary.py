@@ -48,12 +48,22 @@ def tests_lines(out: Path):
     total = sum(int(s.get("tests", 0)) for s in suites)
     failed = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
     skipped = sum(int(s.get("skipped", 0)) for s in suites)
-    names = [f"{c.get('classname', '').split('.')[-1]}::{c.get('name')}".strip(":")
-             for s in suites for c in s.iter("testcase")
-             if c.find("failure") is not None or c.find("error") is not None]
+    names = [
+        f"{c.get('classname', '').split('.')[-1]}::{c.get('name')}".strip(":")
+        for s in suites
+        for c in s.iter("testcase")
+        if c.find("failure") is not None or c.find("error") is not None
+    ]
     verdict = "PASS" if total and not failed and not skipped else "FAIL"
-    lines = [("gpu tests", f"{total - failed - skipped} passed, {failed} failed, "
-              f"{skipped} skipped of {total}", "all pass, none skipped", verdict)]
+    lines = [
+        (
+            "gpu tests",
+            f"{total - failed - skipped} passed, {failed} failed, "
+            f"{skipped} skipped of {total}",
+            "all pass, none skipped",
+            verdict,
+        )
+    ]
     lines += [("  failed", n, "", "") for n in names[:6]]
     if len(names) > 6:
         lines.append(("  failed", f"... and {len(names) - 6} more", "", ""))
@@ -76,18 +86,35 @@ def bench_lines(out: Path):
         ok = bool(row.get("correct"))
         rel = row.get("mse_path_max_rel_diff_vs_cpu", float("nan"))
         gap = row.get("max_gap_ratio", float("nan"))
-        lines.append((f"{name} checks", f"mse vs cpu {rel:.1e}, gap/tol {gap:.2f}",
-                      "as cpu, certified", "PASS" if ok else "FAIL"))
+        lines.append(
+            (
+                f"{name} checks",
+                f"mse vs cpu {rel:.1e}, gap/tol {gap:.2f}",
+                "as cpu, certified",
+                "PASS" if ok else "FAIL",
+            )
+        )
         target = row.get("target_wall_s")
         wall = row.get("wall_s_best", float("nan"))
         verdict = "n/a" if target is None else ("PASS" if wall <= target else "MISS")
-        lines.append((f"{name} wall", f"{wall:.4f} s ({row.get('fits_per_s', 0):,.0f} "
-                      "fits/s)", "n/a" if target is None else f"<= {target:g} s",
-                      verdict))
+        lines.append(
+            (
+                f"{name} wall",
+                f"{wall:.4f} s ({row.get('fits_per_s', 0):,.0f} fits/s)",
+                "n/a" if target is None else f"<= {target:g} s",
+                verdict,
+            )
+        )
     cpu = {r.get("workload"): r for r in rows if r.get("backend") == "gpureg-cpu"}
     for name, r in cpu.items():
-        lines.append((f"{name} cpu", f"{r.get('wall_s_best', float('nan')):.3f} s",
-                      "reference", ""))
+        lines.append(
+            (
+                f"{name} cpu",
+                f"{r.get('wall_s_best', float('nan')):.3f} s",
+                "reference",
+                "",
+            )
+        )
     return lines or [("W1 / W2", "no gpureg-gpu row", "", "FAIL")]
 
 
@@ -98,23 +125,44 @@ def dropout_lines(out: Path):
         return [("dropout", "no dropout_bench.json", "", "FAIL")]
     lines = []
     for r in rows:
-        if r.get("backend") == "gpureg" and r.get("direction") == "forward" \
-                and r.get("mode") == "seeded" and "fraction_of_copy" in r:
+        if (
+            r.get("backend") == "gpureg"
+            and r.get("direction") == "forward"
+            and r.get("mode") == "seeded"
+            and "fraction_of_copy" in r
+        ):
             frac = r["fraction_of_copy"]
-            lines.append((f"dropout {r['dtype']} fwd", f"{r['gb_per_s']:.0f} GB/s = "
-                          f"{100 * frac:.0f}% of copy", ">= 90% of copy",
-                          "PASS" if frac >= r.get("target_fraction", 0.9) else "MISS"))
+            lines.append(
+                (
+                    f"dropout {r['dtype']} fwd",
+                    f"{r['gb_per_s']:.0f} GB/s = {100 * frac:.0f}% of copy",
+                    ">= 90% of copy",
+                    "PASS" if frac >= r.get("target_fraction", 0.9) else "MISS",
+                )
+            )
     if not lines:
         lines.append(("dropout fwd", "no GPU rows", ">= 90% of copy", "FAIL"))
-    torch_bf = [r for r in rows if r.get("backend") == "torch"
-                and r.get("dtype") == "bfloat16"]
-    ours_bf = [r for r in rows if r.get("backend") == "gpureg"
-               and r.get("dtype") == "bfloat16" and r.get("direction") == "forward"
-               and r.get("mode") == "seeded"]
+    torch_bf = [
+        r for r in rows if r.get("backend") == "torch" and r.get("dtype") == "bfloat16"
+    ]
+    ours_bf = [
+        r
+        for r in rows
+        if r.get("backend") == "gpureg"
+        and r.get("dtype") == "bfloat16"
+        and r.get("direction") == "forward"
+        and r.get("mode") == "seeded"
+    ]
     if torch_bf and ours_bf:
         ratio = torch_bf[0]["seconds"] / ours_bf[0]["seconds"]
-        lines.append(("dropout bf16 vs torch", f"{ratio:.2f}x", ">= 1.2x",
-                      "PASS" if ratio >= 1.2 else "MISS"))
+        lines.append(
+            (
+                "dropout bf16 vs torch",
+                f"{ratio:.2f}x",
+                ">= 1.2x",
+                "PASS" if ratio >= 1.2 else "MISS",
+            )
+        )
     else:
         lines.append(("dropout bf16 vs torch", "torch not measured", ">= 1.2x", "n/a"))
     return lines
@@ -131,8 +179,10 @@ def main(argv=None) -> int:
     text = [f"{'check':24} {'measured':44} {'target':24} verdict", "-" * 100]
     text += [f"{a:24} {b:44} {c:24} {d}" for a, b, c, d in lines]
     failed = any(d == "FAIL" for *_, d in lines)
-    text.append(f"overall: {'FAIL' if failed else 'PASS'} (MISS = a speed target "
-                "missed, reported, not a failure)")
+    text.append(
+        f"overall: {'FAIL' if failed else 'PASS'} (MISS = a speed target "
+        "missed, reported, not a failure)"
+    )
     print("\n".join(text))
     (out / "gpu_summary.txt").write_text("\n".join(text) + "\n")
     return 1 if failed else 0

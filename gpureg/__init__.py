@@ -56,18 +56,43 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["Dropout", "ElasticNet", "ElasticNetCV", "GridResult", "Lasso", "LassoCV",
-           "Ridge", "RidgeCV", "dropout", "dropout_add", "dropout_add_backward",
-           "dropout_backward", "enet_path", "fit_grid", "lasso_path",
-           "load_diabetes", "philox4x32", "__version__"]
+__all__ = [
+    "Dropout",
+    "ElasticNet",
+    "ElasticNetCV",
+    "GridResult",
+    "Lasso",
+    "LassoCV",
+    "Ridge",
+    "RidgeCV",
+    "dropout",
+    "dropout_add",
+    "dropout_add_backward",
+    "dropout_backward",
+    "enet_path",
+    "fit_grid",
+    "lasso_path",
+    "load_diabetes",
+    "philox4x32",
+    "__version__",
+]
 
 #: Public names imported on first use, and the module of each.
 _LAZY = {
     "fit_grid": "._fit",
     "enet_path": "._path",
     "lasso_path": "._path",
-    **{name: ".estimators" for name in ("ElasticNet", "ElasticNetCV", "Lasso",
-                                        "LassoCV", "Ridge", "RidgeCV")},
+    **{
+        name: ".estimators"
+        for name in (
+            "ElasticNet",
+            "ElasticNetCV",
+            "Lasso",
+            "LassoCV",
+            "Ridge",
+            "RidgeCV",
+        )
+    },
 }
 
 
@@ -83,8 +108,9 @@ def __getattr__(name):
         except ModuleNotFoundError as exc:
             if exc.name != f"{__name__}.{name}":
                 raise  # the submodule exists but one of its imports is missing
-            raise AttributeError(f"module {__name__!r} has no attribute "
-                                 f"{name!r}") from None
+            raise AttributeError(
+                f"module {__name__!r} has no attribute {name!r}"
+            ) from None
     globals()[name] = value
     return value
 

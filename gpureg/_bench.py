@@ -57,8 +57,16 @@ BACKENDS = ("cpu", "gpu", "numpy", "sklearn")
 TOL = 1e-4
 
 
-def throughput_rows(*, backends=("cpu",), sizes=None, quick=False, n_samples=2000,
-                    n_features=100, seed=0, progress=False) -> list[dict]:
+def throughput_rows(
+    *,
+    backends=("cpu",),
+    sizes=None,
+    quick=False,
+    n_samples=2000,
+    n_features=100,
+    seed=0,
+    progress=False,
+) -> list[dict]:
     """Time ``fit_grid`` on a scaling series of grid sizes, after checking it.
 
     The data are a Toeplitz(0.5)-correlated Gaussian design (as workload W1
@@ -119,11 +127,16 @@ def throughput_rows(*, backends=("cpu",), sizes=None, quick=False, n_samples=200
     if unknown:
         raise ValueError(f"unknown backends {unknown}; expected some of {BACKENDS}")
     if quick:
-        n_samples, n_features = (min(n_samples, QUICK_SHAPE[0]),
-                                 min(n_features, QUICK_SHAPE[1]))
+        n_samples, n_features = (
+            min(n_samples, QUICK_SHAPE[0]),
+            min(n_features, QUICK_SHAPE[1]),
+        )
     if sizes is None:
-        sizes = [s for s in DEFAULT_SIZES
-                 if not quick or _n_fits_gpureg(*s) <= QUICK_MAX_FITS]
+        sizes = [
+            s
+            for s in DEFAULT_SIZES
+            if not quick or _n_fits_gpureg(*s) <= QUICK_MAX_FITS
+        ]
     sizes = sorted((_check_size(s) for s in sizes), key=lambda s: _n_fits_gpureg(*s))
     if not sizes:
         raise ValueError("no grid sizes to run.")
@@ -196,8 +209,9 @@ def write_rows(rows, path) -> list[Path]:
         with csv_path.open("w", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=columns)
             writer.writeheader()
-            writer.writerows({k: "" if v is None else v for k, v in r.items()}
-                             for r in flat)
+            writer.writerows(
+                {k: "" if v is None else v for k, v in r.items()} for r in flat
+            )
     else:
         pd.DataFrame(flat, columns=columns).to_csv(csv_path, index=False)
     return [json_path, csv_path]
@@ -206,8 +220,9 @@ def write_rows(rows, path) -> list[Path]:
 # --------------------------------------------------------------------------- data
 
 
-def _make_data(n_samples, n_features, *, n_informative=None, rho=0.5, noise=3.0,
-               seed=0):
+def _make_data(
+    n_samples, n_features, *, n_informative=None, rho=0.5, noise=3.0, seed=0
+):
     """Toeplitz(rho)-correlated Gaussian design and a sparse linear target.
 
     ``x_j = rho x_{j-1} + sqrt(1 - rho²) e_j`` (so ``cov_ij = rho^|i-j|``);
@@ -232,8 +247,9 @@ def _make_data(n_samples, n_features, *, n_informative=None, rho=0.5, noise=3.0,
         X[:, j] = rho * X[:, j - 1] + s * E[:, j]
     w = np.zeros(n_features)
     support = rng.choice(n_features, n_informative, replace=False)
-    w[support] = (rng.choice([-1.0, 1.0], n_informative)
-                  * rng.uniform(0.5, 2.0, n_informative))
+    w[support] = rng.choice([-1.0, 1.0], n_informative) * rng.uniform(
+        0.5, 2.0, n_informative
+    )
     y = X @ w + noise * rng.standard_normal(n_samples)
     return X, y
 
@@ -323,8 +339,15 @@ def _fit_gpureg(X, y, size, backend):
     from ._fit import fit_grid
 
     n_alphas, n_l1, cv = size
-    return fit_grid(X, y, l1_ratio=_l1_ratios(n_l1), alphas=n_alphas, cv=cv, tol=TOL,
-                    backend=backend)
+    return fit_grid(
+        X,
+        y,
+        l1_ratio=_l1_ratios(n_l1),
+        alphas=n_alphas,
+        cv=cv,
+        tol=TOL,
+        backend=backend,
+    )
 
 
 def _warm_up(backend, size):
@@ -338,9 +361,15 @@ def _base_row(X, size, backend, env):
     n_alphas, n_l1, cv = size
     device = _gpu_name() if backend == "gpu" else env["cpu"]
     return dict(
-        workload="scaling", backend=backend, device=device, dtype=str(X.dtype),
-        n_samples=X.shape[0], n_features=X.shape[1], n_alphas=n_alphas,
-        n_l1_ratios=n_l1, n_folds=cv,
+        workload="scaling",
+        backend=backend,
+        device=device,
+        dtype=str(X.dtype),
+        n_samples=X.shape[0],
+        n_features=X.shape[1],
+        n_alphas=n_alphas,
+        n_l1_ratios=n_l1,
+        n_folds=cv,
     )
 
 
@@ -370,17 +399,25 @@ def _gpureg_row(X, y, size, backend, env):
     ratio = res.dual_gap / res.gap_tol[:, None, None]
     n_fits = res.n_fits
     if n_fits != _n_fits_gpureg(*size):
-        raise RuntimeError(f"fit_grid solved {n_fits} fits, expected "
-                           f"{_n_fits_gpureg(*size)} for size {size}.")
+        raise RuntimeError(
+            f"fit_grid solved {n_fits} fits, expected "
+            f"{_n_fits_gpureg(*size)} for size {size}."
+        )
     # 2. time
     secs = _timed(lambda: _fit_gpureg(X, y, size, backend), backend)
     wall = min(secs)
     row = dict(
-        _base_row(X, size, backend, env), n_fits=n_fits, tol=TOL, wall_s=wall,
-        fits_per_s=n_fits / wall, n_runs=len(secs),
+        _base_row(X, size, backend, env),
+        n_fits=n_fits,
+        tol=TOL,
+        wall_s=wall,
+        fits_per_s=n_fits / wall,
+        n_runs=len(secs),
         all_certified=bool(res.converged.all()),
-        max_gap_ratio=float(np.max(ratio)), mse_path_max_rel_diff_vs_cpu=None,
-        mode=res.mode, warnings=" | ".join(str(w.message) for w in caught) or None,
+        max_gap_ratio=float(np.max(ratio)),
+        mse_path_max_rel_diff_vs_cpu=None,
+        mode=res.mode,
+        warnings=" | ".join(str(w.message) for w in caught) or None,
         **env,
     )
     row.pop("cpu")
@@ -396,8 +433,9 @@ def _sklearn_row(X, y, size, reference, env):
     def fit():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return ElasticNetCV(l1_ratio=_l1_ratios(n_l1), alphas=n_alphas,
-                                cv=KFold(cv), tol=TOL).fit(X, y)
+            return ElasticNetCV(
+                l1_ratio=_l1_ratios(n_l1), alphas=n_alphas, cv=KFold(cv), tol=TOL
+            ).fit(X, y)
 
     # 1. check (untimed): the same alpha grid and CV errors as gpureg-cpu
     sk = fit()
@@ -411,10 +449,18 @@ def _sklearn_row(X, y, size, reference, env):
     wall = min(secs)
     n_fits = _n_fits_sklearn(*size)
     row = dict(
-        _base_row(X, size, "sklearn", env), n_fits=n_fits, tol=TOL, wall_s=wall,
-        fits_per_s=n_fits / wall, n_runs=len(secs), all_certified=None,
+        _base_row(X, size, "sklearn", env),
+        n_fits=n_fits,
+        tol=TOL,
+        wall_s=wall,
+        fits_per_s=n_fits / wall,
+        n_runs=len(secs),
+        all_certified=None,
         max_gap_ratio=None,
-        mse_path_max_rel_diff_vs_cpu=rel, mode=None, warnings=None, **env,
+        mse_path_max_rel_diff_vs_cpu=rel,
+        mode=None,
+        warnings=None,
+        **env,
     )
     row.pop("cpu")
     return row

@@ -156,13 +156,25 @@ def fit_grid(
 
     scorer = FoldScorer(X, y, sw, folds, rhos.size) if folds else None
     res = solve_grid(
-        X, y, folds=folds, sample_weight=sw, penalty_factor=f, l1_ratios=rhos,
-        alphas=alphas, eps=eps, fit_intercept=v.check_bool(fit_intercept,
-                                                            "fit_intercept"),
+        X,
+        y,
+        folds=folds,
+        sample_weight=sw,
+        penalty_factor=f,
+        l1_ratios=rhos,
+        alphas=alphas,
+        eps=eps,
+        fit_intercept=v.check_bool(fit_intercept, "fit_intercept"),
         standardize=v.check_bool(standardize, "standardize"),
-        positive=v.check_bool(positive, "positive"), tol=tol,
-        max_iter=max_iter, dtype=dt, backend=name, progress=progress,
-        X_device=X_device, memory_limit=memory_limit, on_fold=scorer,
+        positive=v.check_bool(positive, "positive"),
+        tol=tol,
+        max_iter=max_iter,
+        dtype=dt,
+        backend=name,
+        progress=progress,
+        X_device=X_device,
+        memory_limit=memory_limit,
+        on_fold=scorer,
     )
     stats = res.batch.stats
     # in place: the full-data path is ours
@@ -221,10 +233,28 @@ class GridSolution:
     timings: dict
 
 
-def solve_grid(X, y, *, folds, sample_weight, penalty_factor, l1_ratios, alphas,
-               eps, fit_intercept, standardize, positive, tol, max_iter, dtype,
-               backend, progress=False, X_device=None, memory_limit=None,
-               on_fold=None) -> GridSolution:
+def solve_grid(
+    X,
+    y,
+    *,
+    folds,
+    sample_weight,
+    penalty_factor,
+    l1_ratios,
+    alphas,
+    eps,
+    fit_intercept,
+    standardize,
+    positive,
+    tol,
+    max_iter,
+    dtype,
+    backend,
+    progress=False,
+    X_device=None,
+    memory_limit=None,
+    on_fold=None,
+) -> GridSolution:
     """Plan and solve a validated grid (shared by ``fit_grid`` and ``enet_path``).
 
     The plan (:func:`gpureg._memory.plan_grid`) comes first: a grid that cannot
@@ -261,9 +291,13 @@ fit_intercept, standardize, positive, tol, max_iter, dtype, backend, progress
     # Grams built on a device are checked against the device's budget
     device_budget = getattr(engine, "memory_budget", None) if xp is not np else None
     plan = plan_grid(
-        n_samples=n_samples, n_features=n_features, n_sets=n_sets, n_l1=n_l1,
+        n_samples=n_samples,
+        n_features=n_features,
+        n_sets=n_sets,
+        n_l1=n_l1,
         n_alphas=alphas if isinstance(alphas, int) else alphas.size,
-        itemsize=np.dtype(dtype).itemsize, x_is_float64=X.dtype == np.float64,
+        itemsize=np.dtype(dtype).itemsize,
+        x_is_float64=X.dtype == np.float64,
         n_test=max((len(test) for _, test in folds), default=0),
         budget=memory_budget(memory_limit),
         gram_budget=None if device_budget is None else device_budget(),
@@ -278,19 +312,31 @@ fit_intercept, standardize, positive, tol, max_iter, dtype, backend, progress
         timings["transfer"] = time.perf_counter() - t_copy
     build = build_gram_batch if plan.mode == "gram" else build_residual_batch
     t_gram = time.perf_counter()
-    batch = build(Xb, yb, W, fit_intercept=fit_intercept, standardize=standardize,
-                  dtype=dtype, **kw)
+    batch = build(
+        Xb,
+        yb,
+        W,
+        fit_intercept=fit_intercept,
+        standardize=standardize,
+        dtype=dtype,
+        **kw,
+    )
     timings["gram"] = time.perf_counter() - t_gram
     c_full = batch.stats.c[-1]
     if isinstance(alphas, int):
-        grid = np.stack([
-            alpha_grid(alpha_max(c_full, rho, penalty_factor, positive), alphas, eps)
-            for rho in l1_ratios
-        ])
+        grid = np.stack(
+            [
+                alpha_grid(
+                    alpha_max(c_full, rho, penalty_factor, positive), alphas, eps
+                )
+                for rho in l1_ratios
+            ]
+        )
     else:
         grid = np.tile(alphas, (n_l1, 1))
-    timings["prepare"] = (time.perf_counter() - t0 - timings["gram"]
-                          - timings.get("transfer", 0.0))
+    timings["prepare"] = (
+        time.perf_counter() - t0 - timings["gram"] - timings.get("transfer", 0.0)
+    )
 
     n_alphas = grid.shape[1]
     closed = (l1_ratios == 0) & (not positive)
@@ -309,8 +355,14 @@ fit_intercept, standardize, positive, tol, max_iter, dtype, backend, progress
         coef = None
         if cd.any():
             part = engine.solve_paths(
-                sub, grid[ls[cd]], l1_ratios[ls[cd]], penalty_factor,
-                positive=positive, tol=tol, max_iter=max_iter, progress=update,
+                sub,
+                grid[ls[cd]],
+                l1_ratios[ls[cd]],
+                penalty_factor,
+                positive=positive,
+                tol=tol,
+                max_iter=max_iter,
+                progress=update,
             )
             dual_gap[sets, ls[cd]] = part.dual_gap
             n_iter[sets, ls[cd]] = part.n_iter
@@ -332,8 +384,13 @@ fit_intercept, standardize, positive, tol, max_iter, dtype, backend, progress
             for j, t in enumerate(t_ids):
                 grad, rnorm2 = batch.grad_rnorm2(t, coef[j, i])
                 dual_gap[t, il] = duality_gap(
-                    coef[j, i], grad, rnorm2, 0.0 * grid[il], grid[il],
-                    penalty_factor, False,
+                    coef[j, i],
+                    grad,
+                    rnorm2,
+                    0.0 * grid[il],
+                    grid[il],
+                    penalty_factor,
+                    False,
                 )
             if update is not None:
                 update(len(t_ids))
@@ -349,9 +406,16 @@ fit_intercept, standardize, positive, tol, max_iter, dtype, backend, progress
         timings["score"] += time.perf_counter() - t3
     if bar is not None:
         bar.close()
-    return GridSolution(coef=coef_full, dual_gap=dual_gap, n_iter=n_iter,
-                        batch=batch, alphas=grid, mode=plan.mode, plan=plan,
-                        timings=timings)
+    return GridSolution(
+        coef=coef_full,
+        dual_gap=dual_gap,
+        n_iter=n_iter,
+        batch=batch,
+        alphas=grid,
+        mode=plan.mode,
+        plan=plan,
+        timings=timings,
+    )
 
 
 def to_original_scale(coef, stats, out=None):
@@ -399,8 +463,11 @@ class FoldScorer:
     def __init__(self, X, y, sample_weight, folds, n_l1):
         self.X64 = np.asarray(X, dtype=np.float64)
         self.y64 = np.asarray(y, dtype=np.float64)
-        self.s = (np.ones(X.shape[0]) if sample_weight is None
-                  else np.asarray(sample_weight, dtype=np.float64))
+        self.s = (
+            np.ones(X.shape[0])
+            if sample_weight is None
+            else np.asarray(sample_weight, dtype=np.float64)
+        )
         self.folds = folds
         self.n_l1 = n_l1
         self.mse = None
@@ -481,9 +548,9 @@ def cv_mse(X, y, sample_weight, folds, coef, intercept, batch=None):
     mse = np.empty((n_l1, n_alphas, n_folds))
     for k in range(n_folds):
         check_stop()
-        mse[..., k] = scorer.fold_mse(k, coef[k].reshape(-1, p),
-                                      intercept[k].reshape(-1), batch
-                                      ).reshape(n_l1, n_alphas)
+        mse[..., k] = scorer.fold_mse(
+            k, coef[k].reshape(-1, p), intercept[k].reshape(-1), batch
+        ).reshape(n_l1, n_alphas)
     return mse
 
 
@@ -493,8 +560,9 @@ def warn_uncertified(dual_gap, gap_tol, tol):
     n_bad = int(bad.sum())
     if n_bad == 0:
         return
-    worst = float(np.max(dual_gap / np.maximum(gap_tol, np.finfo(float).tiny)
-                         [:, None, None]))
+    worst = float(
+        np.max(dual_gap / np.maximum(gap_tol, np.finfo(float).tiny)[:, None, None])
+    )
     warn(
         f"{n_bad:,} of {dual_gap.size:,} fits did not reach tol={tol:g}; worst "
         f"gap is {worst:.3g} × its threshold (tol · Σ s ỹ² / n_w). Increase "

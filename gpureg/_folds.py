@@ -44,14 +44,17 @@ def make_folds(cv, n_samples: int, groups=None) -> list[tuple[np.ndarray, np.nda
     if groups is not None:
         groups = np.asarray(groups)
         if groups.shape != (n_samples,):
-            raise ValueError(f"groups must have shape ({n_samples},), one label per "
-                             f"sample, got {groups.shape}.")
+            raise ValueError(
+                f"groups must have shape ({n_samples},), one label per "
+                f"sample, got {groups.shape}."
+            )
     try:
         splits = list(splitter.split(Xdummy, groups=groups))
     except ValueError as exc:
         if groups is None and "groups" in str(exc):
-            raise ValueError(f"cv={cv!r} splits by group: pass groups= (one label "
-                             "per sample).") from None
+            raise ValueError(
+                f"cv={cv!r} splits by group: pass groups= (one label per sample)."
+            ) from None
         raise ValueError(f"cv could not split the data: {exc}") from exc
     folds = []
     for k, (train, test) in enumerate(splits):
@@ -63,8 +66,12 @@ def make_folds(cv, n_samples: int, groups=None) -> list[tuple[np.ndarray, np.nda
             test = np.flatnonzero(test)
         if train.size == 0 or test.size == 0:
             raise ValueError(f"cv fold {k} has an empty training or test set.")
-        if (train.min() < 0 or test.min() < 0 or train.max() >= n_samples
-                or test.max() >= n_samples):
+        if (
+            train.min() < 0
+            or test.min() < 0
+            or train.max() >= n_samples
+            or test.max() >= n_samples
+        ):
             raise ValueError(f"cv fold {k} has indices outside [0, {n_samples}).")
         folds.append((train.astype(np.intp), test.astype(np.intp)))
     if not folds:

@@ -60,9 +60,14 @@ class TrainingStats:
 
     def subset(self, sets: slice) -> TrainingStats:
         """The statistics of training sets ``sets`` (views, no copy)."""
-        return TrainingStats(self.n_weight[sets], self.x_mean[sets],
-                             self.y_mean[sets], self.x_scale[sets], self.yy[sets],
-                             self.c[sets])
+        return TrainingStats(
+            self.n_weight[sets],
+            self.x_mean[sets],
+            self.y_mean[sets],
+            self.x_scale[sets],
+            self.yy[sets],
+            self.c[sets],
+        )
 
 
 @dataclass
@@ -98,11 +103,16 @@ class GramBatch:
 
         The held-out blocks are left out: score with the whole batch.
         """
-        return GramBatch(stats=self.stats.subset(sets), G=self.G[sets],
-                         center=self.center, xp=self.xp)
+        return GramBatch(
+            stats=self.stats.subset(sets),
+            G=self.G[sets],
+            center=self.center,
+            xp=self.xp,
+        )
 
-    def heldout_sse(self, t: int, test_mask: np.ndarray, coef: np.ndarray,
-                    intercept: np.ndarray):
+    def heldout_sse(
+        self, t: int, test_mask: np.ndarray, coef: np.ndarray, intercept: np.ndarray
+    ):
         """Weighted held-out sums of squared errors from the held-out Gram block.
 
         ``Σ_o s (y0 - x0ᵀu - β)² = yy_o - 2 uᵀc_o + uᵀG_o u - 2β(Σ s y0 - uᵀΣ s x0)
@@ -200,9 +210,13 @@ class ResidualBatch:
 
     def subset(self, sets: slice) -> ResidualBatch:
         """The problems of training sets ``sets`` over the same X (views, no copy)."""
-        return ResidualBatch(stats=self.stats.subset(sets), X=self.X,
-                             y_centered=self.y_centered[sets], sw=self.sw[sets],
-                             hdiag=self.hdiag[sets])
+        return ResidualBatch(
+            stats=self.stats.subset(sets),
+            X=self.X,
+            y_centered=self.y_centered[sets],
+            sw=self.sw[sets],
+            hdiag=self.hdiag[sets],
+        )
 
     def design(self, t: int) -> np.ndarray:
         """``X̃`` of training set ``t``: centered, scaled, constants zeroed (float64).
@@ -211,7 +225,7 @@ class ResidualBatch:
         -------
         ndarray of shape (n_samples, n_features)
         """
-        Xt = (np.asarray(self.X, dtype=np.float64) - self.stats.x_mean[t])
+        Xt = np.asarray(self.X, dtype=np.float64) - self.stats.x_mean[t]
         Xt /= self.stats.x_scale[t]
         Xt[:, self.hdiag[t] == 0] = 0.0
         return Xt
@@ -286,8 +300,20 @@ def _constant_columns(var: np.ndarray, mean: np.ndarray, n: float) -> np.ndarray
     return var <= upper
 
 
-def _finish(G_raw, c_raw, yy_raw, sx, sy, n_w, n_rows, mu0, my0, fit_intercept,
-            standardize, xp=np):
+def _finish(
+    G_raw,
+    c_raw,
+    yy_raw,
+    sx,
+    sy,
+    n_w,
+    n_rows,
+    mu0,
+    my0,
+    fit_intercept,
+    standardize,
+    xp=np,
+):
     """Center one training set by a rank-one update, detect constants, scale.
 
     ``G_raw``, ``c_raw``, ``sx`` and ``mu0`` live in ``xp`` (numpy or cupy);
@@ -317,12 +343,17 @@ def _finish(G_raw, c_raw, yy_raw, sx, sy, n_w, n_rows, mu0, my0, fit_intercept,
     c *= keep
     x_mean = mu0 + m if fit_intercept else xp.zeros_like(m)
     y_mean = my0 + my if fit_intercept else 0.0
-    return (G, _to_host(xp, c), max(yy, 0.0), _to_host(xp, x_mean), y_mean,
-            _to_host(xp, scale))
+    return (
+        G,
+        _to_host(xp, c),
+        max(yy, 0.0),
+        _to_host(xp, x_mean),
+        y_mean,
+        _to_host(xp, scale),
+    )
 
 
-def build_gram_batch(X, y, W, *, fit_intercept, standardize, dtype,
-                     xp=np) -> GramBatch:
+def build_gram_batch(X, y, W, *, fit_intercept, standardize, dtype, xp=np) -> GramBatch:
     """Gram matrices of every training set from one pass of GEMMs over X.
 
     Parameters
@@ -378,8 +409,14 @@ def build_gram_batch(X, y, W, *, fit_intercept, standardize, dtype,
                 rows = xp.asarray(rows)
             Xo, yo, so = Xs[rows], ys[rows], sq[rows]
             # (G_out, c_out, yy_out, Σ s x0, Σ s y0) over the held-out rows
-            blocks[t] = (Xo.T @ Xo, Xo.T @ yo, float(yo @ yo), so @ Xo,
-                         float(so @ yo), float(so @ so))
+            blocks[t] = (
+                Xo.T @ Xo,
+                Xo.T @ yo,
+                float(yo @ yo),
+                so @ Xo,
+                float(so @ yo),
+                float(so @ so),
+            )
     if n_sets > 1 and (held_out.sum(axis=0)[s_full > 0] == 1).all():
         G_full = blocks[0][0].copy()
         for b in blocks[1:]:
@@ -404,11 +441,22 @@ def build_gram_batch(X, y, W, *, fit_intercept, standardize, dtype,
             Gr, cr, yyr, sx, sy, _ = full
         else:
             # training set = full data minus the held-out block
-            Gr, cr, yyr, sx, sy, _ = (a - b for a, b in zip(full, blocks[t],
-                                                             strict=True))
+            Gr, cr, yyr, sx, sy, _ = (
+                a - b for a, b in zip(full, blocks[t], strict=True)
+            )
         Gt, ct, yyt, xm, ym, sc = _finish(
-            Gr, cr, yyr, sx, sy, W[t].sum(), np.count_nonzero(W[t]), mu0, my0,
-            fit_intercept, standardize, xp=xp,
+            Gr,
+            cr,
+            yyr,
+            sx,
+            sy,
+            W[t].sum(),
+            np.count_nonzero(W[t]),
+            mu0,
+            my0,
+            fit_intercept,
+            standardize,
+            xp=xp,
         )
         G[t] = Gt
         c[t] = ct
@@ -416,14 +464,17 @@ def build_gram_batch(X, y, W, *, fit_intercept, standardize, dtype,
         stats.x_mean[t] = xm
         stats.y_mean[t] = ym
         stats.x_scale[t] = sc
-    kept = [None if b is None else (held_out[t].copy(), b)
-            for t, b in enumerate(blocks)]
-    return GramBatch(stats=stats, G=G, blocks=kept, center=(_to_host(xp, mu0), my0),
-                     xp=xp)
+    kept = [
+        None if b is None else (held_out[t].copy(), b) for t, b in enumerate(blocks)
+    ]
+    return GramBatch(
+        stats=stats, G=G, blocks=kept, center=(_to_host(xp, mu0), my0), xp=xp
+    )
 
 
-def build_residual_batch(X, y, W, *, fit_intercept, standardize,
-                         dtype) -> ResidualBatch:
+def build_residual_batch(
+    X, y, W, *, fit_intercept, standardize, dtype
+) -> ResidualBatch:
     """Per-training-set weights, means and scales over one shared X.
 
     Parameters

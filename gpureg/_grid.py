@@ -9,8 +9,9 @@ import numpy as np
 RIDGE_GRID_L1_RATIO = 1e-3
 
 
-def alpha_max(c: np.ndarray, l1_ratio: float, penalty_factor: np.ndarray,
-              positive: bool = False) -> float:
+def alpha_max(
+    c: np.ndarray, l1_ratio: float, penalty_factor: np.ndarray, positive: bool = False
+) -> float:
     """Smallest alpha at which every penalized coefficient is zero.
 
     Parameters

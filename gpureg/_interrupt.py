@@ -38,10 +38,10 @@ GRACE_SECONDS = 0.5
 _POLL_SECONDS = 0.1
 
 _STOP: contextvars.ContextVar[np.ndarray | None] = contextvars.ContextVar(
-    "gpureg_stop", default=None)
+    "gpureg_stop", default=None
+)
 #: The frame that called the interruptible entry point (set in its worker).
-_CALLER: contextvars.ContextVar = contextvars.ContextVar("gpureg_caller",
-                                                        default=None)
+_CALLER: contextvars.ContextVar = contextvars.ContextVar("gpureg_caller", default=None)
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 #: The flag outside an interruptible call: never raised.  Writeable like the
 #: real ones, so the compiled solvers see one array type and compile once.
@@ -99,9 +99,14 @@ def warn(message: str, category: type[Warning]) -> None:
         warnings.warn(message, category, stacklevel=2)
         return
     g = frame.f_globals
-    warnings.warn_explicit(message, category, frame.f_code.co_filename,
-                           frame.f_lineno, module=g.get("__name__"),
-                           registry=g.setdefault("__warningregistry__", {}))
+    warnings.warn_explicit(
+        message,
+        category,
+        frame.f_code.co_filename,
+        frame.f_lineno,
+        module=g.get("__name__"),
+        registry=g.setdefault("__warningregistry__", {}),
+    )
 
 
 def interruptible(func):
@@ -116,8 +121,10 @@ def interruptible(func):
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        if (_STOP.get() is not None
-                or threading.current_thread() is not threading.main_thread()):
+        if (
+            _STOP.get() is not None
+            or threading.current_thread() is not threading.main_thread()
+        ):
             return func(*args, **kwargs)
         flag = np.zeros(1, dtype=np.int64)
         ctx = contextvars.copy_context()
@@ -135,8 +142,9 @@ def interruptible(func):
             except BaseException as exc:  # handed to the caller below
                 box["error"] = exc
 
-        worker = threading.Thread(target=work, name=f"gpureg-{func.__name__}",
-                                  daemon=True)
+        worker = threading.Thread(
+            target=work, name=f"gpureg-{func.__name__}", daemon=True
+        )
         worker.start()
         try:
             while worker.is_alive():

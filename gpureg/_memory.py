@@ -33,9 +33,22 @@ AVAILABLE_FRACTION = 0.7
 #: residual form, whose memory does not grow with ``n_features²``.
 GRAM_SHARE = 0.5
 
-_UNITS = {"": 1, "B": 1, "K": 10**3, "KB": 10**3, "M": 10**6, "MB": 10**6,
-          "G": 10**9, "GB": 10**9, "T": 10**12, "TB": 10**12, "KIB": 2**10,
-          "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+_UNITS = {
+    "": 1,
+    "B": 1,
+    "K": 10**3,
+    "KB": 10**3,
+    "M": 10**6,
+    "MB": 10**6,
+    "G": 10**9,
+    "GB": 10**9,
+    "T": 10**12,
+    "TB": 10**12,
+    "KIB": 2**10,
+    "MIB": 2**20,
+    "GIB": 2**30,
+    "TIB": 2**40,
+}
 
 
 def parse_bytes(value, name: str = "memory_limit") -> int:
@@ -48,16 +61,22 @@ def parse_bytes(value, name: str = "memory_limit") -> int:
     ValueError
         For a string that is not a size, or a size that is not positive.
     """
-    if isinstance(value, bool) or not isinstance(value, (int, float, str,
-                                                         np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number of bytes or a string such as "
-                        f"'8GB', got {type(value).__name__}.")
+    if isinstance(value, bool) or not isinstance(
+        value, (int, float, str, np.integer, np.floating)
+    ):
+        raise TypeError(
+            f"{name} must be a number of bytes or a string such as "
+            f"'8GB', got {type(value).__name__}."
+        )
     if isinstance(value, str):
-        m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([A-Za-z]*)\s*",
-                         value)
+        m = re.fullmatch(
+            r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([A-Za-z]*)\s*", value
+        )
         if m is None or m.group(2).upper() not in _UNITS:
-            raise ValueError(f"{name}={value!r} is not a size; use bytes or a "
-                             "string such as '512MiB' or '8GB'.")
+            raise ValueError(
+                f"{name}={value!r} is not a size; use bytes or a "
+                "string such as '512MiB' or '8GB'."
+            )
         value = float(m.group(1)) * _UNITS[m.group(2).upper()]
     if not np.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be positive, got {value!r}.")
@@ -143,7 +162,8 @@ def require(nbytes: int, what: str, memory_limit=None) -> None:
             f"{what} needs at least {format_bytes(nbytes)} of memory, more than "
             f"the budget of {format_bytes(budget)}. Use fewer alphas, or raise "
             "the GPUREG_MEMORY_LIMIT environment variable (default "
-            f"{AVAILABLE_FRACTION:.0%} of available memory).")
+            f"{AVAILABLE_FRACTION:.0%} of available memory)."
+        )
 
 
 @dataclass
@@ -186,8 +206,13 @@ def gram_bytes(n_features: int, n_sets: int, itemsize: int) -> int:
     return n_sets * p2 * itemsize + (max(n_sets - 1, 0) + 4) * p2 * 8
 
 
-def choose_mode(n_samples: int, n_features: int, n_sets: int, itemsize: int,
-                budget: int | None = None) -> str:
+def choose_mode(
+    n_samples: int,
+    n_features: int,
+    n_sets: int,
+    itemsize: int,
+    budget: int | None = None,
+) -> str:
     """Pick covariance (Gram) or residual updates.
 
     ``'gram'`` when ``n_samples >= n_features`` and the Gram matrices of the
@@ -203,8 +228,19 @@ def choose_mode(n_samples: int, n_features: int, n_sets: int, itemsize: int,
     return "residual"
 
 
-def plan_grid(*, n_samples, n_features, n_sets, n_l1, n_alphas, itemsize,
-              x_is_float64, n_test, budget, gram_budget=None) -> GridPlan:
+def plan_grid(
+    *,
+    n_samples,
+    n_features,
+    n_sets,
+    n_l1,
+    n_alphas,
+    itemsize,
+    x_is_float64,
+    n_test,
+    budget,
+    gram_budget=None,
+) -> GridPlan:
     """Choose the mode and cut the jobs into chunks that fit ``budget`` bytes.
 
     Parameters
@@ -238,13 +274,17 @@ def plan_grid(*, n_samples, n_features, n_sets, n_l1, n_alphas, itemsize,
     n, p = n_samples, n_features
     # X as float64 (statistics, scoring), the per-set weight vectors and
     # statistics, and the held-out rows of X copied to score a fold
-    base = ((0 if x_is_float64 else n * p * 8) + 3 * n_sets * n * 8
-            + 6 * n_sets * p * 8 + n_test * p * 8 + 2**20)  # 1 MiB: small objects
+    base = (
+        (0 if x_is_float64 else n * p * 8)
+        + 3 * n_sets * n * 8
+        + 6 * n_sets * p * 8
+        + n_test * p * 8
+        + 2**20
+    )  # 1 MiB: small objects
     # the full-data path, returned: coefficients (and their dtype copy)
     full = n_l1 * n_alphas * p * (8 + (itemsize if itemsize != 8 else 0))
     on_device = gram_budget is not None
-    mode = choose_mode(n, p, n_sets, itemsize,
-                       gram_budget if on_device else budget)
+    mode = choose_mode(n, p, n_sets, itemsize, gram_budget if on_device else budget)
     gram = 0 if on_device else gram_bytes(p, n_sets, itemsize)
     if mode == "gram":
         shared = base + gram + full
@@ -261,12 +301,16 @@ def plan_grid(*, n_samples, n_features, n_sets, n_l1, n_alphas, itemsize,
             f"this grid needs at least {format_bytes(shared + job)} of memory "
             f"({format_bytes(full)} for the returned path of {n_l1} l1_ratio(s) "
             f"× {n_alphas} alphas × {p} features"
-            + (f", {format_bytes(gram)} for {n_sets} Gram matrices"
-               if mode == "gram" and gram else "")
+            + (
+                f", {format_bytes(gram)} for {n_sets} Gram matrices"
+                if mode == "gram" and gram
+                else ""
+            )
             + f"), more than the budget of {format_bytes(budget)}. Use fewer "
             "alphas or l1_ratios, or raise memory_limit (--memory-limit of "
             "gpureg sweep) or the GPUREG_MEMORY_LIMIT environment variable "
-            f"(default {AVAILABLE_FRACTION:.0%} of available memory).")
+            f"(default {AVAILABLE_FRACTION:.0%} of available memory)."
+        )
     per_chunk = int(room // job)
     chunks = []
     if per_chunk >= n_sets * n_l1:
@@ -278,7 +322,9 @@ def plan_grid(*, n_samples, n_features, n_sets, n_l1, n_alphas, itemsize,
     else:
         for t in range(n_sets):
             for start in range(0, n_l1, per_chunk):
-                chunks.append((slice(t, t + 1),
-                               np.arange(start, min(start + per_chunk, n_l1))))
-    return GridPlan(mode=mode, chunks=chunks, budget=budget, shared_bytes=shared,
-                    job_bytes=job)
+                chunks.append(
+                    (slice(t, t + 1), np.arange(start, min(start + per_chunk, n_l1)))
+                )
+    return GridPlan(
+        mode=mode, chunks=chunks, budget=budget, shared_bytes=shared, job_bytes=job
+    )

@@ -7,15 +7,39 @@ from ._fit import solve_grid, warn_uncertified
 from ._interrupt import interruptible, warn
 from .backends import resolve_backend
 
-_PARAMS = {"sample_weight", "tol", "max_iter", "selection", "random_state",
-           "do_screening", "backend", "dtype", "penalty_factor", "memory_limit"}
+_PARAMS = {
+    "sample_weight",
+    "tol",
+    "max_iter",
+    "selection",
+    "random_state",
+    "do_screening",
+    "backend",
+    "dtype",
+    "penalty_factor",
+    "memory_limit",
+}
 
 
 @interruptible
-def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas="deprecated", alphas=100,
-              precompute="auto", Xy=None, copy_X=True, coef_init=None,
-              verbose=False, return_n_iter=False, positive=False, check_input=True,
-              **params):
+def enet_path(
+    X,
+    y,
+    *,
+    l1_ratio=0.5,
+    eps=1e-3,
+    n_alphas="deprecated",
+    alphas=100,
+    precompute="auto",
+    Xy=None,
+    copy_X=True,
+    coef_init=None,
+    verbose=False,
+    return_n_iter=False,
+    positive=False,
+    check_input=True,
+    **params,
+):
     """Elastic-net path by coordinate descent, as ``sklearn.linear_model.enet_path``.
 
     Minimizes ``1/(2 n_samples) ‖y - X w‖² + alpha * l1_ratio * ‖w‖₁
@@ -66,8 +90,10 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas="deprecated", alphas=100
     if unknown:
         raise ValueError(f"Unexpected parameters in params: {sorted(unknown)}.")
     if n_alphas != "deprecated":
-        warn("'n_alphas' was deprecated in scikit-learn 1.9; pass an int as "
-             "'alphas'.", FutureWarning)
+        warn(
+            "'n_alphas' was deprecated in scikit-learn 1.9; pass an int as 'alphas'.",
+            FutureWarning,
+        )
         if isinstance(alphas, int) or alphas is None:
             alphas = n_alphas
     if alphas is None:
@@ -84,10 +110,20 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas="deprecated", alphas=100
     tol = v.check_tol(params.get("tol", 1e-4))
     max_iter = v.check_positive_int(params.get("max_iter", 1000), "max_iter")
     res = solve_grid(
-        X, y, folds=[], sample_weight=sw, penalty_factor=f, l1_ratios=rhos,
-        alphas=v.check_alphas(alphas), eps=v.check_eps(eps), fit_intercept=False,
-        standardize=False, positive=v.check_bool(positive, "positive"), tol=tol,
-        max_iter=max_iter, dtype=dt,
+        X,
+        y,
+        folds=[],
+        sample_weight=sw,
+        penalty_factor=f,
+        l1_ratios=rhos,
+        alphas=v.check_alphas(alphas),
+        eps=v.check_eps(eps),
+        fit_intercept=False,
+        standardize=False,
+        positive=v.check_bool(positive, "positive"),
+        tol=tol,
+        max_iter=max_iter,
+        dtype=dt,
         backend=resolve_backend(params.get("backend", "auto")),
         memory_limit=params.get("memory_limit"),
     )
@@ -100,9 +136,22 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas="deprecated", alphas=100
     return out
 
 
-def lasso_path(X, y, *, eps=1e-3, n_alphas="deprecated", alphas=100,
-               precompute="auto", Xy=None, copy_X=True, coef_init=None,
-               verbose=False, return_n_iter=False, positive=False, **params):
+def lasso_path(
+    X,
+    y,
+    *,
+    eps=1e-3,
+    n_alphas="deprecated",
+    alphas=100,
+    precompute="auto",
+    Xy=None,
+    copy_X=True,
+    coef_init=None,
+    verbose=False,
+    return_n_iter=False,
+    positive=False,
+    **params,
+):
     """Lasso path: :func:`enet_path` with ``l1_ratio=1``.
 
     Parameters
@@ -122,7 +171,18 @@ return_n_iter, positive, **params
         Only with ``return_n_iter=True``.
     """
     return enet_path(
-        X, y, l1_ratio=1.0, eps=eps, n_alphas=n_alphas, alphas=alphas,
-        precompute=precompute, Xy=Xy, copy_X=copy_X, coef_init=coef_init,
-        verbose=verbose, return_n_iter=return_n_iter, positive=positive, **params,
+        X,
+        y,
+        l1_ratio=1.0,
+        eps=eps,
+        n_alphas=n_alphas,
+        alphas=alphas,
+        precompute=precompute,
+        Xy=Xy,
+        copy_X=copy_X,
+        coef_init=coef_init,
+        verbose=verbose,
+        return_n_iter=return_n_iter,
+        positive=positive,
+        **params,
     )

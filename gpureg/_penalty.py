@@ -98,8 +98,9 @@ def duality_gap(w, grad, rnorm2, l1, l2, f, positive):
     vs = np.maximum(v, 0.0) if positive else np.abs(v)
     excess = np.maximum(vs - l1 * f, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        conj = np.where(l2 * f > 0, excess**2 / (2.0 * np.where(l2 * f > 0, l2 * f, 1)),
-                        0.0)
+        conj = np.where(
+            l2 * f > 0, excess**2 / (2.0 * np.where(l2 * f > 0, l2 * f, 1)), 0.0
+        )
     terms = np.where(
         pen,
         l1 * f * np.abs(w) + 0.5 * l2 * f * w * w + conj - v * w,

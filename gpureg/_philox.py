@@ -48,7 +48,8 @@ def philox4x32(counter, key, rounds: int = 10):
             raise ValueError(f"{name} must have shape (..., {last}), got {a.shape}.")
         if not (np.issubdtype(a.dtype, np.integer) or a.size == 0):
             raise TypeError(
-                f"{name} must hold unsigned 32-bit integers, got {a.dtype}.")
+                f"{name} must hold unsigned 32-bit integers, got {a.dtype}."
+            )
         if a.size and (a.min() < 0 or a.max() > _MASK32):
             raise ValueError(f"{name} words must lie in [0, 2**32).")
     c = c.astype(np.uint64)

@@ -82,8 +82,7 @@ class GridResult:
             self.mse_se = self.mse_path.std(axis=-1, ddof=1) / np.sqrt(n_folds)
         else:
             self.mse_se = np.zeros_like(self.mse_mean)
-        l_best, a_best = np.unravel_index(np.argmin(self.mse_mean),
-                                          self.mse_mean.shape)
+        l_best, a_best = np.unravel_index(np.argmin(self.mse_mean), self.mse_mean.shape)
         self.best_index_ = (int(l_best), int(a_best))
         self.alpha_ = float(self.alphas[l_best, a_best])
         self.l1_ratio_ = float(self.l1_ratios[l_best])
@@ -122,8 +121,9 @@ class GridResult:
             return None
         return float(self.intercept_path[self.best_index_])
 
-    def predict(self, X, l1_ratio_index: int | None = None,
-                alpha_index: int | None = None) -> np.ndarray:
+    def predict(
+        self, X, l1_ratio_index: int | None = None, alpha_index: int | None = None
+    ) -> np.ndarray:
         """Predict with one full-data fit (the CV optimum by default).
 
         Parameters
@@ -181,8 +181,9 @@ class GridResult:
     def _worst_gap_ratio(self) -> float:
         """Largest ``dual_gap / gap_tol`` (0/0, a constant target, counts as 0)."""
         tol = np.broadcast_to(self.gap_tol[:, None, None], self.dual_gap.shape)
-        ratio = np.divide(self.dual_gap, tol, out=np.zeros(self.dual_gap.shape),
-                          where=tol > 0)
+        ratio = np.divide(
+            self.dual_gap, tol, out=np.zeros(self.dual_gap.shape), where=tol > 0
+        )
         ratio[(tol <= 0) & (self.dual_gap > 0)] = np.inf
         return float(np.max(ratio))
 
@@ -214,8 +215,10 @@ class GridResult:
             f"± {self.mse_se[self.best_index_]:.3g}; alpha_1se_={self.alpha_1se_:.6g}"
         )
         order = np.argsort(self.mse_mean, axis=None)[:max_rows]
-        lines.append(f"{'l1_ratio':>8} {'alpha':>12} {'mse_mean':>12} {'mse_se':>10}"
-                     f" {'nonzero':>7}")
+        lines.append(
+            f"{'l1_ratio':>8} {'alpha':>12} {'mse_mean':>12} {'mse_se':>10}"
+            f" {'nonzero':>7}"
+        )
         for flat in order:
             il, ia = np.unravel_index(flat, self.mse_mean.shape)
             nnz = np.count_nonzero(self.coef_path[il, ia])

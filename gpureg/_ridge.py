@@ -40,8 +40,9 @@ def _inverse_shifted(e, alphas):
     ndarray of shape (k, n_alphas)
     """
     shifted = e[:, None] + alphas[None, :]
-    cutoff = max(float(e.max(initial=0.0)), 0.0) * max(e.size, 1) * np.finfo(
-        np.float64).eps
+    cutoff = (
+        max(float(e.max(initial=0.0)), 0.0) * max(e.size, 1) * np.finfo(np.float64).eps
+    )
     out = np.zeros_like(shifted)
     np.divide(1.0, shifted, out=out, where=shifted > cutoff)
     return out
@@ -49,8 +50,10 @@ def _inverse_shifted(e, alphas):
 
 def _split_features(penalty_factor, live):
     """Indices of the penalized (P) and unpenalized (U) live features."""
-    return (np.flatnonzero(live & (penalty_factor > 0)),
-            np.flatnonzero(live & (penalty_factor == 0)))
+    return (
+        np.flatnonzero(live & (penalty_factor > 0)),
+        np.flatnonzero(live & (penalty_factor == 0)),
+    )
 
 
 def _profile_design(A, b, penalty_factor, live):
@@ -282,8 +285,9 @@ def ridge_paths(batch, alphas, penalty_factor, progress=None):
             # unpenalized features: the Schur complement, one set at a time
             G_t = G_host[t] if G_host is not None else batch.xp.asnumpy(batch.G[t])
             live = np.diag(G_t) > 0
-            out[t] = ridge_path_gram(G_t, batch.stats.c[t], alphas[t],
-                                     penalty_factor, live)
+            out[t] = ridge_path_gram(
+                G_t, batch.stats.c[t], alphas[t], penalty_factor, live
+            )
         else:
             live = batch.hdiag[t] > 0
             sq = np.sqrt(batch.sw[t])

@@ -61,13 +61,16 @@ class RidgeCVPath:
         -------
         ndarray of shape (n_test, n_alphas)
         """
-        return np.asarray(X_test, dtype=np.float64) @ self.fold_coef[k].T \
+        return (
+            np.asarray(X_test, dtype=np.float64) @ self.fold_coef[k].T
             + self.fold_intercept[k]
+        )
 
 
 @interruptible
-def ridge_loo_path(X, y, alphas, *, sample_weight, penalty_factor, fit_intercept,
-                   standardize) -> RidgeCVPath:
+def ridge_loo_path(
+    X, y, alphas, *, sample_weight, penalty_factor, fit_intercept, standardize
+) -> RidgeCVPath:
     """Full-data Ridge path with exact leave-one-out residuals.
 
     Parameters
@@ -89,32 +92,48 @@ def ridge_loo_path(X, y, alphas, *, sample_weight, penalty_factor, fit_intercept
     n, p = X.shape
     # the design and its copies, the path on two scales, the hat diagonals,
     # residuals and LOO residuals (measured peaks: 0.9 × this)
-    require(4 * n * p * 8 + alphas.size * (3 * p + 4 * n) * 8
-            + 8 * min(n, p) ** 2 * 8, "this leave-one-out Ridge path")
+    require(
+        4 * n * p * 8 + alphas.size * (3 * p + 4 * n) * 8 + 8 * min(n, p) ** 2 * 8,
+        "this leave-one-out Ridge path",
+    )
     W = training_weights(n, [], sample_weight)
-    batch = build_residual_batch(X, y, W, fit_intercept=fit_intercept,
-                                 standardize=standardize, dtype=np.float64)
+    batch = build_residual_batch(
+        X, y, W, fit_intercept=fit_intercept, standardize=standardize, dtype=np.float64
+    )
     stats = batch.stats
     Xt = batch.design(0)
     sw = batch.sw[0]  # s_i / n_w
     root = np.sqrt(sw)
     y_c = batch.y_centered[0]
-    coef_s, hat = ridge_loo(Xt * root[:, None], y_c * root,
-                            alphas / stats.n_weight[0], penalty_factor,
-                            batch.hdiag[0] > 0)
+    coef_s, hat = ridge_loo(
+        Xt * root[:, None],
+        y_c * root,
+        alphas / stats.n_weight[0],
+        penalty_factor,
+        batch.hdiag[0] > 0,
+    )
     if fit_intercept:
         hat = hat + sw  # the intercept's column √sw / ‖√sw‖ is orthogonal
     residual = y_c[None, :] - coef_s @ Xt.T
     # 1 - H_ii is 0 only for a row the unpenalized part interpolates exactly
     loo = residual / np.maximum(1.0 - hat, np.finfo(np.float64).eps)
     coef, intercept = to_original_scale(coef_s[None, None], stats)
-    return RidgeCVPath(coef=coef[0, 0], intercept=intercept[0, 0],
-                       loo_residual=loo)
+    return RidgeCVPath(coef=coef[0, 0], intercept=intercept[0, 0], loo_residual=loo)
 
 
 @interruptible
-def ridge_kfold_path(X, y, alphas, folds, *, sample_weight, penalty_factor,
-                     fit_intercept, standardize, progress=None) -> RidgeCVPath:
+def ridge_kfold_path(
+    X,
+    y,
+    alphas,
+    folds,
+    *,
+    sample_weight,
+    penalty_factor,
+    fit_intercept,
+    standardize,
+    progress=None,
+) -> RidgeCVPath:
     """Ridge paths of every fold and of the full data, batched.
 
     Parameters
@@ -141,18 +160,28 @@ def ridge_kfold_path(X, y, alphas, folds, *, sample_weight, penalty_factor,
     # every set's path (solver scale, original scale, the eigenbasis product),
     # the held-out predictions, and the Grams or X's copies (measured peaks:
     # 0.6-0.65 × this)
-    require(3 * n_sets * alphas.size * n_features * 8
-            + 3 * n_samples * alphas.size * 8
-            + (gram_bytes(n_features, n_sets, 8) if mode == "gram"
-               else 3 * n_samples * n_features * 8),
-            f"this Ridge path over {n_sets - 1} folds")
+    require(
+        3 * n_sets * alphas.size * n_features * 8
+        + 3 * n_samples * alphas.size * 8
+        + (
+            gram_bytes(n_features, n_sets, 8)
+            if mode == "gram"
+            else 3 * n_samples * n_features * 8
+        ),
+        f"this Ridge path over {n_sets - 1} folds",
+    )
     build = build_gram_batch if mode == "gram" else build_residual_batch
-    batch = build(X, y, W, fit_intercept=fit_intercept, standardize=standardize,
-                  dtype=np.float64)
+    batch = build(
+        X, y, W, fit_intercept=fit_intercept, standardize=standardize, dtype=np.float64
+    )
     stats = batch.stats
     grid = alphas[None, :] / stats.n_weight[:, None]
     coef_s = ridge_paths(batch, grid, penalty_factor, progress=progress)
     coef, intercept = to_original_scale(coef_s[:, None], stats)
     coef, intercept = coef[:, 0], intercept[:, 0]
-    return RidgeCVPath(coef=coef[-1], intercept=intercept[-1], fold_coef=coef[:-1],
-                       fold_intercept=intercept[:-1])
+    return RidgeCVPath(
+        coef=coef[-1],
+        intercept=intercept[-1],
+        fold_coef=coef[:-1],
+        fold_intercept=intercept[:-1],
+    )

@@ -72,13 +72,17 @@ def check_frame(df, name: str) -> np.ndarray:
                 except (TypeError, ValueError):
                     converted = None
             if converted is None:
-                raise TypeError(f"{label} has dtype {s.dtype}: gpureg needs numeric "
-                                "columns (encode or drop it first).")
+                raise TypeError(
+                    f"{label} has dtype {s.dtype}: gpureg needs numeric "
+                    "columns (encode or drop it first)."
+                )
             s = converted
         values = s.to_numpy(dtype=np.float64, na_value=np.nan)
         if np.isnan(values).any():
-            raise ValueError(f"{label} has missing values (NaN or pd.NA); remove "
-                             "or impute them first.")
+            raise ValueError(
+                f"{label} has missing values (NaN or pd.NA); remove "
+                "or impute them first."
+            )
         cols.append(values)
     return np.column_stack(cols) if cols else np.empty((len(df), 0))
 
@@ -90,8 +94,9 @@ def resolve_dtype(X: np.ndarray, dtype) -> np.dtype:
     try:
         dt = np.dtype(dtype)
     except TypeError:
-        raise TypeError(f"dtype must be 'float32', 'float64' or None, got "
-                        f"{dtype!r}.") from None
+        raise TypeError(
+            f"dtype must be 'float32', 'float64' or None, got {dtype!r}."
+        ) from None
     if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise ValueError(f"dtype must be float32 or float64, got {dt}.")
     return dt
@@ -229,8 +234,9 @@ def check_bool(value, name: str) -> bool:
 
 def check_l1_ratios(l1_ratio) -> np.ndarray:
     """Return l1_ratio as a 1-D float64 array with every value in [0, 1]."""
-    r = np.atleast_1d(_numbers(l1_ratio, "l1_ratio",
-                               "a number in [0, 1] or a sequence of them"))
+    r = np.atleast_1d(
+        _numbers(l1_ratio, "l1_ratio", "a number in [0, 1] or a sequence of them")
+    )
     if r.ndim != 1 or r.size == 0:
         raise ValueError("l1_ratio must be a number or a non-empty 1-D sequence.")
     if not np.isfinite(r).all() or (r < 0).any() or (r > 1).any():
@@ -252,8 +258,10 @@ def check_alphas(alphas) -> int | np.ndarray:
             raise ValueError(f"alphas as a grid size must be >= 1, got {alphas}.")
         return int(alphas)
     if isinstance(alphas, (bool, np.bool_, str, bytes)) or alphas is None:
-        raise TypeError(f"alphas must be an int (grid size) or a 1-D array of "
-                        f"positive values, got {alphas!r}.")
+        raise TypeError(
+            f"alphas must be an int (grid size) or a 1-D array of "
+            f"positive values, got {alphas!r}."
+        )
     a = as_host_array(alphas, "alphas")
     if a.dtype.kind not in "iuf":
         raise TypeError(f"alphas must be numbers, got values of dtype {a.dtype}.")

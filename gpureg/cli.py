@@ -32,8 +32,9 @@ def _l1_ratios(text: str) -> list[float]:
     try:
         values = [float(s) for s in text.split(",") if s.strip()]
     except ValueError as exc:
-        raise UserError(f"--l1-ratio must be comma-separated numbers, got {text!r}."
-                        ) from exc
+        raise UserError(
+            f"--l1-ratio must be comma-separated numbers, got {text!r}."
+        ) from exc
     if not values:
         raise UserError("--l1-ratio is empty.")
     return values
@@ -54,8 +55,9 @@ def _best_json(res, names, extra=None) -> dict:
         "cv_mse": float(res.mse_mean[il, ia]),
         "cv_mse_se": float(res.mse_se[il, ia]),
         "intercept": float(res.intercept_),
-        "coefficients": {str(n): float(w) for n, w in zip(names, res.coef_,
-                                                             strict=True)},
+        "coefficients": {
+            str(n): float(w) for n, w in zip(names, res.coef_, strict=True)
+        },
         "n_nonzero": int(np.count_nonzero(res.coef_)),
         "n_fits": res.n_fits,
         "n_folds": res.n_folds,
@@ -91,17 +93,20 @@ def _prepare_out(out, force: bool) -> Path:
     if out.is_dir() and not force:
         earlier = [name for name in _RUN_FILES if (out / name).exists()]
         if earlier:
-            raise UserError(f"--out {out} already holds an earlier run "
-                            f"({', '.join(earlier)}); choose another folder or "
-                            "pass --force to overwrite it.")
+            raise UserError(
+                f"--out {out} already holds an earlier run "
+                f"({', '.join(earlier)}); choose another folder or "
+                "pass --force to overwrite it."
+            )
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / ".gpureg-write-test"
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        raise UserError(f"cannot write to --out {out}: "
-                        f"{exc.strerror or exc}.") from None
+        raise UserError(
+            f"cannot write to --out {out}: {exc.strerror or exc}."
+        ) from None
     return out
 
 
@@ -110,8 +115,9 @@ def _formats(svg: bool) -> tuple[str, ...]:
     return ("png", "svg") if svg else ("png",)
 
 
-def _write_outputs(res, names, out: Path, quiet: bool, extra=None,
-                   svg: bool = False) -> list[Path]:
+def _write_outputs(
+    res, names, out: Path, quiet: bool, extra=None, svg: bool = False
+) -> list[Path]:
     """``results.csv``, ``best.json`` and the three plots under ``out``.
 
     The plots are PNG files, and SVG files too when ``svg`` (``--svg``).
@@ -121,16 +127,19 @@ def _write_outputs(res, names, out: Path, quiet: bool, extra=None,
     frame = res.to_frame()
     frame.to_csv(out / "results.csv", index=False)
     written.append(out / "results.csv")
-    (out / "best.json").write_text(json.dumps(_best_json(res, names, extra),
-                                              indent=2) + "\n")
+    (out / "best.json").write_text(
+        json.dumps(_best_json(res, names, extra), indent=2) + "\n"
+    )
     written.append(out / "best.json")
     # matplotlib is imported only here, when plots are drawn.  The figures are
     # built outside pyplot (nothing to close) on the Agg canvas.
     from . import plotting
 
-    for name, fn, kw in (("path", plotting.plot_path, {"feature_names": list(names)}),
-                         ("cv_curve", plotting.plot_cv_curve, {}),
-                         ("cv_heatmap", plotting.plot_cv_heatmap, {})):
+    for name, fn, kw in (
+        ("path", plotting.plot_path, {"feature_names": list(names)}),
+        ("cv_curve", plotting.plot_cv_curve, {}),
+        ("cv_heatmap", plotting.plot_cv_heatmap, {}),
+    ):
         fig = fn(res, **kw)
         written += plotting.save_figure(fig, out / name, formats=_formats(svg))
     _say(quiet, "wrote " + ", ".join(str(p) for p in written))
@@ -154,10 +163,15 @@ def _print_model(res, names, out=None):
         print(f"  {str(names[j]):<10} {coef[j]:12.5g}")
     if coef.size > MAX_PRINTED:
         rest = int(np.count_nonzero(coef)) - len(shown)
-        where = (f"all {coef.size:,} are in {out / 'best.json'}" if out is not None
-                 else "pass --out for the full list (best.json)")
-        print(f"  ... {len(shown)} largest shown; {rest:,} more non-zero and "
-              f"{coef.size - np.count_nonzero(coef):,} zero; {where}")
+        where = (
+            f"all {coef.size:,} are in {out / 'best.json'}"
+            if out is not None
+            else "pass --out for the full list (best.json)"
+        )
+        print(
+            f"  ... {len(shown)} largest shown; {rest:,} more non-zero and "
+            f"{coef.size - np.count_nonzero(coef):,} zero; {where}"
+        )
     il, ia = res.index_1se_
     nnz = int(np.count_nonzero(res.coef_path[il, ia]))
     print(f"\n1-SE model: alpha={res.alpha_1se_:.5g} with {nnz} non-zero coefficients")
@@ -172,15 +186,30 @@ def cmd_demo(args) -> int:
 
     X, y, names = load_diabetes()
     out = None if args.out is None else _prepare_out(args.out, args.force)
-    res = fit_grid(X, y, l1_ratio=_l1_ratios(args.l1_ratio), alphas=args.alphas,
-                   cv=args.cv, standardize=True, backend=args.backend,
-                   progress=not args.quiet)
-    print(f"Diabetes data (Efron et al. 2004): {X.shape[0]} samples, "
-          f"{X.shape[1]} features, standardized, {args.cv}-fold CV\n")
+    res = fit_grid(
+        X,
+        y,
+        l1_ratio=_l1_ratios(args.l1_ratio),
+        alphas=args.alphas,
+        cv=args.cv,
+        standardize=True,
+        backend=args.backend,
+        progress=not args.quiet,
+    )
+    print(
+        f"Diabetes data (Efron et al. 2004): {X.shape[0]} samples, "
+        f"{X.shape[1]} features, standardized, {args.cv}-fold CV\n"
+    )
     _print_model(res, names, out)
     if out is not None:
-        _write_outputs(res, names, out, args.quiet,
-                       {"data": "diabetes (Efron et al. 2004)"}, svg=args.svg)
+        _write_outputs(
+            res,
+            names,
+            out,
+            args.quiet,
+            {"data": "diabetes (Efron et al. 2004)"},
+            svg=args.svg,
+        )
     return 0
 
 
@@ -196,12 +225,20 @@ def _read_table(path: Path):
             return pd.read_parquet(path)
         return pd.read_csv(path)
     except ImportError:
-        raise UserError(f"cannot read {path.name}: Parquet needs pyarrow; "
-                        "pip install 'gpureg[parquet]'.") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
-            OSError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(
-            exc).__name__
+        raise UserError(
+            f"cannot read {path.name}: Parquet needs pyarrow; "
+            "pip install 'gpureg[parquet]'."
+        ) from None
+    except (
+        pd.errors.ParserError,
+        pd.errors.EmptyDataError,
+        UnicodeDecodeError,
+        OSError,
+        ValueError,
+    ) as exc:
+        first = (
+            str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        )
         raise UserError(f"cannot read {path}: {first}") from exc
 
 
@@ -215,14 +252,18 @@ def cmd_sweep(args) -> int:
         raise UserError(f"{path.name} has a header but no data rows.")
     unnamed = [str(c) for c in df.columns if str(c).startswith("Unnamed: ")]
     if unnamed:
-        print(f"gpureg: warning: column {unnamed[0]!r} of {path.name} has no name: "
-              "probably an index saved with the data (pandas' to_csv); it is "
-              "used as a feature — drop it (or save with index=False) if it is "
-              "not one.", file=sys.stderr)
+        print(
+            f"gpureg: warning: column {unnamed[0]!r} of {path.name} has no name: "
+            "probably an index saved with the data (pandas' to_csv); it is "
+            "used as a feature — drop it (or save with index=False) if it is "
+            "not one.",
+            file=sys.stderr,
+        )
     if args.target not in df.columns:
         cols = ", ".join(map(str, df.columns[:20]))
-        raise UserError(f"target column {args.target!r} is not in {path.name} "
-                        f"(columns: {cols}).")
+        raise UserError(
+            f"target column {args.target!r} is not in {path.name} (columns: {cols})."
+        )
     groups = None
     if args.groups is not None:
         if args.groups not in df.columns:
@@ -236,20 +277,29 @@ def cmd_sweep(args) -> int:
         raise UserError(f"{path.name} has no feature columns besides the target.")
     from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
-    bad = [str(c) for c in df.columns
-           if not is_numeric_dtype(df[c]) or is_bool_dtype(df[c])]
+    bad = [
+        str(c)
+        for c in df.columns
+        if not is_numeric_dtype(df[c]) or is_bool_dtype(df[c])
+    ]
     if bad:
-        raise UserError(f"non-numeric columns in {path.name}: {', '.join(bad)} "
-                        "(encode or drop them first).")
+        raise UserError(
+            f"non-numeric columns in {path.name}: {', '.join(bad)} "
+            "(encode or drop them first)."
+        )
     nan_cols = [str(c) for c in df.columns if df[c].isna().any()]
     if nan_cols:
-        raise UserError(f"missing values (NaN) in {path.name}, columns: "
-                        f"{', '.join(nan_cols)}.")
+        raise UserError(
+            f"missing values (NaN) in {path.name}, columns: {', '.join(nan_cols)}."
+        )
     X = features.to_numpy(dtype=np.float64)
     y = df[args.target].to_numpy(dtype=np.float64)
     if np.ptp(y) == 0:
-        print(f"gpureg: warning: target {args.target!r} is constant: every "
-              "coefficient is 0 and every alpha fits it exactly.", file=sys.stderr)
+        print(
+            f"gpureg: warning: target {args.target!r} is constant: every "
+            "coefficient is 0 and every alpha fits it exactly.",
+            file=sys.stderr,
+        )
     out = _prepare_out(args.out, args.force)  # before the fit, not after it
     cv = args.cv
     if groups is not None:
@@ -257,19 +307,38 @@ def cmd_sweep(args) -> int:
 
         n_groups = len(np.unique(groups))
         if n_groups < args.cv:
-            raise UserError(f"--groups {args.groups}: {n_groups} groups, fewer than "
-                            f"the {args.cv} folds.")
+            raise UserError(
+                f"--groups {args.groups}: {n_groups} groups, fewer than "
+                f"the {args.cv} folds."
+            )
         cv = GroupKFold(n_splits=args.cv)
-    res = fit_grid(X, y, l1_ratio=_l1_ratios(args.l1_ratio), alphas=args.alphas,
-                   cv=cv, standardize=args.standardize, backend=args.backend,
-                   dtype=args.dtype, progress=not args.quiet, groups=groups,
-                   memory_limit=args.memory_limit)
+    res = fit_grid(
+        X,
+        y,
+        l1_ratio=_l1_ratios(args.l1_ratio),
+        alphas=args.alphas,
+        cv=cv,
+        standardize=args.standardize,
+        backend=args.backend,
+        dtype=args.dtype,
+        progress=not args.quiet,
+        groups=groups,
+        memory_limit=args.memory_limit,
+    )
     names = [str(c) for c in features.columns]
-    print(f"{path.name}: {X.shape[0]} samples, {X.shape[1]} features, target "
-          f"{args.target!r}, {args.cv}-fold CV\n")
+    print(
+        f"{path.name}: {X.shape[0]} samples, {X.shape[1]} features, target "
+        f"{args.target!r}, {args.cv}-fold CV\n"
+    )
     _print_model(res, names, out)
-    _write_outputs(res, names, out, args.quiet,
-                   {"data": str(path), "target": args.target}, svg=args.svg)
+    _write_outputs(
+        res,
+        names,
+        out,
+        args.quiet,
+        {"data": str(path), "target": args.target},
+        svg=args.svg,
+    )
     return 0
 
 
@@ -279,24 +348,27 @@ def cmd_bench(args) -> int:
 
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     out = _prepare_out(args.out, args.force)
-    rows = _bench.throughput_rows(backends=tuple(backends), quick=args.quick,
-                                  progress=not args.quiet)
+    rows = _bench.throughput_rows(
+        backends=tuple(backends), quick=args.quick, progress=not args.quiet
+    )
     written = _bench.write_rows(rows, out / "throughput")
     timed = [r for r in rows if "fits_per_s" in r]
     print(f"{'backend':>8} {'n_fits':>8} {'wall_s':>9} {'fits/s':>10}")
     for r in timed:
-        print(f"{r['backend']:>8} {r['n_fits']:>8,} {r['wall_s']:>9.3f} "
-              f"{r['fits_per_s']:>10,.0f}")
+        print(
+            f"{r['backend']:>8} {r['n_fits']:>8,} {r['wall_s']:>9.3f} "
+            f"{r['fits_per_s']:>10,.0f}"
+        )
     for r in rows:
         if "skipped" in r:
             print(f"{r['backend']:>8} skipped: {r['skipped']}")
     if timed:
         from . import plotting
 
-        fig = plotting.plot_throughput(timed, title="gpureg throughput on this "
-                                       "machine")
-        written += plotting.save_figure(fig, out / "throughput",
-                                        formats=_formats(args.svg))
+        fig = plotting.plot_throughput(timed, title="gpureg throughput on this machine")
+        written += plotting.save_figure(
+            fig, out / "throughput", formats=_formats(args.svg)
+        )
     _say(args.quiet, "wrote " + ", ".join(str(p) for p in written))
     return 0
 
@@ -315,66 +387,108 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="{demo,sweep,bench}")
 
     def svg_option(p):
-        p.add_argument("--svg", action="store_true",
-                       help="write each plot as SVG too, not only PNG (slower)")
+        p.add_argument(
+            "--svg",
+            action="store_true",
+            help="write each plot as SVG too, not only PNG (slower)",
+        )
 
     def grid_options(p, cv, l1):
-        p.add_argument("--backend", default="auto",
-                       choices=["auto", "cpu", "gpu", "numpy"],
-                       help="where to solve (default: auto = GPU if present)")
+        p.add_argument(
+            "--backend",
+            default="auto",
+            choices=["auto", "cpu", "gpu", "numpy"],
+            help="where to solve (default: auto = GPU if present)",
+        )
         p.add_argument("--cv", type=int, default=cv, help=f"folds (default {cv})")
-        p.add_argument("--alphas", type=int, default=100,
-                       help="alphas per l1_ratio (default 100)")
-        p.add_argument("--l1-ratio", default=l1,
-                       help=f"comma-separated l1_ratios in [0, 1] (default {l1})")
-        p.add_argument("--quiet", action="store_true",
-                       help="no progress bar or file list")
-        p.add_argument("--force", action="store_true",
-                       help="overwrite an earlier run in the output folder")
+        p.add_argument(
+            "--alphas", type=int, default=100, help="alphas per l1_ratio (default 100)"
+        )
+        p.add_argument(
+            "--l1-ratio",
+            default=l1,
+            help=f"comma-separated l1_ratios in [0, 1] (default {l1})",
+        )
+        p.add_argument(
+            "--quiet", action="store_true", help="no progress bar or file list"
+        )
+        p.add_argument(
+            "--force",
+            action="store_true",
+            help="overwrite an earlier run in the output folder",
+        )
         svg_option(p)
 
-    demo = sub.add_parser("demo", help="CV grid on the embedded diabetes data",
-                          description="Cross-validated elastic-net grid on the "
-                          "embedded diabetes data (Efron et al. 2004, 442 x 10), "
-                          "standardized.")
+    demo = sub.add_parser(
+        "demo",
+        help="CV grid on the embedded diabetes data",
+        description="Cross-validated elastic-net grid on the "
+        "embedded diabetes data (Efron et al. 2004, 442 x 10), "
+        "standardized.",
+    )
     grid_options(demo, 10, "0,0.1,0.5,0.7,0.9,0.95,1")
-    demo.add_argument("--out", default=None,
-                      help="folder for results.csv, best.json and the plots "
-                      "(PNG; with --svg also SVG)")
+    demo.add_argument(
+        "--out",
+        default=None,
+        help="folder for results.csv, best.json and the plots "
+        "(PNG; with --svg also SVG)",
+    )
     demo.set_defaults(func=cmd_demo)
 
-    sweep = sub.add_parser("sweep", help="CV grid on your CSV/Parquet data",
-                           description="Cross-validated elastic-net grid on a CSV "
-                           "(or Parquet) file: every column but the target is a "
-                           "feature.")
+    sweep = sub.add_parser(
+        "sweep",
+        help="CV grid on your CSV/Parquet data",
+        description="Cross-validated elastic-net grid on a CSV "
+        "(or Parquet) file: every column but the target is a "
+        "feature.",
+    )
     sweep.add_argument("data", help="CSV or Parquet file with a header row")
     sweep.add_argument("--target", required=True, help="name of the target column")
     grid_options(sweep, 5, "0.1,0.5,1")
-    sweep.add_argument("--groups", default=None, metavar="COL",
-                       help="column of group labels: folds by GroupKFold, the "
-                       "column is not a feature")
-    sweep.add_argument("--standardize", action="store_true",
-                       help="scale features to unit variance inside each fit")
+    sweep.add_argument(
+        "--groups",
+        default=None,
+        metavar="COL",
+        help="column of group labels: folds by GroupKFold, the column is not a feature",
+    )
+    sweep.add_argument(
+        "--standardize",
+        action="store_true",
+        help="scale features to unit variance inside each fit",
+    )
     sweep.add_argument("--dtype", default=None, choices=["float32", "float64"])
-    sweep.add_argument("--memory-limit", default=None, metavar="SIZE",
-                       help="memory the fit may use, e.g. 8GB or 512MiB (default: "
-                       "$GPUREG_MEMORY_LIMIT, else 70%% of the available memory); "
-                       "a grid that cannot fit is refused before any work")
-    sweep.add_argument("--out", default="gpureg_sweep",
-                       help="output folder (default gpureg_sweep)")
+    sweep.add_argument(
+        "--memory-limit",
+        default=None,
+        metavar="SIZE",
+        help="memory the fit may use, e.g. 8GB or 512MiB (default: "
+        "$GPUREG_MEMORY_LIMIT, else 70%% of the available memory); "
+        "a grid that cannot fit is refused before any work",
+    )
+    sweep.add_argument(
+        "--out", default="gpureg_sweep", help="output folder (default gpureg_sweep)"
+    )
     sweep.set_defaults(func=cmd_sweep)
 
-    bench = sub.add_parser("bench", help="throughput on this machine, plotted",
-                           description="Time grids from ~10 to ~100,000 fits on "
-                           "each backend and plot fits per second.")
+    bench = sub.add_parser(
+        "bench",
+        help="throughput on this machine, plotted",
+        description="Time grids from ~10 to ~100,000 fits on "
+        "each backend and plot fits per second.",
+    )
     bench.add_argument("--quick", action="store_true", help="small grids only")
-    bench.add_argument("--backends", default="cpu,gpu",
-                       help="comma-separated: cpu, gpu, numpy, sklearn "
-                       "(default cpu,gpu)")
+    bench.add_argument(
+        "--backends",
+        default="cpu,gpu",
+        help="comma-separated: cpu, gpu, numpy, sklearn (default cpu,gpu)",
+    )
     bench.add_argument("--out", default="gpureg_bench", help="output folder")
     bench.add_argument("--quiet", action="store_true")
-    bench.add_argument("--force", action="store_true",
-                       help="overwrite an earlier run in the output folder")
+    bench.add_argument(
+        "--force",
+        action="store_true",
+        help="overwrite an earlier run in the output folder",
+    )
     svg_option(bench)
     bench.set_defaults(func=cmd_bench)
     return parser
@@ -398,9 +512,11 @@ def main(argv=None) -> int:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="replace")
     if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
-        print(f"gpureg: error: unknown command {argv[0]!r} (choose from "
-              f"{', '.join(COMMANDS)}; without a command, 'demo' runs).",
-              file=sys.stderr)
+        print(
+            f"gpureg: error: unknown command {argv[0]!r} (choose from "
+            f"{', '.join(COMMANDS)}; without a command, 'demo' runs).",
+            file=sys.stderr,
+        )
         return 2
     if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
         argv = ["demo", *argv]

@@ -81,8 +81,9 @@ class _Operand:
             self._init_array(a, a.dtype)
         else:
             if hasattr(a, "tocsr"):
-                raise TypeError(f"{name} is a sparse matrix; dropout needs a dense "
-                                "array.")
+                raise TypeError(
+                    f"{name} is a sparse matrix; dropout needs a dense array."
+                )
             arr = np.asarray(a)
             self.family = "numpy"
             self._init_array(arr, arr.dtype)
@@ -104,8 +105,12 @@ class _Operand:
     def _init_torch(self, t):
         import torch
 
-        names = {torch.float32: "float32", torch.float64: "float64",
-                 torch.float16: "float16", torch.bfloat16: "bfloat16"}
+        names = {
+            torch.float32: "float32",
+            torch.float64: "float64",
+            torch.float16: "float16",
+            torch.bfloat16: "bfloat16",
+        }
         if t.dtype not in names:
             raise TypeError(
                 f"{self.name} must be a floating-point tensor (float16, bfloat16, "
@@ -146,8 +151,9 @@ class _Operand:
         if self.family.startswith("torch") and storage_xp is self.xp:
             import torch
 
-            out = torch.empty(self.shape, dtype=self.dtype,
-                              device=self.torch_tensor.device)
+            out = torch.empty(
+                self.shape, dtype=self.dtype, device=self.torch_tensor.device
+            )
             flat = out.reshape(-1)
             view = flat.view(torch.int16) if self.tag in ("F16", "BF16") else flat
             if self.family == "torch-cuda":
@@ -214,8 +220,10 @@ def _from_float(values, tag):
     """Arithmetic dtype → storage, rounding to nearest even (numpy)."""
     if tag == "BF16":
         u = values.astype(np.float32).view(np.uint32).astype(np.uint64)
-        rounded = ((u + np.uint64(0x7FFF) + ((u >> np.uint64(16)) & np.uint64(1)))
-                   >> np.uint64(16)).astype(np.uint16)
+        rounded = (
+            (u + np.uint64(0x7FFF) + ((u >> np.uint64(16)) & np.uint64(1)))
+            >> np.uint64(16)
+        ).astype(np.uint16)
         return np.where(np.isnan(values), np.uint16(0x7FFF), rounded)
     if tag == "F16":
         return values.astype(np.float32).astype(np.float16).view(np.uint16)
@@ -235,11 +243,20 @@ def _cpu(x, residual, bias, out, n, bias_n, tag, seed, offset, thr, scale, want_
         keep = np.empty(n if want_mask else 0, dtype=bool)
         dummy = x[:0]
         with PARALLEL_LOCK:
-            fused_dropout(x, dummy if residual is None else residual,
-                          x[:1] if bias is None else bias, out, keep,
-                          np.uint64(seed), np.uint64(offset), np.uint64(thr),
-                          x.dtype.type(scale), residual is not None,
-                          bias is not None, want_mask)
+            fused_dropout(
+                x,
+                dummy if residual is None else residual,
+                x[:1] if bias is None else bias,
+                out,
+                keep,
+                np.uint64(seed),
+                np.uint64(offset),
+                np.uint64(thr),
+                x.dtype.type(scale),
+                residual is not None,
+                bias is not None,
+                want_mask,
+            )
         return _pack(keep) if want_mask else None
     keep = np.empty(n, dtype=bool)
     with PARALLEL_LOCK:
@@ -273,8 +290,7 @@ def _pack(keep):
 BLOCK = 256
 
 
-def _gpu(x, residual, bias, out, n, bias_n, tag, seed, offset, thr, scale,
-         want_mask):
+def _gpu(x, residual, bias, out, n, bias_n, tag, seed, offset, thr, scale, want_mask):
     """Launch ``dropout_fwd<tag, VEC>`` on the device arrays."""
     import cupy
 
@@ -289,23 +305,35 @@ def _gpu(x, residual, bias, out, n, bias_n, tag, seed, offset, thr, scale,
         return words
     arrays = [a for a in (x, residual, out) if a is not None]
     vec = all(a.data.ptr % 16 == 0 for a in arrays)
-    kernel = get_function("dropout.cu",
-                          f"dropout_fwd<{tag}, {'true' if vec else 'false'}>")
+    kernel = get_function(
+        "dropout.cu", f"dropout_fwd<{tag}, {'true' if vec else 'false'}>"
+    )
     sms = cupy.cuda.Device().attributes["MultiProcessorCount"]
     grid = max(1, min(-(-n_chunks // block), 32 * sms))
     null = np.uintp(0)
-    kernel((grid,), (block,), (
-        x, null if residual is None else residual, null if bias is None else bias,
-        out, null if words is None else words, np.int64(n), np.int64(bias_n),
-        np.uint32(seed & 0xFFFFFFFF), np.uint32(seed >> 32),
-        np.uint32(offset & 0xFFFFFFFF), np.uint32(offset >> 32),
-        np.uint64(thr), np.float64(scale),
-    ))
+    kernel(
+        (grid,),
+        (block,),
+        (
+            x,
+            null if residual is None else residual,
+            null if bias is None else bias,
+            out,
+            null if words is None else words,
+            np.int64(n),
+            np.int64(bias_n),
+            np.uint32(seed & 0xFFFFFFFF),
+            np.uint32(seed >> 32),
+            np.uint32(offset & 0xFFFFFFFF),
+            np.uint32(offset >> 32),
+            np.uint64(thr),
+            np.float64(scale),
+        ),
+    )
     return words
 
 
-def _run(x, p, seed, offset, return_mask, backend, residual=None, bias=None,
-         name="x"):
+def _run(x, p, seed, offset, return_mask, backend, residual=None, bias=None, name="x"):
     p = _check_p(p)
     seed = _check_u64(seed, "seed")
     offset = _check_u64(offset, "offset")
@@ -318,15 +346,19 @@ def _run(x, p, seed, offset, return_mask, backend, residual=None, bias=None,
         if other is None:
             continue
         if other.family != X.family or other.tag != X.tag:
-            raise TypeError(f"{other.name} must be the same kind of array and dtype "
-                            f"as {name} ({X.family}, {X.tag}).")
+            raise TypeError(
+                f"{other.name} must be the same kind of array and dtype "
+                f"as {name} ({X.family}, {X.tag})."
+            )
     if R is not None and R.shape != X.shape:
         raise ValueError(f"residual has shape {R.shape}, {name} has {X.shape}.")
     bias_n = 1
     if B is not None:
         if len(X.shape) == 0 or B.shape != X.shape[-1:]:
-            raise ValueError(f"bias must have shape {X.shape[-1:]} (the last axis "
-                             f"of {name}), got {B.shape}.")
+            raise ValueError(
+                f"bias must have shape {X.shape[-1:]} (the last axis "
+                f"of {name}), got {B.shape}."
+            )
         bias_n = int(B.shape[0])
     on_gpu = X.on_device if backend == "auto" else backend == "gpu"
     if on_gpu:
@@ -340,17 +372,30 @@ def _run(x, p, seed, offset, return_mask, backend, residual=None, bias=None,
         xp, launch = cupy, _gpu
     else:
         xp, launch = np, _cpu
-    move = (lambda a: xp.asarray(a)) if xp is not np else (
-        lambda a: a.get() if _on_device(a) else a)
+    move = (
+        (lambda a: xp.asarray(a))
+        if xp is not np
+        else (lambda a: a.get() if _on_device(a) else a)
+    )
     with _device_context(X, on_gpu, (R, B)):
         # everything from the launch to the results (the mask's copy to the
         # host included) is ordered on the launch's device and stream
         result, store = X.empty_like(xp)
         n = int(np.prod(X.shape, dtype=np.int64))
-        words = launch(move(X.storage), None if R is None else move(R.storage),
-                       None if B is None else move(B.storage), store, n, bias_n,
-                       X.tag, seed, offset, threshold(p), _scale(p, X.tag),
-                       return_mask)
+        words = launch(
+            move(X.storage),
+            None if R is None else move(R.storage),
+            None if B is None else move(B.storage),
+            store,
+            n,
+            bias_n,
+            X.tag,
+            seed,
+            offset,
+            threshold(p),
+            _scale(p, X.tag),
+            return_mask,
+        )
         y = result if result is not None else X.wrap(store)
         if return_mask:
             return y, X.wrap_mask(words)
@@ -375,24 +420,28 @@ def _device_context(X, on_gpu, others):
         dev = X.torch_tensor.device
         device_id = dev.index
         ctx.enter_context(cupy.cuda.Device(device_id))
-        ctx.enter_context(cupy.cuda.ExternalStream(
-            torch.cuda.current_stream(dev).cuda_stream))
+        ctx.enter_context(
+            cupy.cuda.ExternalStream(torch.cuda.current_stream(dev).cuda_stream)
+        )
     else:
         device_id = X.storage.device.id
         ctx.enter_context(cupy.cuda.Device(device_id))
     for other in others:
         if other is not None and other.storage.device.id != device_id:
             ctx.close()
-            raise ValueError(f"{other.name} is on CUDA device "
-                             f"{other.storage.device.id}, x on device {device_id}.")
+            raise ValueError(
+                f"{other.name} is on CUDA device "
+                f"{other.storage.device.id}, x on device {device_id}."
+            )
     return ctx
 
 
 # ---------------------------------------------------------------- public API
 
 
-def dropout(x, p=0.5, *, seed, offset=0, training=True, return_mask=False,
-            backend="auto"):
+def dropout(
+    x, p=0.5, *, seed, offset=0, training=True, return_mask=False, backend="auto"
+):
     """Dropout: zero each element with probability ``p``, scale the rest by 1/(1-p).
 
     Parameters
@@ -459,8 +508,18 @@ def dropout_backward(grad_y, p, *, seed, offset=0, backend="auto"):
     return _run(grad_y, p, seed, offset, False, backend, name="grad_y")
 
 
-def dropout_add(x, residual, p, *, bias=None, seed, offset=0, training=True,
-                return_mask=False, backend="auto"):
+def dropout_add(
+    x,
+    residual,
+    p,
+    *,
+    bias=None,
+    seed,
+    offset=0,
+    training=True,
+    return_mask=False,
+    backend="auto",
+):
     """``residual + dropout(x + bias)`` in one pass (bias–dropout–residual).
 
     Parameters
@@ -482,8 +541,7 @@ def dropout_add(x, residual, p, *, bias=None, seed, offset=0, training=True,
     """
     if not training:
         return _run(x, 0.0, 0, 0, return_mask, backend, residual=residual, bias=bias)
-    return _run(x, p, seed, offset, return_mask, backend, residual=residual,
-                bias=bias)
+    return _run(x, p, seed, offset, return_mask, backend, residual=residual, bias=bias)
 
 
 def dropout_add_backward(grad_y, p, *, seed, offset=0, bias=False, backend="auto"):
@@ -536,8 +594,9 @@ class Dropout:
     def __init__(self, p=0.5, seed=None):
         self.p = _check_p(p)
         if seed is None:
-            seed = int(np.random.SeedSequence().generate_state(2, np.uint32)
-                       .view(np.uint64)[0])
+            seed = int(
+                np.random.SeedSequence().generate_state(2, np.uint32).view(np.uint64)[0]
+            )
         self.seed = _check_u64(seed, "seed")
         self.offset = 0
         self.training = True
@@ -565,8 +624,9 @@ class Dropout:
         -------
         array like x
         """
-        self._last_shape = tuple(np.shape(x)) if not hasattr(x, "shape") else \
-            tuple(x.shape)
+        self._last_shape = (
+            tuple(np.shape(x)) if not hasattr(x, "shape") else tuple(x.shape)
+        )
         if not self.training:
             self._last = None
             return x
@@ -593,13 +653,18 @@ class Dropout:
             When ``grad_y``'s shape is not the last input's.
         """
         if self._last_shape is None:
-            raise RuntimeError("Dropout.backward() was called before any forward "
-                               "call: there is no mask to regenerate.")
-        shape = tuple(grad_y.shape) if hasattr(grad_y, "shape") else \
-            tuple(np.shape(grad_y))
+            raise RuntimeError(
+                "Dropout.backward() was called before any forward "
+                "call: there is no mask to regenerate."
+            )
+        shape = (
+            tuple(grad_y.shape) if hasattr(grad_y, "shape") else tuple(np.shape(grad_y))
+        )
         if shape != self._last_shape:
-            raise ValueError(f"grad_y has shape {shape}, the last forward input "
-                             f"had shape {self._last_shape}.")
+            raise ValueError(
+                f"grad_y has shape {shape}, the last forward input "
+                f"had shape {self._last_shape}."
+            )
         if self._last is None:  # the last call was in eval mode: the identity
             return grad_y
         return dropout_backward(grad_y, self.p, seed=self.seed, offset=self._last)

@@ -44,8 +44,9 @@ class _LinearPredictMixin:
         """
         check_is_fitted(self)
         on_device = v.is_device_array(X)
-        X = validate_data(self, _host(X), reset=False, dtype=_DTYPES,
-                          accept_sparse=False)
+        X = validate_data(
+            self, _host(X), reset=False, dtype=_DTYPES, accept_sparse=False
+        )
         out = X @ self.coef_ + self.intercept_
         if on_device:
             from .backends import _gpu
@@ -93,15 +94,25 @@ def _validate_fit_input(est, X, y, sample_weight):
     X, y, sample_weight = _host(X), _host(y), _host(sample_weight)
     if hasattr(X, "dtypes") and hasattr(X, "columns"):  # pandas: name bad columns
         v.check_frame(X, "X")
-    X, y = validate_data(est, X, y, dtype=_DTYPES, y_numeric=True,
-                         accept_sparse=False, multi_output=False)
+    X, y = validate_data(
+        est,
+        X,
+        y,
+        dtype=_DTYPES,
+        y_numeric=True,
+        accept_sparse=False,
+        multi_output=False,
+    )
     if sample_weight is not None:
         kind = np.asarray(sample_weight).dtype.kind
         if kind not in "biuf":
-            raise TypeError(f"sample_weight must be numeric, got dtype "
-                            f"{np.asarray(sample_weight).dtype}.")
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
-                                             ensure_non_negative=True)
+            raise TypeError(
+                f"sample_weight must be numeric, got dtype "
+                f"{np.asarray(sample_weight).dtype}."
+            )
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
     return X, y, sample_weight
 
 
@@ -138,10 +149,16 @@ class _ElasticNetBase(_LinearPredictMixin, RegressorMixin, BaseEstimator):
         n_weight = X.shape[0] if sw is None else float(np.sum(sw))
         max_iter = 1000 if self.max_iter is None else self.max_iter
         res = fit_grid(
-            X, y, l1_ratio=self._l1_ratio(),
-            alphas=[self._solver_alpha(n_weight)], cv=None,
-            fit_intercept=self.fit_intercept, sample_weight=sw,
-            positive=self.positive, tol=self.tol, max_iter=max_iter,
+            X,
+            y,
+            l1_ratio=self._l1_ratio(),
+            alphas=[self._solver_alpha(n_weight)],
+            cv=None,
+            fit_intercept=self.fit_intercept,
+            sample_weight=sw,
+            positive=self.positive,
+            tol=self.tol,
+            max_iter=max_iter,
             **_grid_kwargs(self),
         )
         self.coef_ = res.coef_path[0, 0].copy()
@@ -202,11 +219,26 @@ class ElasticNet(_ElasticNetBase):
         Only when X has string column names.
     """
 
-    def __init__(self, alpha=1.0, *, l1_ratio=0.5, fit_intercept=True,
-                 precompute=False, max_iter=1000, copy_X=True, tol=1e-4,
-                 warm_start=False, positive=False, random_state=None,
-                 selection="cyclic", backend="auto", dtype=None, standardize=False,
-                 penalty_factor=None, progress=False):
+    def __init__(
+        self,
+        alpha=1.0,
+        *,
+        l1_ratio=0.5,
+        fit_intercept=True,
+        precompute=False,
+        max_iter=1000,
+        copy_X=True,
+        tol=1e-4,
+        warm_start=False,
+        positive=False,
+        random_state=None,
+        selection="cyclic",
+        backend="auto",
+        dtype=None,
+        standardize=False,
+        penalty_factor=None,
+        progress=False,
+    ):
         self.alpha = alpha
         self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
@@ -247,11 +279,25 @@ random_state, selection, backend, dtype, standardize, penalty_factor, progress
     feature_names_in_ : ndarray of shape (n_features_in_,)
     """
 
-    def __init__(self, alpha=1.0, *, fit_intercept=True, precompute=False,
-                 copy_X=True, max_iter=1000, tol=1e-4, warm_start=False,
-                 positive=False, random_state=None, selection="cyclic",
-                 backend="auto", dtype=None, standardize=False,
-                 penalty_factor=None, progress=False):
+    def __init__(
+        self,
+        alpha=1.0,
+        *,
+        fit_intercept=True,
+        precompute=False,
+        copy_X=True,
+        max_iter=1000,
+        tol=1e-4,
+        warm_start=False,
+        positive=False,
+        random_state=None,
+        selection="cyclic",
+        backend="auto",
+        dtype=None,
+        standardize=False,
+        penalty_factor=None,
+        progress=False,
+    ):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
         self.precompute = precompute
@@ -306,10 +352,23 @@ class Ridge(_ElasticNetBase):
     feature_names_in_ : ndarray of shape (n_features_in_,)
     """
 
-    def __init__(self, alpha=1.0, *, fit_intercept=True, copy_X=True,
-                 max_iter=None, tol=1e-4, solver="auto", positive=False,
-                 random_state=None, backend="auto", dtype=None, standardize=False,
-                 penalty_factor=None, progress=False):
+    def __init__(
+        self,
+        alpha=1.0,
+        *,
+        fit_intercept=True,
+        copy_X=True,
+        max_iter=None,
+        tol=1e-4,
+        solver="auto",
+        positive=False,
+        random_state=None,
+        backend="auto",
+        dtype=None,
+        standardize=False,
+        penalty_factor=None,
+        progress=False,
+    ):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
         self.copy_X = copy_X
@@ -372,10 +431,19 @@ class _CVBase(_LinearPredictMixin, RegressorMixin, BaseEstimator):
         X, y, sw = _validate_fit_input(self, X, y, sample_weight)
         l1 = self._l1_ratios()
         res = fit_grid(
-            X, y, l1_ratio=l1, alphas=self.alphas, eps=self.eps,
-            cv=5 if self.cv is None else self.cv, fit_intercept=self.fit_intercept,
-            sample_weight=sw, positive=self.positive, tol=self.tol,
-            max_iter=self.max_iter, groups=groups, **_grid_kwargs(self),
+            X,
+            y,
+            l1_ratio=l1,
+            alphas=self.alphas,
+            eps=self.eps,
+            cv=5 if self.cv is None else self.cv,
+            fit_intercept=self.fit_intercept,
+            sample_weight=sw,
+            positive=self.positive,
+            tol=self.tol,
+            max_iter=self.max_iter,
+            groups=groups,
+            **_grid_kwargs(self),
         )
         il, ia = res.best_index_ if self.alpha_selection == "min" else res.index_1se_
         scalar = np.ndim(l1) == 0
@@ -385,8 +453,9 @@ class _CVBase(_LinearPredictMixin, RegressorMixin, BaseEstimator):
         self.alphas_ = res.alphas[0] if scalar else res.alphas
         self.mse_path_ = res.mse_path[0] if scalar else res.mse_path
         self.coef_ = res.coef_path[il, ia].copy()
-        self.intercept_ = float(res.intercept_path[il, ia]) if self.fit_intercept \
-            else 0.0
+        self.intercept_ = (
+            float(res.intercept_path[il, ia]) if self.fit_intercept else 0.0
+        )
         self.dual_gap_ = float(res.dual_gap[-1, il, ia])
         self.n_iter_ = int(res.n_iter[-1, il, ia])
         n_l1, n_alphas = res.alphas.shape
@@ -398,8 +467,9 @@ class _CVBase(_LinearPredictMixin, RegressorMixin, BaseEstimator):
         }
         for k in range(res.n_folds):
             results[f"split{k}_test_mse"] = res.mse_path[..., k].ravel()
-        results["rank_test_mse"] = np.argsort(np.argsort(res.mse_mean.ravel(),
-                                                         kind="stable")) + 1
+        results["rank_test_mse"] = (
+            np.argsort(np.argsort(res.mse_mean.ravel(), kind="stable")) + 1
+        )
         self.cv_results_ = results
         return self
 
@@ -461,12 +531,30 @@ class ElasticNetCV(_CVBase):
     l1_ratio_ : float
     """
 
-    def __init__(self, *, l1_ratio=0.5, eps=1e-3, alphas=100, fit_intercept=True,
-                 precompute="auto", max_iter=1000, tol=1e-4, cv=None, copy_X=True,
-                 verbose=0, n_jobs=None, positive=False, random_state=None,
-                 selection="cyclic", alpha_selection="min", backend="auto",
-                 dtype=None, standardize=False, penalty_factor=None,
-                 progress=False):
+    def __init__(
+        self,
+        *,
+        l1_ratio=0.5,
+        eps=1e-3,
+        alphas=100,
+        fit_intercept=True,
+        precompute="auto",
+        max_iter=1000,
+        tol=1e-4,
+        cv=None,
+        copy_X=True,
+        verbose=0,
+        n_jobs=None,
+        positive=False,
+        random_state=None,
+        selection="cyclic",
+        alpha_selection="min",
+        backend="auto",
+        dtype=None,
+        standardize=False,
+        penalty_factor=None,
+        progress=False,
+    ):
         self.l1_ratio = l1_ratio
         self.eps = eps
         self.alphas = alphas
@@ -535,12 +623,29 @@ class LassoCV(_CVBase):
     feature_names_in_ : ndarray of shape (n_features_in_,)
     """
 
-    def __init__(self, *, eps=1e-3, alphas=100, fit_intercept=True,
-                 precompute="auto", max_iter=1000, tol=1e-4, copy_X=True, cv=None,
-                 verbose=False, n_jobs=None, positive=False, random_state=None,
-                 selection="cyclic", alpha_selection="min", backend="auto",
-                 dtype=None, standardize=False, penalty_factor=None,
-                 progress=False):
+    def __init__(
+        self,
+        *,
+        eps=1e-3,
+        alphas=100,
+        fit_intercept=True,
+        precompute="auto",
+        max_iter=1000,
+        tol=1e-4,
+        copy_X=True,
+        cv=None,
+        verbose=False,
+        n_jobs=None,
+        positive=False,
+        random_state=None,
+        selection="cyclic",
+        alpha_selection="min",
+        backend="auto",
+        dtype=None,
+        standardize=False,
+        penalty_factor=None,
+        progress=False,
+    ):
         self.eps = eps
         self.alphas = alphas
         self.fit_intercept = fit_intercept
@@ -685,11 +790,23 @@ class RidgeCV(_LinearPredictMixin, RegressorMixin, BaseEstimator):
     (the leave-one-out errors and each fold's held-out score).
     """
 
-    def __init__(self, alphas=(0.1, 1.0, 10.0), *, fit_intercept=True, scoring=None,
-                 cv=None, gcv_mode=None, store_cv_results=False,
-                 alpha_per_target=False, alpha_selection="min", backend="auto",
-                 dtype=None, standardize=False, penalty_factor=None,
-                 progress=False):
+    def __init__(
+        self,
+        alphas=(0.1, 1.0, 10.0),
+        *,
+        fit_intercept=True,
+        scoring=None,
+        cv=None,
+        gcv_mode=None,
+        store_cv_results=False,
+        alpha_per_target=False,
+        alpha_selection="min",
+        backend="auto",
+        dtype=None,
+        standardize=False,
+        penalty_factor=None,
+        progress=False,
+    ):
         self.alphas = alphas
         self.fit_intercept = fit_intercept
         self.scoring = scoring
@@ -755,15 +872,19 @@ class RidgeCV(_LinearPredictMixin, RegressorMixin, BaseEstimator):
         out_dtype = v.resolve_dtype(X, self.dtype)
         alphas = _check_ridge_alphas(self.alphas, strictly_positive=self.cv is None)
         f = v.check_penalty_factor(self.penalty_factor, X.shape[1])
-        common = dict(sample_weight=sw, penalty_factor=f,
-                      fit_intercept=v.check_bool(self.fit_intercept,
-                                                 "fit_intercept"),
-                      standardize=v.check_bool(self.standardize, "standardize"))
+        common = dict(
+            sample_weight=sw,
+            penalty_factor=f,
+            fit_intercept=v.check_bool(self.fit_intercept, "fit_intercept"),
+            standardize=v.check_bool(self.standardize, "standardize"),
+        )
         split_scores = None
         if self.cv is None:
             if X.shape[0] < 2:
-                raise ValueError("leave-one-out (cv=None) needs at least 2 samples, "
-                                 f"but X has only n_samples={X.shape[0]}.")
+                raise ValueError(
+                    "leave-one-out (cv=None) needs at least 2 samples, "
+                    f"but X has only n_samples={X.shape[0]}."
+                )
             path = ridge_loo_path(X, y, alphas, **common)
             s = np.ones(X.shape[0]) if sw is None else sw
             if scorer is None:
@@ -775,15 +896,25 @@ class RidgeCV(_LinearPredictMixin, RegressorMixin, BaseEstimator):
             else:
                 predictions = y[None, :] - path.loo_residual
                 kw = {} if sw is None else {"sample_weight": sw}
-                mean = np.array([float(scorer(_IdentityRegressor(), pred, y, **kw))
-                                 for pred in predictions])
+                mean = np.array(
+                    [
+                        float(scorer(_IdentityRegressor(), pred, y, **kw))
+                        for pred in predictions
+                    ]
+                )
                 se = np.zeros_like(mean)
                 stored = predictions.T
         else:
             folds = make_folds(self.cv, X.shape[0], groups)
             bar = _progress_bar(self.progress, len(folds) + 1)
-            path = ridge_kfold_path(X, y, alphas, folds, **common,
-                                    progress=None if bar is None else bar.update)
+            path = ridge_kfold_path(
+                X,
+                y,
+                alphas,
+                folds,
+                **common,
+                progress=None if bar is None else bar.update,
+            )
             if bar is not None:
                 bar.close()
             split_scores = np.empty((alphas.size, len(folds)))
@@ -791,16 +922,21 @@ class RidgeCV(_LinearPredictMixin, RegressorMixin, BaseEstimator):
                 sw_test = None if sw is None else sw[test]
                 if scorer is None:
                     split_scores[:, k] = _r2_columns(
-                        y[test], path.predict_fold(k, X[test]), sw_test)
+                        y[test], path.predict_fold(k, X[test]), sw_test
+                    )
                 else:
                     split_scores[:, k] = [
-                        self._score_fold(scorer, X[test], y[test], sw_test, path, k,
-                                         a, float(alpha))
+                        self._score_fold(
+                            scorer, X[test], y[test], sw_test, path, k, a, float(alpha)
+                        )
                         for a, alpha in enumerate(alphas)
                     ]
             mean = split_scores.mean(axis=1)
-            se = (split_scores.std(axis=1, ddof=1) / np.sqrt(len(folds))
-                  if len(folds) > 1 else np.zeros_like(mean))
+            se = (
+                split_scores.std(axis=1, ddof=1) / np.sqrt(len(folds))
+                if len(folds) > 1
+                else np.zeros_like(mean)
+            )
             stored = None
 
         best = int(np.argmax(mean))  # first of ties, as scikit-learn
@@ -815,13 +951,17 @@ class RidgeCV(_LinearPredictMixin, RegressorMixin, BaseEstimator):
         if self.store_cv_results:
             self.cv_results_ = stored.astype(out_dtype)
         else:
-            table = {"alpha": alphas.copy(), "mean_test_score": mean,
-                     "std_err_test_score": se}
+            table = {
+                "alpha": alphas.copy(),
+                "mean_test_score": mean,
+                "std_err_test_score": se,
+            }
             if split_scores is not None:
                 for k in range(split_scores.shape[1]):
                     table[f"split{k}_test_score"] = split_scores[:, k]
-            table["rank_test_score"] = np.argsort(np.argsort(-mean, kind="stable"),
-                                                  kind="stable") + 1
+            table["rank_test_score"] = (
+                np.argsort(np.argsort(-mean, kind="stable"), kind="stable") + 1
+            )
             self.cv_results_ = table
         return self
 

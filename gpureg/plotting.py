@@ -32,8 +32,14 @@ from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-__all__ = ["plot_cv_curve", "plot_cv_heatmap", "plot_path", "plot_penalty_geometry",
-           "plot_throughput", "save_figure"]
+__all__ = [
+    "plot_cv_curve",
+    "plot_cv_heatmap",
+    "plot_path",
+    "plot_penalty_geometry",
+    "plot_throughput",
+    "save_figure",
+]
 
 #: Most panels drawn by :func:`plot_path`.
 MAX_PATH_PANELS = 6
@@ -95,8 +101,10 @@ def save_figure(fig, path, formats=("png", "svg")) -> list[Path]:
             raise ValueError("formats is empty: name at least one, e.g. ('png',).")
         unknown = [f for f in formats if f not in supported]
         if unknown:
-            raise ValueError(f"cannot write format(s) {unknown}; matplotlib "
-                             f"writes {sorted(supported)}.")
+            raise ValueError(
+                f"cannot write format(s) {unknown}; matplotlib "
+                f"writes {sorted(supported)}."
+            )
         targets = [path.with_name(f"{path.name}.{f}") for f in formats]
     path.parent.mkdir(parents=True, exist_ok=True)
     # savefig runs the layout engine and a draw without output before the real
@@ -147,8 +155,9 @@ def _log10_alphas(alphas):
 
 def _l1_index(result, l1_ratio) -> int:
     """Row of ``result.l1_ratios`` holding the value ``l1_ratio``."""
-    hits = np.flatnonzero(np.isclose(result.l1_ratios, float(l1_ratio),
-                                     rtol=0.0, atol=1e-9))
+    hits = np.flatnonzero(
+        np.isclose(result.l1_ratios, float(l1_ratio), rtol=0.0, atol=1e-9)
+    )
     if hits.size == 0:
         raise ValueError(
             f"l1_ratio={l1_ratio!r} is not in result.l1_ratios "
@@ -192,12 +201,26 @@ def _set_reversed_xlim(ax, log_alpha, margin=0.03):
 
 def _mark_alphas(ax, alpha_best, alpha_1se, *, best_label="alpha_"):
     """Dashed vertical lines at the CV optimum and the one-SE alpha."""
-    lines = [ax.axvline(np.log10(alpha_best), color="k", ls="--", lw=1.2,
-                        label=f"{best_label} = {alpha_best:.4g} (min CV MSE)",
-                        gid="alpha_")]
-    lines.append(ax.axvline(np.log10(alpha_1se), color="0.45", ls="--", lw=1.2,
-                            label=f"alpha_1se_ = {alpha_1se:.4g} (1-SE rule)",
-                            gid="alpha_1se_"))
+    lines = [
+        ax.axvline(
+            np.log10(alpha_best),
+            color="k",
+            ls="--",
+            lw=1.2,
+            label=f"{best_label} = {alpha_best:.4g} (min CV MSE)",
+            gid="alpha_",
+        )
+    ]
+    lines.append(
+        ax.axvline(
+            np.log10(alpha_1se),
+            color="0.45",
+            ls="--",
+            lw=1.2,
+            label=f"alpha_1se_ = {alpha_1se:.4g} (1-SE rule)",
+            gid="alpha_1se_",
+        )
+    )
     return lines
 
 
@@ -250,13 +273,16 @@ def plot_path(result, *, l1_ratios=None, feature_names=None, path=None) -> Figur
         if not rows:
             raise ValueError("l1_ratios is empty.")
         if len(rows) > MAX_PATH_PANELS:
-            raise ValueError(f"plot_path draws at most {MAX_PATH_PANELS} panels; "
-                             f"got {len(rows)} l1_ratios.")
+            raise ValueError(
+                f"plot_path draws at most {MAX_PATH_PANELS} panels; "
+                f"got {len(rows)} l1_ratios."
+            )
     if feature_names is None:
         feature_names = [f"x{j}" for j in range(n_features)]
     elif len(feature_names) != n_features:
-        raise ValueError(f"feature_names has {len(feature_names)} names for "
-                         f"{n_features} features.")
+        raise ValueError(
+            f"feature_names has {len(feature_names)} names for {n_features} features."
+        )
     with_legend = n_features <= MAX_LEGEND_FEATURES
     colors = _feature_colors(n_features)
     drawn = np.arange(n_features)
@@ -269,7 +295,7 @@ def plot_path(result, *, l1_ratios=None, feature_names=None, path=None) -> Figur
     nrows = -(-len(rows) // ncols)
     fig = _new_figure((4.2 * ncols + (1.8 if with_legend else 0.0), 3.4 * nrows))
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
-    for ax in axes[len(rows):]:
+    for ax in axes[len(rows) :]:
         ax.remove()
 
     feature_lines, marked = [], []
@@ -284,9 +310,15 @@ def plot_path(result, *, l1_ratios=None, feature_names=None, path=None) -> Figur
         _set_reversed_xlim(ax, log_alpha)
         ax.set_xlabel("log10(alpha)")
         ax.set_ylabel("coefficient")
-        ax.set_title(_l1_title(result.l1_ratios[row]) + (
-            f" ({drawn.size} largest of {n_features:,} paths)"
-            if drawn.size < n_features else ""), fontsize="medium")
+        ax.set_title(
+            _l1_title(result.l1_ratios[row])
+            + (
+                f" ({drawn.size} largest of {n_features:,} paths)"
+                if drawn.size < n_features
+                else ""
+            ),
+            fontsize="medium",
+        )
         _add_nonzero_axis(ax, log_alpha, np.count_nonzero(coef, axis=-1))
         if result.best_index_ is not None and row == result.best_index_[0]:
             marked = _mark_alphas(ax, result.alpha_, result.alpha_1se_)
@@ -294,7 +326,8 @@ def plot_path(result, *, l1_ratios=None, feature_names=None, path=None) -> Figur
     if with_legend or marked:
         shown = (feature_lines if with_legend else []) + marked
         labels = (list(feature_names) if with_legend else []) + [
-            h.get_label() for h in marked]
+            h.get_label() for h in marked
+        ]
         fig.legend(shown, labels, loc="outside right upper", fontsize="small")
     return _finish(fig, path)
 
@@ -362,13 +395,28 @@ def plot_cv_curve(result, *, l1_ratio=None, path=None) -> Figure:
 
     fig = _new_figure((6.4, 4.4))
     ax = fig.subplots()
-    ax.errorbar(log_alpha, mean, yerr=se, fmt="o-", color="tab:red", ms=4, lw=1.2,
-                ecolor="0.55", elinewidth=1.0, capsize=2.5,
-                label=f"mean CV MSE ± 1 SE ({result.mse_path.shape[-1]} folds)")
-    ax.axhline(mean[i_best] + se[i_best], color="0.45", ls=":", lw=1.0,
-               label="min + 1 SE")
-    _mark_alphas(ax, float(result.alphas[row, i_best]),
-                 float(result.alphas[row, i_1se]), best_label=best_label)
+    ax.errorbar(
+        log_alpha,
+        mean,
+        yerr=se,
+        fmt="o-",
+        color="tab:red",
+        ms=4,
+        lw=1.2,
+        ecolor="0.55",
+        elinewidth=1.0,
+        capsize=2.5,
+        label=f"mean CV MSE ± 1 SE ({result.mse_path.shape[-1]} folds)",
+    )
+    ax.axhline(
+        mean[i_best] + se[i_best], color="0.45", ls=":", lw=1.0, label="min + 1 SE"
+    )
+    _mark_alphas(
+        ax,
+        float(result.alphas[row, i_best]),
+        float(result.alphas[row, i_1se]),
+        best_label=best_label,
+    )
     _set_reversed_xlim(ax, log_alpha)
     ax.set_xlabel("log10(alpha)")
     ax.set_ylabel("mean squared error (held out)")
@@ -412,11 +460,16 @@ def plot_cv_heatmap(result, *, path=None) -> Figure:
     n_l1, n_alphas = alphas.shape
     shared = bool(np.allclose(alphas, alphas[0]))
 
-    fig = _new_figure((min(11.0, max(6.0, 0.25 * n_alphas + 4.5)),
-                       min(9.0, max(3.4, 0.4 * n_l1 + 2.4))))
+    fig = _new_figure(
+        (
+            min(11.0, max(6.0, 0.25 * n_alphas + 4.5)),
+            min(9.0, max(3.4, 0.4 * n_l1 + 2.4)),
+        )
+    )
     ax = fig.subplots()
-    image = ax.imshow(result.mse_mean, aspect="auto", cmap="viridis",
-                      interpolation="nearest")
+    image = ax.imshow(
+        result.mse_mean, aspect="auto", cmap="viridis", interpolation="nearest"
+    )
     fig.colorbar(image, ax=ax, label=f"mean CV MSE ({result.mse_path.shape[-1]} folds)")
 
     cols = _even_indices(n_alphas, 10)
@@ -428,18 +481,35 @@ def plot_cv_heatmap(result, *, path=None) -> Figure:
         ax.set_xticks(cols, labels=[str(c) for c in cols])
         ax.set_xlabel(f"alpha index (alpha_max → {ratio:.0e}·alpha_max)")
         right = ax.secondary_yaxis("right")
-        right.set_ticks(np.arange(n_l1),
-                        labels=[f"α_max={a:.3g}" for a in alphas[:, 0]])
+        right.set_ticks(
+            np.arange(n_l1), labels=[f"α_max={a:.3g}" for a in alphas[:, 0]]
+        )
         right.tick_params(labelsize="small")
     ax.set_yticks(np.arange(n_l1), labels=[f"{v:.4g}" for v in result.l1_ratios])
     ax.set_ylabel("l1_ratio")
 
     l_best, a_best = result.best_index_
-    ax.plot(a_best, l_best, marker="*", ms=16, color="white", mec="black", ls="none",
-            label=f"min: alpha_={result.alpha_:.4g}, l1_ratio_={result.l1_ratio_:g}")
-    ax.plot(result.index_1se_[1], result.index_1se_[0], marker="o", ms=9,
-            mfc="none", mec="tab:red", mew=2, ls="none",
-            label=f"1 SE: alpha_1se_={result.alpha_1se_:.4g}")
+    ax.plot(
+        a_best,
+        l_best,
+        marker="*",
+        ms=16,
+        color="white",
+        mec="black",
+        ls="none",
+        label=f"min: alpha_={result.alpha_:.4g}, l1_ratio_={result.l1_ratio_:g}",
+    )
+    ax.plot(
+        result.index_1se_[1],
+        result.index_1se_[0],
+        marker="o",
+        ms=9,
+        mfc="none",
+        mec="tab:red",
+        mew=2,
+        ls="none",
+        label=f"1 SE: alpha_1se_={result.alpha_1se_:.4g}",
+    )
     ax.set_title("Mean CV error over the grid")
     fig.legend(loc="outside lower center", ncols=2, fontsize="small")
     return _finish(fig, path)
@@ -514,13 +584,17 @@ def _throughput_records(rows) -> list[Mapping]:
             raise ValueError(f"row {i} is a {type(rec).__name__}, not a dict.")
         missing = [key for key in _THROUGHPUT_KEYS if key not in rec]
         if missing:
-            raise ValueError(f"row {i} lacks the key(s) {missing}; every row needs "
-                             f"{list(_THROUGHPUT_KEYS)}.")
+            raise ValueError(
+                f"row {i} lacks the key(s) {missing}; every row needs "
+                f"{list(_THROUGHPUT_KEYS)}."
+            )
         for key in ("n_fits", "fits_per_s"):
             value = float(rec[key])
             if not (np.isfinite(value) and value > 0):
-                raise ValueError(f"row {i}: {key}={rec[key]!r} is not a positive "
-                                 "finite number (needed on a log scale).")
+                raise ValueError(
+                    f"row {i}: {key}={rec[key]!r} is not a positive "
+                    "finite number (needed on a log scale)."
+                )
     return records
 
 
@@ -576,11 +650,13 @@ def plot_penalty_geometry(path=None) -> Figure:
     """
     t = 1.0
     n_edge = 5000  # boundary points per diamond edge; the disc gets 4 × n_edge
-    corners = t * np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0],
-                            [1.0, 0.0]])
+    corners = t * np.array(
+        [[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0], [1.0, 0.0]]
+    )
     f = np.linspace(0.0, 1.0, n_edge, endpoint=False)[:, None]
-    diamond = np.concatenate([a * (1 - f) + b * f
-                              for a, b in zip(corners[:-1], corners[1:], strict=True)])
+    diamond = np.concatenate(
+        [a * (1 - f) + b * f for a, b in zip(corners[:-1], corners[1:], strict=True)]
+    )
     phi = np.linspace(0.0, 2 * np.pi, 4 * n_edge, endpoint=False)
     disc = t * np.column_stack([np.cos(phi), np.sin(phi)])
     w_lasso, level_lasso = _boundary_minimum(diamond)
@@ -600,20 +676,48 @@ def plot_penalty_geometry(path=None) -> Figure:
     # Draw the balls with few vertices; the fine boundaries only locate minima.
     circle = t * np.column_stack([np.cos(phi[::50]), np.sin(phi[::50])])
     ax.fill(*circle.T, facecolor=ridge_color, alpha=0.18, edgecolor="none")
-    ax.fill(*circle.T, facecolor="none", edgecolor=ridge_color, lw=1.5,
-            label=r"L2 ball $w_1^2 + w_2^2 \leq t^2$")
+    ax.fill(
+        *circle.T,
+        facecolor="none",
+        edgecolor=ridge_color,
+        lw=1.5,
+        label=r"L2 ball $w_1^2 + w_2^2 \leq t^2$",
+    )
     ax.fill(*corners[:-1].T, facecolor=lasso_color, alpha=0.35, edgecolor="none")
-    ax.fill(*corners[:-1].T, facecolor="none", edgecolor=lasso_color, lw=1.5,
-            label=r"L1 ball $|w_1| + |w_2| \leq t$")
-    ax.contour(g1, g2, loss, levels=np.array([0.15, 0.45]) * level_ridge,
-               colors="0.6", linewidths=0.8)
+    ax.fill(
+        *corners[:-1].T,
+        facecolor="none",
+        edgecolor=lasso_color,
+        lw=1.5,
+        label=r"L1 ball $|w_1| + |w_2| \leq t$",
+    )
+    ax.contour(
+        g1,
+        g2,
+        loss,
+        levels=np.array([0.15, 0.45]) * level_ridge,
+        colors="0.6",
+        linewidths=0.8,
+    )
     ax.contour(g1, g2, loss, levels=[level_lasso], colors=lasso_color, linewidths=1.6)
     ax.contour(g1, g2, loss, levels=[level_ridge], colors=ridge_color, linewidths=1.6)
     ax.plot(*_OLS, "k+", ms=12, mew=2, label="least squares (OLS)")
-    ax.plot(*w_lasso, "o", color=lasso_color, mec="k", ms=8,
-            label=f"Lasso solution ({w_lasso[0]:.2f}, {w_lasso[1]:.2f})")
-    ax.plot(*w_ridge, "s", color=ridge_color, mec="k", ms=8,
-            label=f"Ridge solution ({w_ridge[0]:.2f}, {w_ridge[1]:.2f})")
+    ax.plot(
+        *w_lasso,
+        "o",
+        color=lasso_color,
+        mec="k",
+        ms=8,
+        label=f"Lasso solution ({w_lasso[0]:.2f}, {w_lasso[1]:.2f})",
+    )
+    ax.plot(
+        *w_ridge,
+        "s",
+        color=ridge_color,
+        mec="k",
+        ms=8,
+        label=f"Ridge solution ({w_ridge[0]:.2f}, {w_ridge[1]:.2f})",
+    )
     ax.axhline(0.0, color="0.3", lw=0.7, zorder=0)
     ax.axvline(0.0, color="0.3", lw=0.7, zorder=0)
     ax.set_xlim(lo[0], hi[0])
@@ -626,10 +730,20 @@ def plot_penalty_geometry(path=None) -> Figure:
 
     x = np.linspace(-4.0, 4.0, 801)
     b = 1.0 / np.sqrt(2.0)  # Laplace scale of unit variance: 2 b² = 1
-    ax_prior.plot(x, np.exp(-np.abs(x) / b) / (2 * b), color=lasso_color, lw=2,
-                  label=r"Laplace, $b = 1/\sqrt{2}$ (Lasso, L1)")
-    ax_prior.plot(x, np.exp(-0.5 * x**2) / np.sqrt(2 * np.pi), color=ridge_color, lw=2,
-                  label=r"Gaussian, $\sigma = 1$ (Ridge, L2)")
+    ax_prior.plot(
+        x,
+        np.exp(-np.abs(x) / b) / (2 * b),
+        color=lasso_color,
+        lw=2,
+        label=r"Laplace, $b = 1/\sqrt{2}$ (Lasso, L1)",
+    )
+    ax_prior.plot(
+        x,
+        np.exp(-0.5 * x**2) / np.sqrt(2 * np.pi),
+        color=ridge_color,
+        lw=2,
+        label=r"Gaussian, $\sigma = 1$ (Ridge, L2)",
+    )
     ax_prior.set_xlim(-4.0, 4.0)
     ax_prior.set_ylim(bottom=0.0)
     ax_prior.set_xlabel(r"coefficient $w_j$")

@@ -91,7 +91,7 @@ def make_problem(name: str, seed: int = 0) -> Problem:
         return Problem(name, X, _response(X, rng))
     if kind == "duplicated":
         X = _toeplitz_design(n, p, 0.5, rng)
-        X[:, p // 2:] = X[:, : p - p // 2][:, : p // 2]  # second half copies first
+        X[:, p // 2 :] = X[:, : p - p // 2][:, : p // 2]  # second half copies first
         return Problem(name, X, _response(X, rng))
     if kind == "weighted":
         X = _toeplitz_design(n, p, 0.7, rng)
@@ -194,8 +194,9 @@ def effective(prob: Problem) -> Effective:
     return Effective(Xs, ys, scale, x_mean, y_mean, f, pen, Xe, ye)
 
 
-def alpha_path(eff: Effective, l1_ratio: float, n_alphas: int = N_ALPHAS,
-               eps: float = 1e-3):
+def alpha_path(
+    eff: Effective, l1_ratio: float, n_alphas: int = N_ALPHAS, eps: float = 1e-3
+):
     """scikit-learn's default grid for the effective problem (descending):
     ``n_alphas`` values log-spaced from ``alpha_max`` to ``eps * alpha_max``."""
     n = eff.Xs.shape[0]
@@ -223,13 +224,15 @@ def kkt_violation(eff: Effective, w, alpha, l1_ratio):
     l1 = alpha * l1_ratio * eff.f
     l2 = alpha * (1 - l1_ratio) * eff.f
     nz = w != 0
-    dist = np.where(nz, np.abs(grad - l1 * np.sign(w) - l2 * w),
-                    np.maximum(np.abs(grad) - l1, 0.0))
+    dist = np.where(
+        nz, np.abs(grad - l1 * np.sign(w) - l2 * w), np.maximum(np.abs(grad) - l1, 0.0)
+    )
     return dist.max(axis=-1) / c
 
 
-def sklearn_path(eff: Effective, alphas, l1_ratio, tol, max_iter=1000,
-                 return_n_iter=False):
+def sklearn_path(
+    eff: Effective, alphas, l1_ratio, tol, max_iter=1000, return_n_iter=False
+):
     """scikit-learn's ``enet_path`` (ElasticNetCV's solver) → full ``w``.
 
     Returns
@@ -241,9 +244,15 @@ def sklearn_path(eff: Effective, alphas, l1_ratio, tol, max_iter=1000,
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        _, coefs, _, n_iter = enet_path(eff.Xe, eff.ye, l1_ratio=l1_ratio,
-                                        alphas=alphas, tol=tol, max_iter=max_iter,
-                                        return_n_iter=True)
+        _, coefs, _, n_iter = enet_path(
+            eff.Xe,
+            eff.ye,
+            l1_ratio=l1_ratio,
+            alphas=alphas,
+            tol=tol,
+            max_iter=max_iter,
+            return_n_iter=True,
+        )
     W = eff.to_user(coefs.T)
     return (W, np.asarray(n_iter)) if return_n_iter else W
 
@@ -255,14 +264,16 @@ def user_to_scaled(eff: Effective, coef):
 
 def objectives(eff: Effective, W, alphas, l1_ratio):
     """Objective of each row of ``W`` at the matching alpha."""
-    return np.array([objective(eff, w, a, l1_ratio)[0]
-                     for w, a in zip(W, alphas, strict=True)])
+    return np.array(
+        [objective(eff, w, a, l1_ratio)[0] for w, a in zip(W, alphas, strict=True)]
+    )
 
 
 def kkt_violations(eff: Effective, W, alphas, l1_ratio):
     """Relative KKT violation of each row of ``W`` at the matching alpha."""
-    return np.array([kkt_violation(eff, w, a, l1_ratio)[0]
-                     for w, a in zip(W, alphas, strict=True)])
+    return np.array(
+        [kkt_violation(eff, w, a, l1_ratio)[0] for w, a in zip(W, alphas, strict=True)]
+    )
 
 
 def measure(eff: Effective, W, alphas, l1_ratio, ref_obj=None):
@@ -271,8 +282,9 @@ def measure(eff: Effective, W, alphas, l1_ratio, ref_obj=None):
     ``ref_obj`` is ignored (kept for existing callers); for relative
     sub-optimalities against a reference use :func:`accuracy_of`.
     """
-    return objectives(eff, W, alphas, l1_ratio), kkt_violations(eff, W, alphas,
-                                                                 l1_ratio)
+    return objectives(eff, W, alphas, l1_ratio), kkt_violations(
+        eff, W, alphas, l1_ratio
+    )
 
 
 def summarize(values, floor=0.0):
@@ -292,8 +304,10 @@ class Accuracy:
     def concat(cls, parts):
         """One :class:`Accuracy` of several (e.g. one per l1_ratio)."""
         parts = list(parts)
-        return cls(np.concatenate([a.subopt for a in parts]),
-                   np.concatenate([a.kkt for a in parts]))
+        return cls(
+            np.concatenate([a.subopt for a in parts]),
+            np.concatenate([a.kkt for a in parts]),
+        )
 
     def select(self, mask):
         """The fits where ``mask`` holds."""
@@ -326,5 +340,7 @@ def worse_than(ours: Accuracy, theirs: Accuracy):
 def format_stats(acc: Accuracy):
     """``'subopt 1.2e-11/4.6e-10  kkt 1.8e-06/2.6e-06'`` (median/p90)."""
     s = acc.stats()
-    return (f"subopt {s['subopt median']:.1e}/{s['subopt p90']:.1e}  "
-            f"kkt {s['kkt median']:.1e}/{s['kkt p90']:.1e}")
+    return (
+        f"subopt {s['subopt median']:.1e}/{s['subopt p90']:.1e}  "
+        f"kkt {s['kkt median']:.1e}/{s['kkt p90']:.1e}"
+    )

@@ -67,8 +67,9 @@ def make_data(n, p, kind="iid", seed=0):
     return X, y
 
 
-def enet_objective(X, y, w, b, alpha, l1_ratio, sample_weight=None,
-                   penalty_factor=None):
+def enet_objective(
+    X, y, w, b, alpha, l1_ratio, sample_weight=None, penalty_factor=None
+):
     """scikit-learn's elastic-net objective, evaluated in float64.
 
     ``1/(2 n_w) Σ s_i (y_i - b - x_iᵀ w)² + alpha * l1_ratio * Σ f_j |w_j|
@@ -77,14 +78,21 @@ def enet_objective(X, y, w, b, alpha, l1_ratio, sample_weight=None,
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     w = np.asarray(w, dtype=np.float64)
-    s = (np.ones(y.shape[0]) if sample_weight is None
-         else np.asarray(sample_weight, dtype=np.float64))
-    f = (np.ones(X.shape[1]) if penalty_factor is None
-         else np.asarray(penalty_factor, dtype=np.float64))
+    s = (
+        np.ones(y.shape[0])
+        if sample_weight is None
+        else np.asarray(sample_weight, dtype=np.float64)
+    )
+    f = (
+        np.ones(X.shape[1])
+        if penalty_factor is None
+        else np.asarray(penalty_factor, dtype=np.float64)
+    )
     r = y - float(b) - X @ w
     loss = 0.5 * np.sum(s * r * r) / np.sum(s)
-    pen = alpha * l1_ratio * np.sum(f * np.abs(w)) \
-        + 0.5 * alpha * (1.0 - l1_ratio) * np.sum(f * w * w)
+    pen = alpha * l1_ratio * np.sum(f * np.abs(w)) + 0.5 * alpha * (
+        1.0 - l1_ratio
+    ) * np.sum(f * w * w)
     return float(loss + pen)
 
 
@@ -135,8 +143,9 @@ def pytest_configure(config):
 
     from gpureg.backends import _gpu, _kernels
 
-    emulator = cuda_emu.Emulator(cuda_emu.build(_kernels.kernels_dir(),
-                                                _kernels.KERNELS))
+    emulator = cuda_emu.Emulator(
+        cuda_emu.build(_kernels.kernels_dir(), _kernels.KERNELS)
+    )
     cuda_emu.configure()
     sys.modules["cupy"] = cuda_emu.fake_cupy(emulator)
     _gpu.BLOCK = int(os.environ.get("GPUREG_EMULATE_BLOCK", "32"))

@@ -92,9 +92,16 @@ def _gp_path(prob, alphas, l1_ratio, tol, backend):
     with warnings.catch_warnings(record=True) as rec:
         warnings.simplefilter("always", ConvergenceWarning)
         res = gpureg.fit_grid(
-            prob.X, prob.y, l1_ratio=l1_ratio, alphas=alphas, cv=None,
-            sample_weight=prob.sample_weight, penalty_factor=prob.penalty_factor,
-            standardize=prob.standardize, tol=tol, max_iter=MAX_ITER,
+            prob.X,
+            prob.y,
+            l1_ratio=l1_ratio,
+            alphas=alphas,
+            cv=None,
+            sample_weight=prob.sample_weight,
+            penalty_factor=prob.penalty_factor,
+            standardize=prob.standardize,
+            tol=tol,
+            max_iter=MAX_ITER,
             backend=backend,
         )
     msgs = [str(w.message) for w in rec if issubclass(w.category, ConvergenceWarning)]
@@ -117,14 +124,18 @@ def compare_paths(prob, l1_ratios, n_alphas, eps=1e-3, backend="cpu"):
         runs = {}
         for tol in ac.TOLS:
             res, msgs = _gp_path(prob, alphas, rho, tol, backend)
-            W_sk, it_sk = ac.sklearn_path(eff, alphas, rho, tol, MAX_ITER,
-                                          return_n_iter=True)
+            W_sk, it_sk = ac.sklearn_path(
+                eff, alphas, rho, tol, MAX_ITER, return_n_iter=True
+            )
             W_gp = ac.user_to_scaled(eff, res.coef_path[0])
             runs[tol] = (res, msgs, W_gp, W_sk, it_sk)
         ref = np.minimum.reduce(
             [ac.objectives(eff, W_ref, alphas, rho)]
-            + [ac.objectives(eff, W, alphas, rho)
-               for (_, _, W_gp, W_sk, _) in runs.values() for W in (W_gp, W_sk)]
+            + [
+                ac.objectives(eff, W, alphas, rho)
+                for (_, _, W_gp, W_sk, _) in runs.values()
+                for W in (W_gp, W_sk)
+            ]
         )
         for tol, (res, msgs, W_gp, W_sk, it_sk) in runs.items():
             gap = res.dual_gap[-1, 0]
@@ -138,20 +149,26 @@ def compare_paths(prob, l1_ratios, n_alphas, eps=1e-3, backend="cpu"):
                 ref_obj=ref,
                 calls=[(n_unc, gap.size, msgs)],
             )
-            sk = dict(acc=ac.accuracy_of(eff, W_sk, alphas, rho, ref),
-                      exhausted=it_sk >= MAX_ITER)
+            sk = dict(
+                acc=ac.accuracy_of(eff, W_sk, alphas, rho, ref),
+                exhausted=it_sk >= MAX_ITER,
+            )
             parts[tol][0].append(gp)
             parts[tol][1].append(sk)
     out = {}
     for tol, (gps, sks) in parts.items():
         gp = GpFits(
             acc=ac.Accuracy.concat(d["acc"] for d in gps),
-            **{k: np.concatenate([d[k] for d in gps])
-               for k in ("exhausted", "dual_gap", "gap_tol", "abs_subopt", "ref_obj")},
+            **{
+                k: np.concatenate([d[k] for d in gps])
+                for k in ("exhausted", "dual_gap", "gap_tol", "abs_subopt", "ref_obj")
+            },
             calls=[c for d in gps for c in d["calls"]],
         )
-        sk = Fits(ac.Accuracy.concat(d["acc"] for d in sks),
-                  np.concatenate([d["exhausted"] for d in sks]))
+        sk = Fits(
+            ac.Accuracy.concat(d["acc"] for d in sks),
+            np.concatenate([d["exhausted"] for d in sks]),
+        )
         out[tol] = (gp, sk)
     return out
 
@@ -166,8 +183,9 @@ def comparable(gp: Fits, sk: Fits):
 
 def assert_as_accurate(gp: Fits, sk: Fits, what):
     ours, theirs = comparable(gp, sk)
-    print(f"\n{what}: gpureg {ac.format_stats(ours)} "
-          f"| sklearn {ac.format_stats(theirs)}")
+    print(
+        f"\n{what}: gpureg {ac.format_stats(ours)} | sklearn {ac.format_stats(theirs)}"
+    )
     worse = ac.worse_than(ours, theirs)
     assert not worse, (
         f"{what}: gpureg less accurate than scikit-learn at equal tol "
@@ -197,8 +215,9 @@ def assert_certified(gp: GpFits, what):
             assert msgs == [], f"{what}: ConvergenceWarning with every gap certified"
         else:
             assert len(msgs) == 1, f"{what}: {n_unc} uncertified fits, warnings {msgs}"
-            assert msgs[0].startswith(f"{n_unc:,} of {n:,} fits did not reach tol="), \
+            assert msgs[0].startswith(f"{n_unc:,} of {n:,} fits did not reach tol="), (
                 msgs[0]
+            )
 
 
 @functools.cache
@@ -208,8 +227,13 @@ def _battery(name):
 
 @functools.cache
 def _numpy_problem(name):
-    return compare_paths(ac.make_problem(name), NUMPY_L1_RATIOS, NUMPY_N_ALPHAS,
-                         eps=NUMPY_PROBLEMS[name], backend="numpy")
+    return compare_paths(
+        ac.make_problem(name),
+        NUMPY_L1_RATIOS,
+        NUMPY_N_ALPHAS,
+        eps=NUMPY_PROBLEMS[name],
+        backend="numpy",
+    )
 
 
 def _tol_id(tol):
@@ -235,8 +259,16 @@ def test_convergence_warning_counts_uncertified_fits():
     """max_iter exhaustion without a certified gap warns, once, counting fits."""
     prob = ac.make_problem("toeplitz0.9-60x200")
     with pytest.warns(ConvergenceWarning, match=r"fits did not reach tol=1e-06") as rec:
-        res = gpureg.fit_grid(prob.X, prob.y, l1_ratio=[0.5, 1.0], alphas=10, cv=None,
-                              tol=1e-6, max_iter=5, backend="cpu")
+        res = gpureg.fit_grid(
+            prob.X,
+            prob.y,
+            l1_ratio=[0.5, 1.0],
+            alphas=10,
+            cv=None,
+            tol=1e-6,
+            max_iter=5,
+            backend="cpu",
+        )
     msgs = [str(w.message) for w in rec if issubclass(w.category, ConvergenceWarning)]
     assert len(msgs) == 1
     uncertified = res.dual_gap > res.gap_tol[:, None, None]
@@ -261,8 +293,9 @@ def test_gap_only_stopping_fails_the_contract(monkeypatch):
 
     monkeypatch.setattr(_numpy, "DW_SAFETY", 1e12)
     name = "toeplitz0.9-50x12"
-    res = compare_paths(ac.make_problem(name), NUMPY_L1_RATIOS, NUMPY_N_ALPHAS,
-                        backend="numpy")
+    res = compare_paths(
+        ac.make_problem(name), NUMPY_L1_RATIOS, NUMPY_N_ALPHAS, backend="numpy"
+    )
     for tol, (gp, sk) in res.items():
         ours, theirs = comparable(gp, sk)
         worse = ac.worse_than(ours, theirs)
@@ -282,24 +315,40 @@ def test_enet_path_as_accurate_as_sklearn(tol):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             _, coefs, gaps, it_gp = gpureg.enet_path(
-                eff.Xe, eff.ye, l1_ratio=rho, alphas=alphas, tol=tol,
-                max_iter=MAX_ITER, return_n_iter=True, backend="cpu")
+                eff.Xe,
+                eff.ye,
+                l1_ratio=rho,
+                alphas=alphas,
+                tol=tol,
+                max_iter=MAX_ITER,
+                return_n_iter=True,
+                backend="cpu",
+            )
         W_gp = coefs.T
-        W_sk, it_sk = ac.sklearn_path(eff, alphas, rho, tol, MAX_ITER,
-                                      return_n_iter=True)
+        W_sk, it_sk = ac.sklearn_path(
+            eff, alphas, rho, tol, MAX_ITER, return_n_iter=True
+        )
         W_ref = ac.sklearn_path(eff, alphas, rho, REF_TOL, ac.REF_MAX_ITER)
-        ref = np.minimum.reduce([ac.objectives(eff, W, alphas, rho)
-                                 for W in (W_gp, W_sk, W_ref)])
+        ref = np.minimum.reduce(
+            [ac.objectives(eff, W, alphas, rho) for W in (W_gp, W_sk, W_ref)]
+        )
         obj_gp = ac.objectives(eff, W_gp, alphas, rho)
         assert np.all(obj_gp - ref <= gaps + ac.FLOOR_SUBOPT * ref)
-        gps.append(Fits(ac.accuracy_of(eff, W_gp, alphas, rho, ref),
-                        np.asarray(it_gp) >= MAX_ITER))
-        sks.append(Fits(ac.accuracy_of(eff, W_sk, alphas, rho, ref),
-                        it_sk >= MAX_ITER))
-    gp = Fits(ac.Accuracy.concat(f.acc for f in gps),
-              np.concatenate([f.exhausted for f in gps]))
-    sk = Fits(ac.Accuracy.concat(f.acc for f in sks),
-              np.concatenate([f.exhausted for f in sks]))
+        gps.append(
+            Fits(
+                ac.accuracy_of(eff, W_gp, alphas, rho, ref),
+                np.asarray(it_gp) >= MAX_ITER,
+            )
+        )
+        sks.append(Fits(ac.accuracy_of(eff, W_sk, alphas, rho, ref), it_sk >= MAX_ITER))
+    gp = Fits(
+        ac.Accuracy.concat(f.acc for f in gps),
+        np.concatenate([f.exhausted for f in gps]),
+    )
+    sk = Fits(
+        ac.Accuracy.concat(f.acc for f in sks),
+        np.concatenate([f.exhausted for f in sks]),
+    )
     assert_as_accurate(gp, sk, f"enet_path duplicated-50x120 {_tol_id(tol)}")
 
 
@@ -321,13 +370,13 @@ def _single_fits(prob, rho, alphas, tol, make_gp, make_sk):
         it["sk"].append(s.n_iter_)
         gaps.append(g.dual_gap_)
     Ws = {k: ac.user_to_scaled(eff, np.array(v)) for k, v in W.items()}
-    ref = np.minimum.reduce([ac.objectives(eff, w, alphas, rho)
-                             for w in (W_ref, *Ws.values())])
+    ref = np.minimum.reduce(
+        [ac.objectives(eff, w, alphas, rho) for w in (W_ref, *Ws.values())]
+    )
     obj_gp = ac.objectives(eff, Ws["gp"], alphas, rho)
     assert np.all(obj_gp - ref <= np.array(gaps) + ac.FLOOR_SUBOPT * ref)
     return tuple(
-        Fits(ac.accuracy_of(eff, Ws[k], alphas, rho, ref),
-             np.array(it[k]) >= MAX_ITER)
+        Fits(ac.accuracy_of(eff, Ws[k], alphas, rho, ref), np.array(it[k]) >= MAX_ITER)
         for k in ("gp", "sk")
     )
 
@@ -338,9 +387,13 @@ def test_elastic_net_as_accurate_as_sklearn(tol):
     rho = 0.5
     alphas = ac.alpha_path(ac.effective(prob), rho, 8)[1:]
     gp, sk = _single_fits(
-        prob, rho, alphas, tol,
-        lambda a: gpureg.ElasticNet(alpha=a, l1_ratio=rho, tol=tol, max_iter=MAX_ITER,
-                                    backend="cpu"),
+        prob,
+        rho,
+        alphas,
+        tol,
+        lambda a: gpureg.ElasticNet(
+            alpha=a, l1_ratio=rho, tol=tol, max_iter=MAX_ITER, backend="cpu"
+        ),
         lambda a: SkElasticNet(alpha=a, l1_ratio=rho, tol=tol, max_iter=MAX_ITER),
     )
     assert_as_accurate(gp, sk, f"ElasticNet weighted-200x30 {_tol_id(tol)}")
@@ -351,7 +404,10 @@ def test_lasso_as_accurate_as_sklearn(tol):
     prob = ac.make_problem("toeplitz0.5-60x200")
     alphas = ac.alpha_path(ac.effective(prob), 1.0, 8, eps=3e-2)[1:]
     gp, sk = _single_fits(
-        prob, 1.0, alphas, tol,
+        prob,
+        1.0,
+        alphas,
+        tol,
         lambda a: gpureg.Lasso(alpha=a, tol=tol, max_iter=MAX_ITER, backend="cpu"),
         lambda a: SkLasso(alpha=a, tol=tol, max_iter=MAX_ITER),
     )
@@ -375,24 +431,31 @@ def test_elastic_net_cv_as_accurate_as_sklearn(tol):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         gp = gpureg.ElasticNetCV(**kw, tol=tol, max_iter=MAX_ITER, backend="cpu").fit(
-            prob.X, prob.y)
+            prob.X, prob.y
+        )
         sk = SkElasticNetCV(**kw, tol=tol, max_iter=MAX_ITER).fit(prob.X, prob.y)
     # (scikit-learn's alphas_ is 1-D for explicit alphas, gpureg's one row per
     # l1_ratio)
     sk_alphas = np.broadcast_to(sk.alphas_, gp.alphas_.shape)
     np.testing.assert_allclose(gp.alphas_, sk_alphas, rtol=1e-12)
-    err = {k: np.maximum(np.abs(m.mse_path_ - ref.mse_path_) / ref.mse_path_, FLOOR_MSE)
-           for k, m in (("gpureg", gp), ("sklearn", sk))}
+    err = {
+        k: np.maximum(np.abs(m.mse_path_ - ref.mse_path_) / ref.mse_path_, FLOOR_MSE)
+        for k, m in (("gpureg", gp), ("sklearn", sk))
+    }
     stats = {k: ac.summarize(e) for k, e in err.items()}
-    print(f"\nElasticNetCV mse_path rel. error {_tol_id(tol)} (median/p90): "
-          + "  ".join(f"{k} {m:.1e}/{p:.1e}" for k, (m, p) in stats.items()))
+    print(
+        f"\nElasticNetCV mse_path rel. error {_tol_id(tol)} (median/p90): "
+        + "  ".join(f"{k} {m:.1e}/{p:.1e}" for k, (m, p) in stats.items())
+    )
     assert stats["gpureg"][0] <= stats["sklearn"][0]
     assert stats["gpureg"][1] <= stats["sklearn"][1]
     # the chosen fit: same (alpha, l1_ratio), at least as close to the optimum
     assert (gp.alpha_, gp.l1_ratio_) == (sk.alpha_, sk.l1_ratio_)
     eff = ac.effective(prob)
-    objs = {k: ac.objective(eff, c, gp.alpha_, gp.l1_ratio_)[0]
-            for k, c in (("gp", gp.coef_), ("sk", sk.coef_), ("ref", ref.coef_))}
+    objs = {
+        k: ac.objective(eff, c, gp.alpha_, gp.l1_ratio_)[0]
+        for k, c in (("gp", gp.coef_), ("sk", sk.coef_), ("ref", ref.coef_))
+    }
     best = min(objs.values())
     sub = {k: max((objs[k] - best) / best, ac.FLOOR_SUBOPT) for k in ("gp", "sk")}
     assert sub["gp"] <= sub["sk"], sub
@@ -400,9 +463,11 @@ def test_elastic_net_cv_as_accurate_as_sklearn(tol):
 
 # ------------------------------------------------------------ the doc table
 if __name__ == "__main__":  # pragma: no cover - prints docs/accuracy.md's table
-    print("| problem | tol | gpureg sub-opt med / p90 | sklearn sub-opt med / p90 "
-          "| gpureg KKT med / p90 | sklearn KKT med / p90 | both exhausted "
-          "| gpureg only |")
+    print(
+        "| problem | tol | gpureg sub-opt med / p90 | sklearn sub-opt med / p90 "
+        "| gpureg KKT med / p90 | sklearn KKT med / p90 | both exhausted "
+        "| gpureg only |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for name in ac.BATTERY:
         for tol, (gp, sk) in _battery(name).items():
@@ -410,9 +475,11 @@ if __name__ == "__main__":  # pragma: no cover - prints docs/accuracy.md's table
             a, b = ours.stats(), theirs.stats()
             n_both = int(np.sum(gp.exhausted & sk.exhausted))
             n_gp = int(np.sum(gp.exhausted & ~sk.exhausted))
-            print(f"| {name} | {tol:g} "
-                  f"| {a['subopt median']:.1e} / {a['subopt p90']:.1e} "
-                  f"| {b['subopt median']:.1e} / {b['subopt p90']:.1e} "
-                  f"| {a['kkt median']:.1e} / {a['kkt p90']:.1e} "
-                  f"| {b['kkt median']:.1e} / {b['kkt p90']:.1e} "
-                  f"| {n_both} / {gp.exhausted.size} | {n_gp} |")
+            print(
+                f"| {name} | {tol:g} "
+                f"| {a['subopt median']:.1e} / {a['subopt p90']:.1e} "
+                f"| {b['subopt median']:.1e} / {b['subopt p90']:.1e} "
+                f"| {a['kkt median']:.1e} / {a['kkt p90']:.1e} "
+                f"| {b['kkt median']:.1e} / {b['kkt p90']:.1e} "
+                f"| {n_both} / {gp.exhausted.size} | {n_gp} |"
+            )

@@ -8,15 +8,17 @@ from gpureg.backends import _gpu, resolve_backend
 
 
 def test_auto_picks_the_gpu_only_where_cupy_sees_a_device():
-    assert resolve_backend("auto") == ("gpu" if _gpu.IMPLEMENTED and
-                                       _gpu.is_available() else "cpu")
+    assert resolve_backend("auto") == (
+        "gpu" if _gpu.IMPLEMENTED and _gpu.is_available() else "cpu"
+    )
     X = np.random.default_rng(0).standard_normal((30, 4))
     res = gpureg.fit_grid(X, X[:, 0], alphas=5, cv=None)
     assert res.backend == resolve_backend("auto")
 
 
-@pytest.mark.skipif(_gpu.is_available() and _gpu.IMPLEMENTED,
-                    reason="the GPU backend runs here")
+@pytest.mark.skipif(
+    _gpu.is_available() and _gpu.IMPLEMENTED, reason="the GPU backend runs here"
+)
 def test_explicit_gpu_backend_names_what_is_missing():
     X = np.random.default_rng(0).standard_normal((30, 4))
     msg = "backend='gpu'.*(CuPy|CUDA|not implemented)"
@@ -50,8 +52,9 @@ def test_textbook_unhalved_penalty_mapping(lam, mix):
     X = rng.standard_normal((n, p))
     y = X @ rng.standard_normal(p) + rng.standard_normal(n)
     alpha, l1_ratio = lam * (2 - mix), mix / (2 - mix)
-    res = gpureg.fit_grid(X, y, l1_ratio=l1_ratio, alphas=[alpha], cv=None,
-                          tol=1e-12, backend="cpu")
+    res = gpureg.fit_grid(
+        X, y, l1_ratio=l1_ratio, alphas=[alpha], cv=None, tol=1e-12, backend="cpu"
+    )
     w, b = res.coef_path[0, 0], res.intercept_path[0, 0]
     # KKT of the textbook objective: (1/n) Xᵀr − 2(1−mix)lam·w ∈ mix·lam·∂‖w‖₁,
     # to the accuracy a gap of 1e-12·‖ỹ‖²/n pins (~√gap); a wrong mapping is
@@ -107,8 +110,13 @@ def test_concurrent_calls_are_safe_under_numbas_workqueue_layer():
     import sys
 
     env = {**os.environ, "NUMBA_THREADING_LAYER": "workqueue"}
-    proc = subprocess.run([sys.executable, "-c", _CONCURRENT], capture_output=True,
-                          text=True, timeout=600, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-c", _CONCURRENT],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.split()[:3] == ["workqueue", "160", "True"], proc.stdout
 
@@ -133,8 +141,9 @@ def test_concurrent_fit_grid_calls_equal_serial_ones(p):
     def work(i):
         try:
             for _ in range(3):
-                results[i] = gpureg.fit_grid(data[i], data[i][:, 0] + data[i][:, 1],
-                                             **kw)
+                results[i] = gpureg.fit_grid(
+                    data[i], data[i][:, 0] + data[i][:, 1], **kw
+                )
         except Exception as exc:  # reported below
             errors.append(repr(exc))
 

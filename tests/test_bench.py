@@ -13,8 +13,19 @@ from gpureg.backends import _gpu
 SIZES = [(5, 1, 2), (4, 2, 3), (10, 3, 2)]  # (n_alphas, n_l1_ratios, cv)
 
 REQUIRED = {
-    "backend", "device", "dtype", "n_samples", "n_features", "n_fits", "wall_s",
-    "fits_per_s", "all_certified", "max_gap_ratio", "date", "gpureg", "numpy",
+    "backend",
+    "device",
+    "dtype",
+    "n_samples",
+    "n_features",
+    "n_fits",
+    "wall_s",
+    "fits_per_s",
+    "all_certified",
+    "max_gap_ratio",
+    "date",
+    "gpureg",
+    "numpy",
     "sklearn",
 }
 
@@ -46,8 +57,9 @@ def test_n_fits_follow_the_grid(cpu_rows):
 def test_fits_per_s_is_n_fits_over_wall_s(cpu_rows):
     for row in cpu_rows:
         assert row["wall_s"] > 0
-        assert math.isclose(row["fits_per_s"], row["n_fits"] / row["wall_s"],
-                            rel_tol=1e-12)
+        assert math.isclose(
+            row["fits_per_s"], row["n_fits"] / row["wall_s"], rel_tol=1e-12
+        )
 
 
 def test_every_fit_is_certified(cpu_rows):
@@ -65,8 +77,9 @@ def test_gpu_is_a_skipped_row_without_a_device():
 
 
 def test_sklearn_rows_agree_with_gpureg_cpu():
-    rows = _bench.throughput_rows(backends=("cpu", "sklearn"), sizes=SIZES[:2],
-                                  quick=True)
+    rows = _bench.throughput_rows(
+        backends=("cpu", "sklearn"), sizes=SIZES[:2], quick=True
+    )
     sk = [r for r in rows if r["backend"] == "sklearn"]
     assert [r["n_fits"] for r in sk] == [2 * 1 * 5 + 1, 3 * 2 * 4 + 1]
     for row in sk:
@@ -82,8 +95,11 @@ def test_unknown_backend_and_bad_size_raise():
 
 
 def test_quick_default_series_is_capped():
-    sizes = [s for s in _bench.DEFAULT_SIZES
-             if (s[2] + 1) * s[1] * s[0] <= _bench.QUICK_MAX_FITS]
+    sizes = [
+        s
+        for s in _bench.DEFAULT_SIZES
+        if (s[2] + 1) * s[1] * s[0] <= _bench.QUICK_MAX_FITS
+    ]
     assert 2 <= len(sizes) < len(_bench.DEFAULT_SIZES)
     fits = [(s[2] + 1) * s[1] * s[0] for s in _bench.DEFAULT_SIZES]
     assert fits[0] <= 20 and fits[-1] >= 100_000
@@ -136,18 +152,46 @@ def test_gpu_summary_judges_each_figure_against_its_target(tmp_path, capsys):
         '<testsuites><testsuite tests="3" failures="1" errors="0" skipped="0">'
         '<testcase classname="tests.test_x" name="test_a"/>'
         '<testcase classname="tests.test_x" name="test_b"><failure/></testcase>'
-        '<testcase classname="tests.test_x" name="test_c"/></testsuite></testsuites>')
-    gpu = dict(backend="gpureg-gpu", correct=True, mse_path_max_rel_diff_vs_cpu=1e-5,
-               max_gap_ratio=0.5, fits_per_s=1e5)
-    (tmp_path / "gpu_bench.json").write_text(json.dumps([
-        dict(gpu, workload="W1", wall_s_best=0.04, target_wall_s=0.05),
-        dict(gpu, workload="W2", wall_s_best=2.5, target_wall_s=2.0)]))
-    (tmp_path / "dropout_bench.json").write_text(json.dumps([
-        dict(backend="gpureg", dtype="bfloat16", direction="forward", mode="seeded",
-             gb_per_s=3900.0, fraction_of_copy=0.91, target_fraction=0.9,
-             seconds=1.0),
-        dict(backend="torch", dtype="bfloat16", direction="forward",
-             mode="torch (byte mask)", seconds=1.1)]))
+        '<testcase classname="tests.test_x" name="test_c"/></testsuite></testsuites>'
+    )
+    gpu = dict(
+        backend="gpureg-gpu",
+        correct=True,
+        mse_path_max_rel_diff_vs_cpu=1e-5,
+        max_gap_ratio=0.5,
+        fits_per_s=1e5,
+    )
+    (tmp_path / "gpu_bench.json").write_text(
+        json.dumps(
+            [
+                dict(gpu, workload="W1", wall_s_best=0.04, target_wall_s=0.05),
+                dict(gpu, workload="W2", wall_s_best=2.5, target_wall_s=2.0),
+            ]
+        )
+    )
+    (tmp_path / "dropout_bench.json").write_text(
+        json.dumps(
+            [
+                dict(
+                    backend="gpureg",
+                    dtype="bfloat16",
+                    direction="forward",
+                    mode="seeded",
+                    gb_per_s=3900.0,
+                    fraction_of_copy=0.91,
+                    target_fraction=0.9,
+                    seconds=1.0,
+                ),
+                dict(
+                    backend="torch",
+                    dtype="bfloat16",
+                    direction="forward",
+                    mode="torch (byte mask)",
+                    seconds=1.1,
+                ),
+            ]
+        )
+    )
     assert summary.main([str(tmp_path)]) == 1  # one gpu test failed
     text = (tmp_path / "gpu_summary.txt").read_text()
     verdicts = {line[:24].strip(): line.split()[-1] for line in text.splitlines()[2:-1]}
@@ -157,6 +201,7 @@ def test_gpu_summary_judges_each_figure_against_its_target(tmp_path, capsys):
     assert verdicts["dropout bf16 vs torch"] == "MISS"  # 1.10x < 1.2x
     (tmp_path / "pytest_gpu.xml").write_text(
         '<testsuite tests="1" failures="0" errors="0" skipped="0">'
-        '<testcase classname="t" name="a"/></testsuite>')
+        '<testcase classname="t" name="a"/></testsuite>'
+    )
     assert summary.main([str(tmp_path)]) == 0  # MISS is reported, not a failure
     capsys.readouterr()

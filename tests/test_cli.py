@@ -15,11 +15,19 @@ import gpureg
 
 
 def _run(*args, cwd=None, timeout=300):
-    env = {**os.environ, "PYTHONWARNINGS": "ignore::DeprecationWarning",
-           "MPLBACKEND": "Agg"}
-    return subprocess.run([sys.executable, "-m", "gpureg", *args],
-                          capture_output=True, text=True, timeout=timeout, env=env,
-                          cwd=cwd)
+    env = {
+        **os.environ,
+        "PYTHONWARNINGS": "ignore::DeprecationWarning",
+        "MPLBACKEND": "Agg",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "gpureg", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=cwd,
+    )
 
 
 def _csv(tmp_path, n=120, p=5, seed=0):
@@ -46,17 +54,42 @@ def _assert_png_svg(folder, stem, svg=True):
 
 def test_demo_writes_results_best_json_and_plots(tmp_path):
     out = tmp_path / "demo"
-    proc = _run("demo", "--backend", "cpu", "--cv", "3", "--alphas", "10",
-                "--quiet", "--out", str(out))
+    proc = _run(
+        "demo",
+        "--backend",
+        "cpu",
+        "--cv",
+        "3",
+        "--alphas",
+        "10",
+        "--quiet",
+        "--out",
+        str(out),
+    )
     assert proc.returncode == 0, proc.stderr
     assert "best:" in proc.stdout and "442 samples" in proc.stdout
     best = json.loads((out / "best.json").read_text())
-    assert set(best) >= {"alpha", "l1_ratio", "alpha_1se", "intercept",
-                         "coefficients", "cv_mse", "all_certified", "n_fits"}
+    assert set(best) >= {
+        "alpha",
+        "l1_ratio",
+        "alpha_1se",
+        "intercept",
+        "coefficients",
+        "cv_mse",
+        "all_certified",
+        "n_fits",
+    }
     X, y, names = gpureg.load_diabetes()
     assert list(best["coefficients"]) == list(names)
-    res = gpureg.fit_grid(X, y, l1_ratio=[0, 0.1, 0.5, 0.7, 0.9, 0.95, 1],
-                          alphas=10, cv=3, standardize=True, backend="cpu")
+    res = gpureg.fit_grid(
+        X,
+        y,
+        l1_ratio=[0, 0.1, 0.5, 0.7, 0.9, 0.95, 1],
+        alphas=10,
+        cv=3,
+        standardize=True,
+        backend="cpu",
+    )
     assert best["alpha"] == pytest.approx(res.alpha_, rel=1e-12)
     assert best["l1_ratio"] == res.l1_ratio_ and best["all_certified"] is True
     table = pd.read_csv(out / "results.csv")
@@ -65,7 +98,12 @@ def test_demo_writes_results_best_json_and_plots(tmp_path):
     for stem in ("path", "cv_curve", "cv_heatmap"):
         _assert_png_svg(out, stem, svg=False)
     assert sorted(p.name for p in out.iterdir()) == [
-        "best.json", "cv_curve.png", "cv_heatmap.png", "path.png", "results.csv"]
+        "best.json",
+        "cv_curve.png",
+        "cv_heatmap.png",
+        "path.png",
+        "results.csv",
+    ]
 
 
 def test_no_command_runs_the_demo_and_help_lists_commands():
@@ -73,8 +111,9 @@ def test_no_command_runs_the_demo_and_help_lists_commands():
     assert proc.returncode == 0, proc.stderr
     assert "3-fold CV" in proc.stdout
     top = _run("--help")
-    assert top.returncode == 0 and all(c in top.stdout for c in
-                                       ("demo", "sweep", "bench"))
+    assert top.returncode == 0 and all(
+        c in top.stdout for c in ("demo", "sweep", "bench")
+    )
     for cmd in ("demo", "sweep", "bench"):
         h = _run(cmd, "--help")
         assert h.returncode == 0 and "usage: gpureg " + cmd in h.stdout
@@ -83,17 +122,41 @@ def test_no_command_runs_the_demo_and_help_lists_commands():
 def test_sweep_on_a_csv(tmp_path):
     path, df = _csv(tmp_path)
     out = tmp_path / "out"
-    proc = _run("sweep", str(path), "--target", "target", "--l1-ratio", "0.5,1",
-                "--alphas", "8", "--cv", "4", "--backend", "cpu", "--standardize",
-                "--quiet", "--svg", "--out", str(out))
+    proc = _run(
+        "sweep",
+        str(path),
+        "--target",
+        "target",
+        "--l1-ratio",
+        "0.5,1",
+        "--alphas",
+        "8",
+        "--cv",
+        "4",
+        "--backend",
+        "cpu",
+        "--standardize",
+        "--quiet",
+        "--svg",
+        "--out",
+        str(out),
+    )
     assert proc.returncode == 0, proc.stderr
     best = json.loads((out / "best.json").read_text())
     assert list(best["coefficients"]) == [f"f{j}" for j in range(5)]
     X = df.drop(columns="target").to_numpy()
-    res = gpureg.fit_grid(X, df["target"].to_numpy(), l1_ratio=[0.5, 1], alphas=8,
-                          cv=4, standardize=True, backend="cpu")
-    np.testing.assert_allclose(list(best["coefficients"].values()), res.coef_,
-                               rtol=1e-10, atol=1e-12)
+    res = gpureg.fit_grid(
+        X,
+        df["target"].to_numpy(),
+        l1_ratio=[0.5, 1],
+        alphas=8,
+        cv=4,
+        standardize=True,
+        backend="cpu",
+    )
+    np.testing.assert_allclose(
+        list(best["coefficients"].values()), res.coef_, rtol=1e-10, atol=1e-12
+    )
     table = pd.read_csv(out / "results.csv")
     np.testing.assert_allclose(table["mse_mean"], res.mse_mean.ravel(), rtol=1e-10)
     assert {"mse_fold_0", "mse_fold_3", "mse_se"} <= set(table)
@@ -101,25 +164,47 @@ def test_sweep_on_a_csv(tmp_path):
         _assert_png_svg(out, stem)
 
 
-@pytest.mark.parametrize("setup, args, match", [
-    (None, ["sweep", "missing.csv", "--target", "y"], "not found"),
-    ("dir", ["sweep", "adir", "--target", "y"], "directory"),
-    ("binary", ["sweep", "bad.csv", "--target", "y"], "cannot read"),
-    ("ok", ["sweep", "data.csv", "--target", "nope"], "'nope' is not in"),
-    ("text", ["sweep", "data.csv", "--target", "target"], "non-numeric columns.*city"),
-    ("nan", ["sweep", "data.csv", "--target", "target"], "NaN.*f1"),
-    ("ok", ["sweep", "data.csv", "--target", "target", "--cv", "500"],
-     "n_samples=120"),
-    ("ok", ["sweep", "data.csv", "--target", "target", "--memory-limit", "2kB"],
-     "needs at least .* budget of 2.0 KiB.*--memory-limit"),
-    ("ok", ["sweep", "data.csv", "--target", "target", "--memory-limit", "lots"],
-     "memory_limit='lots' is not a size"),
-    ("ok", ["sweep", "data.csv", "--target", "target", "--l1-ratio", "2"],
-     "l1_ratio"),
-    ("ok", ["sweep", "data.csv", "--target", "target", "--l1-ratio", "a,b"],
-     "--l1-ratio"),
-    (None, ["demo", "--alphas", "0"], "alphas"),
-])
+@pytest.mark.parametrize(
+    "setup, args, match",
+    [
+        (None, ["sweep", "missing.csv", "--target", "y"], "not found"),
+        ("dir", ["sweep", "adir", "--target", "y"], "directory"),
+        ("binary", ["sweep", "bad.csv", "--target", "y"], "cannot read"),
+        ("ok", ["sweep", "data.csv", "--target", "nope"], "'nope' is not in"),
+        (
+            "text",
+            ["sweep", "data.csv", "--target", "target"],
+            "non-numeric columns.*city",
+        ),
+        ("nan", ["sweep", "data.csv", "--target", "target"], "NaN.*f1"),
+        (
+            "ok",
+            ["sweep", "data.csv", "--target", "target", "--cv", "500"],
+            "n_samples=120",
+        ),
+        (
+            "ok",
+            ["sweep", "data.csv", "--target", "target", "--memory-limit", "2kB"],
+            "needs at least .* budget of 2.0 KiB.*--memory-limit",
+        ),
+        (
+            "ok",
+            ["sweep", "data.csv", "--target", "target", "--memory-limit", "lots"],
+            "memory_limit='lots' is not a size",
+        ),
+        (
+            "ok",
+            ["sweep", "data.csv", "--target", "target", "--l1-ratio", "2"],
+            "l1_ratio",
+        ),
+        (
+            "ok",
+            ["sweep", "data.csv", "--target", "target", "--l1-ratio", "a,b"],
+            "--l1-ratio",
+        ),
+        (None, ["demo", "--alphas", "0"], "alphas"),
+    ],
+)
 def test_errors_exit_2_with_one_line(tmp_path, setup, args, match):
     if setup == "dir":
         (tmp_path / "adir").mkdir()
@@ -144,8 +229,17 @@ def test_errors_exit_2_with_one_line(tmp_path, setup, args, match):
 
 def test_bench_quick_writes_rows_and_the_plot(tmp_path):
     out = tmp_path / "bench"
-    proc = _run("bench", "--quick", "--backends", "cpu,gpu", "--quiet", "--svg",
-                "--out", str(out), timeout=600)
+    proc = _run(
+        "bench",
+        "--quick",
+        "--backends",
+        "cpu,gpu",
+        "--quiet",
+        "--svg",
+        "--out",
+        str(out),
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
     rows = json.loads((out / "throughput.json").read_text())
     timed = [r for r in rows if r.get("backend") == "cpu"]
@@ -154,8 +248,9 @@ def test_bench_quick_writes_rows_and_the_plot(tmp_path):
 
 
 @pytest.mark.parametrize("command", ["demo", "sweep", "bench"])
-def test_output_place_is_checked_before_any_work(tmp_path, monkeypatch, capsys,
-                                                 command):
+def test_output_place_is_checked_before_any_work(
+    tmp_path, monkeypatch, capsys, command
+):
     """A file as --out, a folder under a file, an unwritable place, or an
     earlier run: one line, exit 2, and nothing fitted (was a traceback after
     the whole fit)."""
@@ -167,24 +262,31 @@ def test_output_place_is_checked_before_any_work(tmp_path, monkeypatch, capsys,
     monkeypatch.setattr(gpureg, "fit_grid", no_fit)
     monkeypatch.setattr(_bench, "throughput_rows", no_fit)
     data, _ = _csv(tmp_path)
-    pre = {"demo": ["demo"], "sweep": ["sweep", str(data), "--target", "target"],
-           "bench": ["bench", "--quick"]}[command]
+    pre = {
+        "demo": ["demo"],
+        "sweep": ["sweep", str(data), "--target", "target"],
+        "bench": ["bench", "--quick"],
+    }[command]
     a_file = tmp_path / "a_file"
     a_file.write_text("x")
     earlier = tmp_path / "earlier"
     earlier.mkdir()
-    (earlier / ("throughput.csv" if command == "bench" else "results.csv")) \
-        .write_text("old")
-    for out, match in ((a_file, "exists and is not a folder"),
-                       (a_file / "sub", "is a file, not a folder"),
-                       ("/proc/gpureg-out", "cannot write to --out"),
-                       (earlier, "already holds an earlier run")):
+    (earlier / ("throughput.csv" if command == "bench" else "results.csv")).write_text(
+        "old"
+    )
+    for out, match in (
+        (a_file, "exists and is not a folder"),
+        (a_file / "sub", "is a file, not a folder"),
+        ("/proc/gpureg-out", "cannot write to --out"),
+        (earlier, "already holds an earlier run"),
+    ):
         code = cli.main([*pre, "--out", str(out), "--quiet"])
         err = capsys.readouterr().err.strip().splitlines()
         assert code == 2 and len(err) == 1, err
         assert err[0].startswith("gpureg: error: ") and match in err[0]
-    assert (earlier / ("throughput.csv" if command == "bench" else
-                       "results.csv")).read_text() == "old"
+    assert (
+        earlier / ("throughput.csv" if command == "bench" else "results.csv")
+    ).read_text() == "old"
 
 
 def test_force_overwrites_an_earlier_run(tmp_path, capsys):
@@ -210,29 +312,82 @@ def test_sweep_names_the_problems_of_odd_files(tmp_path, capsys):
     path, df = _csv(tmp_path, n=40, p=3)
     header = tmp_path / "header.csv"
     df.iloc[:0].to_csv(header, index=False)
-    assert cli.main(["sweep", str(header), "--target", "target", "--quiet",
-                     "--out", str(tmp_path / "o1")]) == 2
+    assert (
+        cli.main(
+            [
+                "sweep",
+                str(header),
+                "--target",
+                "target",
+                "--quiet",
+                "--out",
+                str(tmp_path / "o1"),
+            ]
+        )
+        == 2
+    )
     assert capsys.readouterr().err.strip() == (
-        "gpureg: error: header.csv has a header but no data rows.")
+        "gpureg: error: header.csv has a header but no data rows."
+    )
     const = tmp_path / "const.csv"
     df.assign(target=3.0).to_csv(const, index=False)
-    assert cli.main(["sweep", str(const), "--target", "target", "--quiet",
-                     "--alphas", "5", "--out", str(tmp_path / "o2")]) == 0
+    assert (
+        cli.main(
+            [
+                "sweep",
+                str(const),
+                "--target",
+                "target",
+                "--quiet",
+                "--alphas",
+                "5",
+                "--out",
+                str(tmp_path / "o2"),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr()
     assert "target 'target' is constant" in out.err
     assert "worst gap/tol = 0.0000" in out.out and "nan" not in out.out
     indexed = tmp_path / "indexed.csv"
     df.to_csv(indexed)  # with pandas' index as a first, unnamed column
-    assert cli.main(["sweep", str(indexed), "--target", "target", "--quiet",
-                     "--alphas", "5", "--out", str(tmp_path / "o3")]) == 0
+    assert (
+        cli.main(
+            [
+                "sweep",
+                str(indexed),
+                "--target",
+                "target",
+                "--quiet",
+                "--alphas",
+                "5",
+                "--out",
+                str(tmp_path / "o3"),
+            ]
+        )
+        == 0
+    )
     assert "column 'Unnamed: 0' of indexed.csv has no name" in capsys.readouterr().err
     pq = tmp_path / "data.parquet"
     pq.write_bytes(b"PAR1")
     try:
         import pyarrow  # noqa: F401
     except ImportError:
-        assert cli.main(["sweep", str(pq), "--target", "target", "--quiet",
-                         "--out", str(tmp_path / "o4")]) == 2
+        assert (
+            cli.main(
+                [
+                    "sweep",
+                    str(pq),
+                    "--target",
+                    "target",
+                    "--quiet",
+                    "--out",
+                    str(tmp_path / "o4"),
+                ]
+            )
+            == 2
+        )
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and "pip install 'gpureg[parquet]'" in err[0]
 
@@ -242,11 +397,25 @@ def test_unknown_command_and_an_ascii_terminal(tmp_path):
     assert bad.returncode == 2
     assert bad.stderr.strip().splitlines() == [
         "gpureg: error: unknown command 'frobnicate' (choose from demo, sweep, "
-        "bench; without a command, 'demo' runs)."]
+        "bench; without a command, 'demo' runs)."
+    ]
     env_run = subprocess.run(
-        [sys.executable, "-m", "gpureg", "demo", "--alphas", "4", "--cv", "3",
-         "--quiet"], capture_output=True, text=True, timeout=300,
-        env={**os.environ, "PYTHONIOENCODING": "ascii", "MPLBACKEND": "Agg"})
+        [
+            sys.executable,
+            "-m",
+            "gpureg",
+            "demo",
+            "--alphas",
+            "4",
+            "--cv",
+            "3",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONIOENCODING": "ascii", "MPLBACKEND": "Agg"},
+    )
     assert env_run.returncode == 0, env_run.stderr  # crashed on '×'
     assert "fits = (3 folds + full data) ? 7 l1_ratios" in env_run.stdout
 
@@ -257,13 +426,46 @@ def test_sweep_groups_column(tmp_path, capsys):
     path, df = _csv(tmp_path, n=60, p=3)
     df["site"] = np.repeat(["a", "b", "c", "d", "e", "f"], 10)
     df.to_csv(path, index=False)
-    assert cli.main(["sweep", str(path), "--target", "target", "--groups", "site",
-                     "--cv", "3", "--alphas", "5", "--quiet",
-                     "--out", str(tmp_path / "o")]) == 0
+    assert (
+        cli.main(
+            [
+                "sweep",
+                str(path),
+                "--target",
+                "target",
+                "--groups",
+                "site",
+                "--cv",
+                "3",
+                "--alphas",
+                "5",
+                "--quiet",
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 0
+    )
     best = json.loads((tmp_path / "o" / "best.json").read_text())
     assert "site" not in json.dumps(best.get("coef", best))
-    assert cli.main(["sweep", str(path), "--target", "target", "--groups", "site",
-                     "--cv", "7", "--quiet", "--out", str(tmp_path / "o2")]) == 2
+    assert (
+        cli.main(
+            [
+                "sweep",
+                str(path),
+                "--target",
+                "target",
+                "--groups",
+                "site",
+                "--cv",
+                "7",
+                "--quiet",
+                "--out",
+                str(tmp_path / "o2"),
+            ]
+        )
+        == 2
+    )
     assert "6 groups, fewer than the 7 folds" in capsys.readouterr().err
 
 
@@ -280,8 +482,24 @@ def test_wide_data_prints_and_plots_a_capped_model(tmp_path, capsys):
     path = tmp_path / "wide.csv"
     df.to_csv(path, index=False)
     out = tmp_path / "o"
-    assert cli.main(["sweep", str(path), "--target", "target", "--alphas", "8",
-                     "--cv", "3", "--quiet", "--out", str(out)]) == 0
+    assert (
+        cli.main(
+            [
+                "sweep",
+                str(path),
+                "--target",
+                "target",
+                "--alphas",
+                "8",
+                "--cv",
+                "3",
+                "--quiet",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     printed = [ln for ln in text.splitlines() if ln.startswith("  g")]
     assert len(printed) == cli.MAX_PRINTED

@@ -17,7 +17,10 @@ def _run(*args, timeout=300):
     env = {**os.environ, "PYTHONWARNINGS": "ignore::DeprecationWarning"}
     return subprocess.run(
         [sys.executable, "-m", "gpureg", *args],
-        capture_output=True, text=True, timeout=timeout, env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
     )
 
 
@@ -34,8 +37,15 @@ def test_demo_runs_and_reports_the_chosen_model():
     assert "certified: 280 of 280" in out
     # The printed optimum is the library's own answer on the same grid.
     X, y, names = gpureg.load_diabetes()
-    res = gpureg.fit_grid(X, y, l1_ratio=[0, 0.1, 0.5, 0.7, 0.9, 0.95, 1],
-                          alphas=10, cv=3, standardize=True, backend="cpu")
+    res = gpureg.fit_grid(
+        X,
+        y,
+        l1_ratio=[0, 0.1, 0.5, 0.7, 0.9, 0.95, 1],
+        alphas=10,
+        cv=3,
+        standardize=True,
+        backend="cpu",
+    )
     m = re.search(r"best: alpha_=([0-9.eE+-]+), l1_ratio_=([0-9.eE+-]+)", out)
     assert m is not None
     assert float(m.group(1)) == pytest.approx(res.alpha_, rel=1e-5)

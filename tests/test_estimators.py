@@ -46,24 +46,35 @@ def _data(n=80, p=10, seed=0):
 def _objective(X, y, w, b, alpha, l1_ratio, sw=None):
     s = np.ones(len(y)) if sw is None else sw
     r = y - X @ w - b
-    return (0.5 * s @ (r * r) / s.sum() + alpha * l1_ratio * np.abs(w).sum()
-            + 0.5 * alpha * (1 - l1_ratio) * w @ w)
+    return (
+        0.5 * s @ (r * r) / s.sum()
+        + alpha * l1_ratio * np.abs(w).sum()
+        + 0.5 * alpha * (1 - l1_ratio) * w @ w
+    )
 
 
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("fit_intercept", [True, False])
-@pytest.mark.parametrize("ours, theirs, l1", [
-    (ElasticNet(alpha=0.05, l1_ratio=0.3), sk.ElasticNet(alpha=0.05, l1_ratio=0.3),
-     0.3),
-    (Lasso(alpha=0.05), sk.Lasso(alpha=0.05), 1.0),
-])
-def test_single_alpha_objective_matches_sklearn(ours, theirs, l1, weighted,
-                                                fit_intercept):
+@pytest.mark.parametrize(
+    "ours, theirs, l1",
+    [
+        (
+            ElasticNet(alpha=0.05, l1_ratio=0.3),
+            sk.ElasticNet(alpha=0.05, l1_ratio=0.3),
+            0.3,
+        ),
+        (Lasso(alpha=0.05), sk.Lasso(alpha=0.05), 1.0),
+    ],
+)
+def test_single_alpha_objective_matches_sklearn(
+    ours, theirs, l1, weighted, fit_intercept
+):
     X, y = _data()
     sw = np.random.default_rng(1).uniform(0.2, 2, len(y)) if weighted else None
     a = clone(ours).set_params(tol=1e-12, fit_intercept=fit_intercept, backend="cpu")
-    b = clone(theirs).set_params(tol=1e-12, max_iter=100_000,
-                                 fit_intercept=fit_intercept)
+    b = clone(theirs).set_params(
+        tol=1e-12, max_iter=100_000, fit_intercept=fit_intercept
+    )
     a.fit(X, y, sample_weight=sw)
     b.fit(X, y, sample_weight=sw)
     oa = _objective(X, y, a.coef_, a.intercept_, 0.05, l1, sw)
@@ -85,22 +96,31 @@ def test_ridge_matches_sklearn_closed_form(weighted):
 
 @pytest.mark.parametrize("fit_intercept", [True, False])
 @pytest.mark.parametrize("weighted", [False, True])
-@pytest.mark.parametrize("shape, eps, rtol", [
-    ((90, 12), 1e-3, 1e-6),
-    # p > n: a gap of 1e-14·‖ỹ‖²/n still allows ~1e-6 coefficient error where
-    # the l2 part is weak, so held-out errors agree to ~2e-6 (measured)
-    ((40, 70), 1e-2, 1e-5),
-])
+@pytest.mark.parametrize(
+    "shape, eps, rtol",
+    [
+        ((90, 12), 1e-3, 1e-6),
+        # p > n: a gap of 1e-14·‖ỹ‖²/n still allows ~1e-6 coefficient error where
+        # the l2 part is weak, so held-out errors agree to ~2e-6 (measured)
+        ((40, 70), 1e-2, 1e-5),
+    ],
+)
 @pytest.mark.parametrize("cv", [KFold(5), KFold(4, shuffle=True, random_state=0)])
 def test_cv_estimators_match_sklearn(cv, shape, eps, rtol, weighted, fit_intercept):
     X, y = _data(*shape, seed=3)
     sw = np.random.default_rng(2).uniform(0.3, 2, len(y)) if weighted else None
-    kw = dict(alphas=15, eps=eps, cv=cv, tol=1e-14, max_iter=100_000,
-              fit_intercept=fit_intercept)
+    kw = dict(
+        alphas=15,
+        eps=eps,
+        cv=cv,
+        tol=1e-14,
+        max_iter=100_000,
+        fit_intercept=fit_intercept,
+    )
     ours = ElasticNetCV(l1_ratio=[0.2, 0.7, 1.0], backend="cpu", **kw).fit(
-        X, y, sample_weight=sw)
-    theirs = sk.ElasticNetCV(l1_ratio=[0.2, 0.7, 1.0], **kw).fit(X, y,
-                                                                 sample_weight=sw)
+        X, y, sample_weight=sw
+    )
+    theirs = sk.ElasticNetCV(l1_ratio=[0.2, 0.7, 1.0], **kw).fit(X, y, sample_weight=sw)
     np.testing.assert_allclose(ours.alphas_, theirs.alphas_, rtol=1e-12)
     np.testing.assert_allclose(ours.mse_path_, theirs.mse_path_, rtol=rtol)
     assert np.isclose(ours.alpha_, theirs.alpha_, rtol=1e-12)
@@ -120,10 +140,12 @@ def test_cv_objective_at_chosen_alpha_matches_sklearn(positive):
     """The refit at ``alpha_`` reaches sklearn's objective (positive and
     standardized variants have no sklearn CV twin, so compare the refit)."""
     X, y = _data(70, 9, seed=8)
-    ours = ElasticNetCV(l1_ratio=0.6, alphas=12, cv=4, positive=positive,
-                        tol=1e-12, backend="cpu").fit(X, y)
-    ref = sk.ElasticNet(alpha=ours.alpha_, l1_ratio=0.6, positive=positive,
-                        tol=1e-12, max_iter=100_000).fit(X, y)
+    ours = ElasticNetCV(
+        l1_ratio=0.6, alphas=12, cv=4, positive=positive, tol=1e-12, backend="cpu"
+    ).fit(X, y)
+    ref = sk.ElasticNet(
+        alpha=ours.alpha_, l1_ratio=0.6, positive=positive, tol=1e-12, max_iter=100_000
+    ).fit(X, y)
     oa = _objective(X, y, ours.coef_, ours.intercept_, ours.alpha_, 0.6)
     ob = _objective(X, y, ref.coef_, ref.intercept_, ours.alpha_, 0.6)
     assert abs(oa - ob) / ob < 1e-8
@@ -137,10 +159,12 @@ def test_standardize_equals_fitting_scaled_columns():
     X, y = _data(70, 6, seed=9)
     X = X * [1.0, 10.0, 0.1, 3.0, 1.0, 50.0]
     scale = X.std(axis=0)
-    a = ElasticNetCV(l1_ratio=0.5, alphas=10, cv=3, standardize=True, tol=1e-12,
-                     backend="cpu").fit(X, y)
-    b = sk.ElasticNet(alpha=a.alpha_, l1_ratio=0.5, tol=1e-12,
-                      max_iter=100_000).fit(X / scale, y)
+    a = ElasticNetCV(
+        l1_ratio=0.5, alphas=10, cv=3, standardize=True, tol=1e-12, backend="cpu"
+    ).fit(X, y)
+    b = sk.ElasticNet(alpha=a.alpha_, l1_ratio=0.5, tol=1e-12, max_iter=100_000).fit(
+        X / scale, y
+    )
     Xs = X / scale
     oa = _objective(Xs, y, a.coef_ * scale, a.intercept_, a.alpha_, 0.5)
     ob = _objective(Xs, y, b.coef_, b.intercept_, a.alpha_, 0.5)
@@ -171,8 +195,9 @@ def test_pipeline_gridsearch_pickle_and_cross_val():
     pipe.fit(X, y)
     r2 = pipe.score(X, y)
     assert 0.5 < r2 <= 1.0
-    gs = GridSearchCV(ElasticNet(backend="cpu"), {"alpha": [0.01, 0.1, 1.0]},
-                      cv=3).fit(X, y)
+    gs = GridSearchCV(ElasticNet(backend="cpu"), {"alpha": [0.01, 0.1, 1.0]}, cv=3).fit(
+        X, y
+    )
     assert gs.best_params_["alpha"] in (0.01, 0.1, 1.0)
     scores = cross_val_score(Ridge(alpha=1.0, backend="cpu"), X, y, cv=3)
     assert scores.shape == (3,) and np.all(scores > 0.5)
@@ -188,12 +213,15 @@ def test_dataframe_names_float32_and_errors():
     assert list(est.feature_names_in_) == ["a", "b", "c", "d"]
     np.testing.assert_allclose(est.predict(df), X @ est.coef_ + est.intercept_)
     e32 = ElasticNet(alpha=0.05, backend="cpu", tol=1e-6).fit(
-        X.astype(np.float32), y.astype(np.float32))
+        X.astype(np.float32), y.astype(np.float32)
+    )
     assert e32.coef_.dtype == np.float32
     with pytest.raises(NotFittedError):
         Lasso().predict(X)
-    with pytest.raises(ValueError, match="features"), \
-            pytest.warns(UserWarning, match="feature names"):
+    with (
+        pytest.raises(ValueError, match="features"),
+        pytest.warns(UserWarning, match="feature names"),
+    ):
         est.predict(X[:, :3])
     with pytest.raises(ValueError, match="alpha"):
         Lasso(alpha=-1.0, backend="cpu").fit(X, y)
@@ -216,42 +244,53 @@ def test_cupy_in_cupy_out():
         assert isinstance(pred, cupy.ndarray)
         np.testing.assert_allclose(cupy.asnumpy(pred), host.predict(X), rtol=1e-6)
         assert dev.score(cupy.asarray(X), cupy.asarray(y)) == pytest.approx(
-            host.score(X, y), rel=1e-6)
+            host.score(X, y), rel=1e-6
+        )
 
 
 _Xb = np.random.default_rng(0).standard_normal((30, 4))
 _yb = _Xb[:, 0].copy()
 
 
-@pytest.mark.parametrize("make, fit_kw, exc, match", [
-    (lambda: ElasticNet(l1_ratio=1.5), {}, ValueError, "l1_ratio"),
-    (lambda: ElasticNetCV(l1_ratio=[0.5, -0.1]), {}, ValueError, "l1_ratio"),
-    (lambda: Lasso(alpha=0), {}, ValueError, "alpha"),
-    (lambda: Ridge(alpha=np.nan), {}, ValueError, "alpha"),
-    (lambda: LassoCV(alphas=[1, -1]), {}, ValueError, "alphas"),
-    (lambda: LassoCV(eps=2), {}, ValueError, "eps"),
-    (lambda: ElasticNetCV(), dict(sample_weight=-np.ones(30)), ValueError,
-     "sample_weight"),
-    (lambda: Lasso(), dict(sample_weight=np.ones(3)), ValueError, "sample_weight"),
-    (lambda: LassoCV(cv=40), {}, ValueError, "n_samples=30"),
-    (lambda: Lasso(max_iter=0), {}, ValueError, "max_iter"),
-    (lambda: Lasso(tol=-1), {}, ValueError, "tol"),
-    (lambda: Lasso(penalty_factor=[1, 2]), {}, ValueError, "penalty_factor"),
-    (lambda: Lasso(backend="tpu"), {}, ValueError, "backend"),
-    (lambda: Lasso(dtype="int32"), {}, ValueError, "dtype"),
-])
+@pytest.mark.parametrize(
+    "make, fit_kw, exc, match",
+    [
+        (lambda: ElasticNet(l1_ratio=1.5), {}, ValueError, "l1_ratio"),
+        (lambda: ElasticNetCV(l1_ratio=[0.5, -0.1]), {}, ValueError, "l1_ratio"),
+        (lambda: Lasso(alpha=0), {}, ValueError, "alpha"),
+        (lambda: Ridge(alpha=np.nan), {}, ValueError, "alpha"),
+        (lambda: LassoCV(alphas=[1, -1]), {}, ValueError, "alphas"),
+        (lambda: LassoCV(eps=2), {}, ValueError, "eps"),
+        (
+            lambda: ElasticNetCV(),
+            dict(sample_weight=-np.ones(30)),
+            ValueError,
+            "sample_weight",
+        ),
+        (lambda: Lasso(), dict(sample_weight=np.ones(3)), ValueError, "sample_weight"),
+        (lambda: LassoCV(cv=40), {}, ValueError, "n_samples=30"),
+        (lambda: Lasso(max_iter=0), {}, ValueError, "max_iter"),
+        (lambda: Lasso(tol=-1), {}, ValueError, "tol"),
+        (lambda: Lasso(penalty_factor=[1, 2]), {}, ValueError, "penalty_factor"),
+        (lambda: Lasso(backend="tpu"), {}, ValueError, "backend"),
+        (lambda: Lasso(dtype="int32"), {}, ValueError, "dtype"),
+    ],
+)
 def test_bad_parameters_are_named(make, fit_kw, exc, match):
     with pytest.raises(exc, match=match):
         make().fit(_Xb, _yb, **fit_kw)
 
 
-@pytest.mark.parametrize("X, y, match", [
-    (_Xb[:0], _yb[:0], "0 sample"),
-    (_Xb[:, 0], _yb, "2D array"),
-    (_Xb, _yb[:-1], "inconsistent numbers of samples"),
-    (_Xb, np.where(_yb > 1, np.inf, _yb), "infinity"),
-    (_Xb, np.c_[_yb, _yb], "1d array"),
-])
+@pytest.mark.parametrize(
+    "X, y, match",
+    [
+        (_Xb[:0], _yb[:0], "0 sample"),
+        (_Xb[:, 0], _yb, "2D array"),
+        (_Xb, _yb[:-1], "inconsistent numbers of samples"),
+        (_Xb, np.where(_yb > 1, np.inf, _yb), "infinity"),
+        (_Xb, np.c_[_yb, _yb], "1d array"),
+    ],
+)
 @pytest.mark.parametrize("est", [Lasso(), ElasticNetCV(cv=3), RidgeCV()])
 def test_bad_data_is_named(est, X, y, match):
     with pytest.raises(ValueError, match=match):

@@ -20,12 +20,15 @@ HEAVY = ("sklearn", "numba", "pandas", "scipy", "matplotlib")
 
 
 def test_import_and_parser_import_no_heavy_module():
-    code = ("import json, sys\n"
-            "import gpureg, gpureg.cli\n"
-            "gpureg.cli.build_parser().parse_args(['demo', '--svg'])\n"
-            f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True,
-                          text=True, timeout=60)
+    code = (
+        "import json, sys\n"
+        "import gpureg, gpureg.cli\n"
+        "gpureg.cli.build_parser().parse_args(['demo', '--svg'])\n"
+        f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == []
 

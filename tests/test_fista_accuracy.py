@@ -33,11 +33,11 @@ from gpureg.backends import _fista
 from gpureg.backends._twins import TwinOps
 
 PROBLEMS = (
-    "toeplitz0.9-300x40",   # n > p, Gram form, correlated
-    "toeplitz0.5-60x200",   # p > n, residual form
-    "weighted-60x150",      # sample weights, some zero (residual form)
-    "unpenalized-200x30",   # three unpenalized features (Gram form)
-    "unpenalized-60x150",   # unpenalized features, residual form
+    "toeplitz0.9-300x40",  # n > p, Gram form, correlated
+    "toeplitz0.5-60x200",  # p > n, residual form
+    "weighted-60x150",  # sample weights, some zero (residual form)
+    "unpenalized-200x30",  # three unpenalized features (Gram form)
+    "unpenalized-60x150",  # unpenalized features, residual form
     "standardized-200x30",  # standardize, column scales 1e-2..1e2
 )
 MAX_ITER = 10_000
@@ -63,13 +63,21 @@ def _one_thread():
 def _engine(ops, prob, grids, rhos, tol, max_iter):
     n, p = prob.X.shape
     W = training_weights(n, [], prob.sample_weight)
-    build = build_gram_batch if choose_mode(n, p, 1, 8) == "gram" else \
-        build_residual_batch
-    batch = build(prob.X, prob.y, W, fit_intercept=True, standardize=prob.standardize,
-                  dtype=np.float64)
+    build = (
+        build_gram_batch if choose_mode(n, p, 1, 8) == "gram" else build_residual_batch
+    )
+    batch = build(
+        prob.X,
+        prob.y,
+        W,
+        fit_intercept=True,
+        standardize=prob.standardize,
+        dtype=np.float64,
+    )
     f = np.ones(p) if prob.penalty_factor is None else prob.penalty_factor
-    sol = _fista.solve_paths_with(ops, batch, grids, rhos, f, positive=False,
-                                  tol=tol, max_iter=max_iter)
+    sol = _fista.solve_paths_with(
+        ops, batch, grids, rhos, f, positive=False, tol=tol, max_iter=max_iter
+    )
     return sol.coef[0]  # (n_l1, n_alphas, p): the solver's = eff's coordinates
 
 
@@ -101,13 +109,17 @@ def _solutions(name, engine="twins"):
     for tol in (*acc.TOLS, acc.REF_TOL):
         max_iter = MAX_ITER if tol != acc.REF_TOL else acc.REF_MAX_ITER
         fits[engine, tol] = _engine(ops, prob, grids, rhos, tol, max_iter)
-        fits["sklearn", tol] = np.stack([
-            acc.sklearn_path(eff, grids[il], rho, tol, max_iter)
-            for il, rho in enumerate(rhos)])
+        fits["sklearn", tol] = np.stack(
+            [
+                acc.sklearn_path(eff, grids[il], rho, tol, max_iter)
+                for il, rho in enumerate(rhos)
+            ]
+        )
     obj, kkt = {}, {}
     for k, W in fits.items():
-        per = [acc.measure(eff, W[il], grids[il], rho, None)
-               for il, rho in enumerate(rhos)]
+        per = [
+            acc.measure(eff, W[il], grids[il], rho, None) for il, rho in enumerate(rhos)
+        ]
         obj[k] = np.stack([o for o, _ in per])
         kkt[k] = np.stack([v for _, v in per])
     best = np.min(np.stack(list(obj.values())), axis=0)
@@ -122,9 +134,11 @@ def _assert_as_accurate(name, tol, engine):
     theirs = acc.summarize(sub["sklearn", tol]) + acc.summarize(kkt["sklearn", tol])
     floors = (FLOOR_OBJ, FLOOR_OBJ, FLOOR_KKT, FLOOR_KKT)
     what = ("median sub-optimality", "p90 sub-optimality", "median KKT", "p90 KKT")
-    worse = [f"{w} {a:.2e} > scikit-learn's {b:.2e}"
-             for w, a, b, fl in zip(what, ours, theirs, floors, strict=True)
-             if max(a, fl) > max(b, fl)]
+    worse = [
+        f"{w} {a:.2e} > scikit-learn's {b:.2e}"
+        for w, a, b, fl in zip(what, ours, theirs, floors, strict=True)
+        if max(a, fl) > max(b, fl)
+    ]
     assert not worse, f"{name} tol={tol:g} ({engine}): " + "; ".join(worse)
 
 

@@ -17,11 +17,11 @@ from gpureg.backends import _fista, _gpu, _numba
 from gpureg.backends._twins import TwinOps, enet_gap
 
 
-def _batch(n, p, *, dtype=np.float64, cv=3, standardize=False, seed=0,
-           weighted=False):
+def _batch(n, p, *, dtype=np.float64, cv=3, standardize=False, seed=0, weighted=False):
     rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, p)) @ np.triu(np.full((p, p), 0.3), 0) \
-        + rng.standard_normal((n, p))
+    X = rng.standard_normal((n, p)) @ np.triu(
+        np.full((p, p), 0.3), 0
+    ) + rng.standard_normal((n, p))
     y = X[:, :4] @ [1.5, -2.0, 1.0, 0.5] + rng.standard_normal(n)
     sw = rng.uniform(0.3, 2.0, n) if weighted else None
     W = training_weights(n, make_folds(cv, n), sw)
@@ -31,8 +31,12 @@ def _batch(n, p, *, dtype=np.float64, cv=3, standardize=False, seed=0,
 
 def _grid(batch, rhos, n_alphas=15, eps=1e-2, f=None, positive=False):
     f = np.ones(batch.n_features) if f is None else f
-    return np.stack([alpha_grid(alpha_max(batch.stats.c[-1], r, f, positive),
-                                n_alphas, eps) for r in rhos])
+    return np.stack(
+        [
+            alpha_grid(alpha_max(batch.stats.c[-1], r, f, positive), n_alphas, eps)
+            for r in rhos
+        ]
+    )
 
 
 def _objective(batch, coef, grid, rhos, f):
@@ -58,8 +62,9 @@ def test_fista_step_twin_equals_numpy_formula(dtype, positive):
     f = np.where(np.arange(p) == 3, 0.0, rng.uniform(0.5, 2, p))
     t_mom = rng.uniform(1, 5, n)
     W_next, Y_next, t_out = np.empty_like(W), np.empty_like(W), t_mom.copy()
-    TwinOps.fista_step(GY, Y, W, W_next, Y_next, C, set_of, step, l1, l2, f, t_out,
-                       positive)
+    TwinOps.fista_step(
+        GY, Y, W, W_next, Y_next, C, set_of, step, l1, l2, f, t_out, positive
+    )
     eta = step[set_of][:, None]
     z = Y - eta * (GY.astype(np.float64) - C[set_of])
     thr = eta * l1[:, None] * f
@@ -67,15 +72,18 @@ def test_fista_step_twin_equals_numpy_formula(dtype, positive):
     w_new = num / (1 + eta * l2[:, None] * f)
     free = np.maximum(z, 0.0) if positive else z
     w_new = np.where(f > 0, w_new, free).astype(dtype)
-    np.testing.assert_allclose(W_next, w_new, rtol=1e-6 if dtype == np.float32 else
-                               1e-14, atol=1e-7 if dtype == np.float32 else 1e-15)
+    np.testing.assert_allclose(
+        W_next,
+        w_new,
+        rtol=1e-6 if dtype == np.float32 else 1e-14,
+        atol=1e-7 if dtype == np.float32 else 1e-15,
+    )
     acc = np.sum((Y - w_new) * (w_new - W.astype(np.float64)), axis=1)
     restart = acc > 0
     t_new = np.where(restart, 1.0, 0.5 * (1 + np.sqrt(1 + 4 * t_mom**2)))
     beta = np.where(restart, 0.0, (t_mom - 1) / t_new)[:, None]
     np.testing.assert_allclose(t_out, t_new, rtol=1e-14)
-    np.testing.assert_allclose(Y_next, w_new + beta * (w_new - W), rtol=1e-5,
-                               atol=1e-6)
+    np.testing.assert_allclose(Y_next, w_new + beta * (w_new - W), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("positive", [False, True])
@@ -84,17 +92,20 @@ def test_gap_twin_equals_penalty_oracle(positive):
     rng = np.random.default_rng(3)
     n_sets, p = batch.stats.n_sets, batch.n_features
     set_of = np.repeat(np.arange(n_sets, dtype=np.int32), 3)
-    Wc = rng.standard_normal((set_of.size, p)) * (rng.uniform(size=(set_of.size, p))
-                                                  > 0.5)
+    Wc = rng.standard_normal((set_of.size, p)) * (
+        rng.uniform(size=(set_of.size, p)) > 0.5
+    )
     if positive:
         Wc = np.abs(Wc)
     l1 = rng.uniform(0.01, 0.2, set_of.size)
-    l2 = np.where(np.arange(set_of.size) % 3 == 0, 0.0, rng.uniform(0, 0.2,
-                                                                     set_of.size))
+    l2 = np.where(
+        np.arange(set_of.size) % 3 == 0, 0.0, rng.uniform(0, 0.2, set_of.size)
+    )
     f = np.where(np.arange(p) == 0, 0.0, 1.0)
     GW = np.stack([batch.G[s] @ w for s, w in zip(set_of, Wc, strict=True)])
-    got = TwinOps.gap(GW, Wc, batch.stats.c, batch.stats.yy, set_of, l1, l2, f,
-                      positive)
+    got = TwinOps.gap(
+        GW, Wc, batch.stats.c, batch.stats.yy, set_of, l1, l2, f, positive
+    )
     for k, s in enumerate(set_of):
         grad, r2 = batch.grad_rnorm2(s, Wc[k])
         want = duality_gap(Wc[k], grad, r2, l1[k], l2[k], f, positive)
@@ -146,8 +157,9 @@ def test_jacobi_steps_are_coordinate_descent_updates(positive):
         for j in range(p):
             if d[j] > 0:
                 z = c[j] - q[j] + d[j] * W[r, j]
-                new = _numba._coord_update(z, d[j], l1[r] * f[j], l2[r] * f[j],
-                                           positive)
+                new = _numba._coord_update(
+                    z, d[j], l1[r] * f[j], l2[r] * f[j], positive
+                )
                 want[r, j] = abs(new - W[r, j])
     np.testing.assert_allclose(got[0], want.max(axis=1), rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(got[1], np.abs(W).max(axis=1), rtol=0)
@@ -164,12 +176,14 @@ def test_engine_stops_on_scikit_learns_step_test(shape):
     grid = _grid(batch, rhos, f=f)
     tol, max_iter = 1e-6, 20_000
     assert _fista.STEP_SAFETY <= 0.1  # the margin tests/test_fista_accuracy.py needs
-    sol = _fista.solve_paths_with(TwinOps, batch, grid, rhos, f, positive=False,
-                                  tol=tol, max_iter=max_iter)
+    sol = _fista.solve_paths_with(
+        TwinOps, batch, grid, rhos, f, positive=False, tol=tol, max_iter=max_iter
+    )
     assert (sol.n_iter < max_iter).all()
     assert (sol.dual_gap <= tol * batch.stats.yy[:, None, None]).all()
     op = (_fista.GramOperator if shape[0] >= shape[1] else _fista.DesignOperator)(
-        batch, np)
+        batch, np
+    )
     D = op.diagonals()
     for t in range(batch.stats.n_sets):
         grad, _ = batch.grad_rnorm2(t, sol.coef[t])
@@ -177,8 +191,9 @@ def test_engine_stops_on_scikit_learns_step_test(shape):
         GW = batch.stats.c[t] - grad.reshape(W.shape)
         l1 = (grid * rhos[:, None]).ravel()
         l2 = (grid * (1 - rhos[:, None])).ravel()
-        dmax, wmax = _fista._jacobi_steps(W, GW, batch.stats.c[t], D[t], l1, l2, f,
-                                          False, np)
+        dmax, wmax = _fista._jacobi_steps(
+            W, GW, batch.stats.c[t], D[t], l1, l2, f, False, np
+        )
         floor = _fista.STEP_FLOOR * np.max(np.abs(batch.stats.c[t]) / D[t])
         # 1e-9: grad here is summed in another order than in the engine
         assert np.all(dmax <= _fista.STEP_SAFETY * tol * wmax + floor + 1e-9 * wmax)
@@ -193,9 +208,16 @@ def test_fits_just_below_alpha_max_stop_at_the_first_check(shape):
     batch = _batch(*shape, seed=17)
     rhos = np.array([0.5, 1.0])
     grid = _grid(batch, rhos, n_alphas=3)[:, :1] * (1 - 4 * np.finfo(float).eps)
-    sol = _fista.solve_paths_with(TwinOps, batch, grid, rhos,
-                                  np.ones(batch.n_features), positive=False,
-                                  tol=1e-6, max_iter=2000)
+    sol = _fista.solve_paths_with(
+        TwinOps,
+        batch,
+        grid,
+        rhos,
+        np.ones(batch.n_features),
+        positive=False,
+        tol=1e-6,
+        max_iter=2000,
+    )
     # the grid is the full data's (the last set); the folds' alpha_max differ
     assert (sol.n_iter[-1] == _fista.CHECK_EVERY).all()
     assert np.abs(sol.coef[-1]).max() < 1e-13
@@ -207,8 +229,9 @@ def test_engine_float32_tight_tol_does_not_stall():
     batch = _batch(200, 25, dtype=np.float32, seed=5)
     rhos = np.array([0.5, 1.0])
     grid = _grid(batch, rhos)
-    sol = _fista.solve_paths_with(TwinOps, batch, grid, rhos, np.ones(25),
-                                  positive=False, tol=1e-6, max_iter=5000)
+    sol = _fista.solve_paths_with(
+        TwinOps, batch, grid, rhos, np.ones(25), positive=False, tol=1e-6, max_iter=5000
+    )
     assert (sol.n_iter < 1000).all()
     assert (sol.dual_gap <= 1e-6 * batch.stats.yy[:, None, None]).all()
 
@@ -218,8 +241,9 @@ def test_engine_float32_certifies_in_float64():
     rhos = np.array([0.5, 1.0])
     f = np.ones(batch.n_features)
     grid = _grid(batch, rhos)
-    sol = _fista.solve_paths_with(TwinOps, batch, grid, rhos, f, positive=False,
-                                  tol=1e-5, max_iter=5000)
+    sol = _fista.solve_paths_with(
+        TwinOps, batch, grid, rhos, f, positive=False, tol=1e-5, max_iter=5000
+    )
     thr = 1e-5 * batch.stats.yy[:, None, None]
     assert (sol.dual_gap <= thr).all()
     # The reported gap is computed in float64 on the float32-stored Gram; on
@@ -228,8 +252,15 @@ def test_engine_float32_certifies_in_float64():
     batch64 = _batch(200, 25, dtype=np.float64, seed=5)
     for t in range(batch.stats.n_sets):
         grad, r2 = batch64.grad_rnorm2(t, sol.coef[t])
-        g = duality_gap(sol.coef[t], grad, r2, grid * rhos[:, None],
-                        grid * (1 - rhos[:, None]), f, False)
+        g = duality_gap(
+            sol.coef[t],
+            grad,
+            r2,
+            grid * rhos[:, None],
+            grid * (1 - rhos[:, None]),
+            f,
+            False,
+        )
         np.testing.assert_allclose(sol.dual_gap[t], g, rtol=0, atol=0.02 * thr[t, 0, 0])
         assert np.all(g <= 1.02 * thr[t])
 
@@ -243,7 +274,8 @@ def test_tiny_memory_budget_chunks_give_the_same_result(shape):
     kw = dict(positive=False, tol=1e-8, max_iter=20_000)
     whole = _fista.solve_paths_with(TwinOps, batch, grid, rhos, f, **kw)
     op = (_fista.GramOperator if shape[0] >= shape[1] else _fista.DesignOperator)(
-        batch, np)
+        batch, np
+    )
     set_of = np.repeat(np.arange(batch.stats.n_sets), rhos.size * 10)
     n_sets = batch.stats.n_sets
     budget = _fista.chunk_bytes(op, 7, 1, n_sets, shape[1], 8)  # seven fits
@@ -253,8 +285,7 @@ def test_tiny_memory_budget_chunks_give_the_same_result(shape):
     for a, b in chunks:
         sets = np.unique(set_of[a:b]).size
         assert _fista.chunk_bytes(op, b - a, sets, n_sets, shape[1], 8) <= budget
-    parts = _fista.solve_paths_with(TwinOps, batch, grid, rhos, f, budget=budget,
-                                    **kw)
+    parts = _fista.solve_paths_with(TwinOps, batch, grid, rhos, f, budget=budget, **kw)
     np.testing.assert_array_equal(parts.n_iter, whole.n_iter)
     np.testing.assert_allclose(parts.coef, whole.coef, rtol=1e-12, atol=1e-14)
     with pytest.raises(MemoryError, match="budget"):
@@ -277,8 +308,10 @@ class _CountedOps:
 
     def gap(self, GW, W, C, yy, set_of, l1, l2, f, positive):
         out = self.xp.empty(W.shape[0])
-        enet_gap(*[np.asarray(a) for a in (GW, W, C, yy, set_of, l1, l2, f, out)],
-                 bool(positive))
+        enet_gap(
+            *[np.asarray(a) for a in (GW, W, C, yy, set_of, l1, l2, f, out)],
+            bool(positive),
+        )
         return out
 
 
@@ -299,17 +332,20 @@ def test_memory_plan_bounds_the_measured_device_peak(shape, dtype, tol):
     f = np.ones(shape[1])
     grid = _grid(batch, rhos, n_alphas=20)
     op = (_fista.GramOperator if shape[0] >= shape[1] else _fista.DesignOperator)(
-        batch, xp)
+        batch, xp
+    )
     n_sets = batch.stats.n_sets
-    plan = _fista.chunk_bytes(op, n_sets * 40, n_sets, n_sets, shape[1],
-                              np.dtype(dtype).itemsize)
+    plan = _fista.chunk_bytes(
+        op, n_sets * 40, n_sets, n_sets, shape[1], np.dtype(dtype).itemsize
+    )
     kw = dict(positive=False, tol=tol, max_iter=60)  # the peak comes early
     peaks = []
     for budget in (None, plan // 3):
         base = cuda_emu.MEMORY["live"]
         cuda_emu.reset_peak()
-        sol = _fista.solve_paths_with(_CountedOps(xp), batch, grid, rhos, f,
-                                      budget=budget, **kw)
+        sol = _fista.solve_paths_with(
+            _CountedOps(xp), batch, grid, rhos, f, budget=budget, **kw
+        )
         peaks.append(cuda_emu.MEMORY["peak"] - base)
         assert np.isfinite(sol.coef).all()
     assert peaks[0] <= plan, (peaks[0], plan)
@@ -322,8 +358,17 @@ def test_engine_progress_counts_every_path():
     rhos = np.array([0.5, 1.0])
     grid = _grid(batch, rhos, n_alphas=8)
     seen = []
-    _fista.solve_paths_with(TwinOps, batch, grid, rhos, np.ones(10), positive=False,
-                            tol=1e-6, max_iter=5000, progress=seen.append)
+    _fista.solve_paths_with(
+        TwinOps,
+        batch,
+        grid,
+        rhos,
+        np.ones(10),
+        positive=False,
+        tol=1e-6,
+        max_iter=5000,
+        progress=seen.append,
+    )
     assert sum(seen) == batch.stats.n_sets * rhos.size
 
 
@@ -354,8 +399,9 @@ def test_cuda_kernels_equal_their_twins(dtype, shape):
     # (seen on the twins and on the emulated kernels; 5,000 did not certify).
     # In float32 p > n, 78 of these 120 fits stop only at max_iter (certified
     # by their gap; the coordinate-step test is below float32 GEMM rounding).
-    kw = dict(positive=False, tol=1e-4 if dtype == np.float32 else 1e-8,
-              max_iter=20_000)
+    kw = dict(
+        positive=False, tol=1e-4 if dtype == np.float32 else 1e-8, max_iter=20_000
+    )
     dev = _fista.solve_paths_with(_gpu.CudaOps(), batch, grid, rhos, f, **kw)
     cpu = _fista.solve_paths_with(TwinOps, batch, grid, rhos, f, **kw)
     cupy.cuda.Device().synchronize()
@@ -373,8 +419,13 @@ def _sklearn_cv(X, y, l1_ratios, alphas, cv, tol=1e-12, max_iter=200_000):
     from sklearn.linear_model import ElasticNetCV
     from sklearn.model_selection import KFold
 
-    return ElasticNetCV(l1_ratio=list(l1_ratios), alphas=np.asarray(alphas)[0],
-                        cv=KFold(cv), tol=tol, max_iter=max_iter).fit(X, y)
+    return ElasticNetCV(
+        l1_ratio=list(l1_ratios),
+        alphas=np.asarray(alphas)[0],
+        cv=KFold(cv),
+        tol=tol,
+        max_iter=max_iter,
+    ).fit(X, y)
 
 
 @pytest.mark.gpu
@@ -403,8 +454,14 @@ def test_gpu_fit_grid_equals_scikit_learn_and_cpu_kkt_and_chunks(monkeypatch):
     np.testing.assert_allclose(same.coef_, sk.coef_, rtol=1e-6, atol=1e-9)
     Xc = X - X.mean(axis=0)
     for il, rho in enumerate(rhos):
-        _, ref, _ = enet_path(Xc, y - y.mean(), l1_ratio=rho, alphas=gpu.alphas[il],
-                              tol=1e-12, max_iter=200_000)
+        _, ref, _ = enet_path(
+            Xc,
+            y - y.mean(),
+            l1_ratio=rho,
+            alphas=gpu.alphas[il],
+            tol=1e-12,
+            max_iter=200_000,
+        )
         np.testing.assert_allclose(gpu.coef_path[il], ref.T, rtol=1e-6, atol=1e-8)
     # KKT at the Lasso fits: |x_jᵀ r| / n <= alpha, equality on the support
     for a, alpha in enumerate(gpu.alphas[2]):
@@ -415,8 +472,7 @@ def test_gpu_fit_grid_equals_scikit_learn_and_cpu_kkt_and_chunks(monkeypatch):
     monkeypatch.setattr(_gpu, "MEMORY_BUDGET", 300_000)  # several chunks
     small = gpureg.fit_grid(X, y, backend="gpu", **kw)
     # cuBLAS may round rows differently for other batch shapes: not bitwise
-    np.testing.assert_allclose(small.coef_path, gpu.coef_path, rtol=1e-8,
-                               atol=1e-10)
+    np.testing.assert_allclose(small.coef_path, gpu.coef_path, rtol=1e-8, atol=1e-10)
     assert small.converged.all()
 
 
@@ -430,16 +486,27 @@ def test_gpu_residual_form_equals_scikit_learn():
     X = rng.standard_normal((50, 120))
     y = X[:, :4] @ [2.0, -1.0, 1.0, 0.5] + 0.5 * rng.standard_normal(50)
     sw = rng.uniform(0.5, 2.0, 50)
-    res = gpureg.fit_grid(X, y, sample_weight=sw, l1_ratio=[0.5, 1.0], alphas=8,
-                          eps=3e-2, cv=None, tol=1e-10, max_iter=50_000,
-                          backend="gpu")
+    res = gpureg.fit_grid(
+        X,
+        y,
+        sample_weight=sw,
+        l1_ratio=[0.5, 1.0],
+        alphas=8,
+        eps=3e-2,
+        cv=None,
+        tol=1e-10,
+        max_iter=50_000,
+        backend="gpu",
+    )
     assert res.mode == "residual" and res.converged.all()
     for il, rho in enumerate([0.5, 1.0]):
         for a, alpha in enumerate(res.alphas[il]):
-            sk = ElasticNet(alpha=alpha, l1_ratio=rho, tol=1e-12,
-                            max_iter=500_000).fit(X, y, sample_weight=sw)
-            np.testing.assert_allclose(res.coef_path[il, a], sk.coef_, rtol=1e-5,
-                                       atol=1e-7)
+            sk = ElasticNet(alpha=alpha, l1_ratio=rho, tol=1e-12, max_iter=500_000).fit(
+                X, y, sample_weight=sw
+            )
+            np.testing.assert_allclose(
+                res.coef_path[il, a], sk.coef_, rtol=1e-5, atol=1e-7
+            )
 
 
 @pytest.mark.gpu
@@ -457,9 +524,9 @@ def test_gpu_estimators_float32_equal_scikit_learn():
     np.testing.assert_allclose(g.coef_, c.coef_, rtol=1e-3, atol=1e-4)
     # scikit-learn in float64 on the same data, grid (per l1_ratio) and folds
     for il, rho in enumerate([0.5, 1.0]):
-        sk = SkElasticNetCV(l1_ratio=rho, alphas=g.alphas_[il], cv=KFold(5),
-                            tol=1e-10, max_iter=100_000).fit(
-            X.astype(np.float64), y.astype(np.float64))
+        sk = SkElasticNetCV(
+            l1_ratio=rho, alphas=g.alphas_[il], cv=KFold(5), tol=1e-10, max_iter=100_000
+        ).fit(X.astype(np.float64), y.astype(np.float64))
         np.testing.assert_allclose(g.mse_path_[il], sk.mse_path_, rtol=1e-4)
 
 
@@ -485,14 +552,33 @@ class _TwinBackend:
         return cls.xp
 
     @classmethod
-    def solve_paths(cls, batch, alphas, l1_ratios, penalty_factor, *, positive, tol,
-                    max_iter, progress=None):
+    def solve_paths(
+        cls,
+        batch,
+        alphas,
+        l1_ratios,
+        penalty_factor,
+        *,
+        positive,
+        tol,
+        max_iter,
+        progress=None,
+    ):
         class Ops(TwinOps):
             xp = cls.xp
 
-        return _fista.solve_paths_with(Ops, batch, alphas, l1_ratios, penalty_factor,
-                                       positive=positive, tol=tol, max_iter=max_iter,
-                                       progress=progress, budget=10_000_000)
+        return _fista.solve_paths_with(
+            Ops,
+            batch,
+            alphas,
+            l1_ratios,
+            penalty_factor,
+            positive=positive,
+            tol=tol,
+            max_iter=max_iter,
+            progress=progress,
+            budget=10_000_000,
+        )
 
 
 @pytest.mark.parametrize("standardize", [False, True])
@@ -506,9 +592,16 @@ def test_device_data_flow_matches_cpu_backend(monkeypatch, standardize, pf):
     sw = rng.uniform(0.5, 2.0, 150)
     f = None if pf is None else np.r_[0.0, np.ones(11)]
     # tol=1e-13: certified solutions agree to ~√gap, far below the tolerances
-    kw = dict(l1_ratio=[0.0, 0.5, 1.0], alphas=12, cv=4, tol=1e-13,
-              max_iter=100_000, standardize=standardize, sample_weight=sw,
-              penalty_factor=f)
+    kw = dict(
+        l1_ratio=[0.0, 0.5, 1.0],
+        alphas=12,
+        cv=4,
+        tol=1e-13,
+        max_iter=100_000,
+        standardize=standardize,
+        sample_weight=sw,
+        penalty_factor=f,
+    )
     cpu = gpureg.fit_grid(X, y, backend="cpu", **kw)
     monkeypatch.setattr(fit_module, "get_backend", lambda name: _TwinBackend)
     dev = gpureg.fit_grid(X, y, backend="cpu", **kw)
@@ -527,8 +620,9 @@ def test_fit_grid_takes_cupy_input_without_a_round_trip():
     X = rng.standard_normal((200, 10))
     y = X[:, 0] + rng.standard_normal(200)
     host = gpureg.fit_grid(X, y, alphas=10, cv=3, backend="gpu")
-    dev = gpureg.fit_grid(cupy.asarray(X), cupy.asarray(y), alphas=10, cv=3,
-                          backend="gpu")
+    dev = gpureg.fit_grid(
+        cupy.asarray(X), cupy.asarray(y), alphas=10, cv=3, backend="gpu"
+    )
     np.testing.assert_allclose(dev.mse_path, host.mse_path, rtol=1e-10)
     assert dev.timings["transfer"] <= host.timings["transfer"] + 1e-3
 
@@ -538,6 +632,15 @@ def test_a_diverged_fit_is_never_certified():
     batch = _batch(60, 6, seed=14)
     W = np.full((1, 6), np.nan)
     GW = W @ batch.G[0]
-    g = TwinOps.gap(GW, W, batch.stats.c, batch.stats.yy, np.zeros(1, np.int32),
-                    np.array([0.1]), np.array([0.1]), np.ones(6), False)
+    g = TwinOps.gap(
+        GW,
+        W,
+        batch.stats.c,
+        batch.stats.yy,
+        np.zeros(1, np.int32),
+        np.array([0.1]),
+        np.array([0.1]),
+        np.ones(6),
+        False,
+    )
     assert np.isnan(g[0]) and not g[0] <= 1.0

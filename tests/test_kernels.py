@@ -46,8 +46,17 @@ def test_nvcc_compiles_every_kernel_for_sm90(filename, arch, tmp_path):
         lines.append(f"void* gpureg_check_{i} = (void*)&{expr};")
     wrapper.write_text("\n".join(lines) + "\n")
     out = tmp_path / "check.o"
-    cmd = ["nvcc", f"-arch={arch}", "-std=c++14", "-Werror", "all-warnings", "-c",
-           str(wrapper), "-o", str(out)]
+    cmd = [
+        "nvcc",
+        f"-arch={arch}",
+        "-std=c++14",
+        "-Werror",
+        "all-warnings",
+        "-c",
+        str(wrapper),
+        "-o",
+        str(out),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert out.stat().st_size > 0
@@ -102,14 +111,21 @@ def _compile_as_cupy(cupy_nvrtc, monkeypatch, filename, arch, ptx):
     monkeypatch.setattr(compiler._NVRTCProgram, "compile", spy)
     monkeypatch.setattr(compiler.function, "Module", _Module)
     # memoized per device (it asks the driver for one): the plain function
-    monkeypatch.setattr(compiler, "_get_arch_for_options_for_nvrtc",
-                        compiler._get_arch_for_options_for_nvrtc.__wrapped__)
+    monkeypatch.setattr(
+        compiler,
+        "_get_arch_for_options_for_nvrtc",
+        compiler._get_arch_for_options_for_nvrtc.__wrapped__,
+    )
     monkeypatch.setattr(compiler, "_use_ptx", ptx)
     monkeypatch.setenv("CUPY_CACHE_IN_MEMORY", "1")  # compile, never a cached hit
     options = core.assemble_cupy_compiler_options(_kernels.compile_options(filename))
     module = compiler._compile_module_with_cache(
-        _kernels.source(filename), options, arch=arch, backend="nvrtc",
-        name_expressions=list(_kernels.KERNELS[filename]))
+        _kernels.source(filename),
+        options,
+        arch=arch,
+        backend="nvrtc",
+        name_expressions=list(_kernels.KERNELS[filename]),
+    )
     return module, seen[-1]
 
 
@@ -119,8 +135,9 @@ def test_cupy_nvrtc_compiles_every_kernel(cupy_nvrtc, monkeypatch, filename, arc
     """Through CuPy's own NVRTC path and options, for sm_90 (the target) and
     sm_75 (the oldest supported), every name expression resolves to a kernel
     of the cubin."""
-    module, options = _compile_as_cupy(cupy_nvrtc, monkeypatch, filename, arch,
-                                       ptx=False)
+    module, options = _compile_as_cupy(
+        cupy_nvrtc, monkeypatch, filename, arch, ptx=False
+    )
     assert f"-arch=sm_{arch}" in options
     assert "-ftz=true" in options and "--fmad=false" in options
     assert len(module.image) > 0
@@ -131,18 +148,25 @@ def test_cupy_nvrtc_compiles_every_kernel(cupy_nvrtc, monkeypatch, filename, arc
 
 @pytest.mark.parametrize("arch", ["90", "75"])
 @pytest.mark.parametrize("filename", sorted(_kernels.KERNELS))
-def test_no_instruction_flushes_subnormals_under_cupys_ftz(cupy_nvrtc, monkeypatch,
-                                                            filename, arch):
+def test_no_instruction_flushes_subnormals_under_cupys_ftz(
+    cupy_nvrtc, monkeypatch, filename, arch
+):
     """CuPy compiles with -ftz=true: a plain float/double cast then becomes
     ``cvt.rn.ftz.f32.f64`` and flushes float32 subnormals, which the numba
     twins keep.  The kernels convert through PTX without ``.ftz``: the PTX
     CuPy's options produce has no ``.ftz`` instruction at all."""
-    module, options = _compile_as_cupy(cupy_nvrtc, monkeypatch, filename, arch,
-                                       ptx=True)
+    module, options = _compile_as_cupy(
+        cupy_nvrtc, monkeypatch, filename, arch, ptx=True
+    )
     assert f"-arch=compute_{arch}" in options and "-ftz=true" in options
     ptx = module.image.decode() if isinstance(module.image, bytes) else module.image
     for mangled in module.mapping.values():
         assert f".entry {mangled}(" in ptx
-    flushing = sorted({line.split()[0] for line in ptx.splitlines()
-                       if ".ftz" in line and not line.lstrip().startswith("//")})
+    flushing = sorted(
+        {
+            line.split()[0]
+            for line in ptx.splitlines()
+            if ".ftz" in line and not line.lstrip().startswith("//")
+        }
+    )
     assert not flushing, f"{filename} (sm_{arch}) flushes subnormals: {flushing}"

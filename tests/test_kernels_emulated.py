@@ -67,16 +67,27 @@ def test_every_kernel_the_loader_can_request_is_emulated(emulator):
 
 # ------------------------------------------------------------ enet kernels
 
-ENET_SHAPES = [(1, 1), (3, 5), (4, 31), (2, 255), (5, 256), (3, 257), (4, 600),
-               (9, 33), (2, 1025)]
+ENET_SHAPES = [
+    (1, 1),
+    (3, 5),
+    (4, 31),
+    (2, 255),
+    (5, 256),
+    (3, 257),
+    (4, 600),
+    (9, 33),
+    (2, 1025),
+]
 
 
 def _bits_equal(a, b):
     """Same bits, NaN positions equal (NaN payloads and signs may differ)."""
     a, b = np.asarray(a), np.asarray(b)
     na, nb = np.isnan(a), np.isnan(b)
-    return bool(np.array_equal(na, nb) and np.array_equal(
-        a[~na].view(np.uint8), b[~nb].view(np.uint8)))
+    return bool(
+        np.array_equal(na, nb)
+        and np.array_equal(a[~na].view(np.uint8), b[~nb].view(np.uint8))
+    )
 
 
 def _enet_inputs(rng, n, p, dtype, positive, specials):
@@ -102,9 +113,20 @@ def _enet_inputs(rng, n, p, dtype, positive, specials):
     l2 = rng.uniform(0, 0.5, n) * (rng.random(n) > 0.3)
     f = rng.uniform(0.5, 2.0, p) * (rng.random(p) > 0.15)
     t_mom = rng.uniform(1.0, 20.0, n)
-    yy = (C ** 2).sum(1) + rng.uniform(0.5, 2.0, n_sets)
-    return dict(GY=GY.astype(dtype), Y=Y.astype(dtype), W=W.astype(dtype), C=C,
-                set_of=set_of, step=step, l1=l1, l2=l2, f=f, t_mom=t_mom, yy=yy)
+    yy = (C**2).sum(1) + rng.uniform(0.5, 2.0, n_sets)
+    return dict(
+        GY=GY.astype(dtype),
+        Y=Y.astype(dtype),
+        W=W.astype(dtype),
+        C=C,
+        set_of=set_of,
+        step=step,
+        l1=l1,
+        l2=l2,
+        f=f,
+        t_mom=t_mom,
+        yy=yy,
+    )
 
 
 def _check_enet(rng, n, p, dtype, positive, specials):
@@ -112,27 +134,74 @@ def _check_enet(rng, n, p, dtype, positive, specials):
     dev = {k: to_dev(v) for k, v in d.items()}
     ops = _gpu.CudaOps()
     # the launcher on device buffers, the twin on host copies
-    Wn_g, Yn_g = to_dev(np.full((n, p), np.nan, dtype)), to_dev(
-        np.full((n, p), np.nan, dtype))
-    ops.fista_step(dev["GY"], dev["Y"], dev["W"], Wn_g, Yn_g, dev["C"],
-                   dev["set_of"], dev["step"], dev["l1"], dev["l2"], dev["f"],
-                   dev["t_mom"], positive)
-    Wn_c, Yn_c, t_c = np.full((n, p), np.nan, dtype), np.full((n, p), np.nan,
-                                                              dtype), d["t_mom"].copy()
-    TwinOps.fista_step(d["GY"], d["Y"], d["W"], Wn_c, Yn_c, d["C"], d["set_of"],
-                       d["step"], d["l1"], d["l2"], d["f"], t_c, positive)
+    Wn_g, Yn_g = (
+        to_dev(np.full((n, p), np.nan, dtype)),
+        to_dev(np.full((n, p), np.nan, dtype)),
+    )
+    ops.fista_step(
+        dev["GY"],
+        dev["Y"],
+        dev["W"],
+        Wn_g,
+        Yn_g,
+        dev["C"],
+        dev["set_of"],
+        dev["step"],
+        dev["l1"],
+        dev["l2"],
+        dev["f"],
+        dev["t_mom"],
+        positive,
+    )
+    Wn_c, Yn_c, t_c = (
+        np.full((n, p), np.nan, dtype),
+        np.full((n, p), np.nan, dtype),
+        d["t_mom"].copy(),
+    )
+    TwinOps.fista_step(
+        d["GY"],
+        d["Y"],
+        d["W"],
+        Wn_c,
+        Yn_c,
+        d["C"],
+        d["set_of"],
+        d["step"],
+        d["l1"],
+        d["l2"],
+        d["f"],
+        t_c,
+        positive,
+    )
     tag = f"{np.dtype(dtype).name} n={n} p={p} positive={positive}"
     assert _bits_equal(Wn_g, Wn_c), f"W_next differs: {tag}"
     assert _bits_equal(Yn_g, Yn_c), f"Y_next differs: {tag}"
     assert _bits_equal(dev["t_mom"], t_c), f"t_mom differs: {tag}"
-    g_g = ops.gap(dev["GY"], dev["W"], dev["C"], dev["yy"], dev["set_of"], dev["l1"],
-                  dev["l2"], dev["f"], positive).get()
-    g_c = TwinOps.gap(d["GY"], d["W"], d["C"], d["yy"], d["set_of"], d["l1"],
-                      d["l2"], d["f"], positive)
+    g_g = ops.gap(
+        dev["GY"],
+        dev["W"],
+        dev["C"],
+        dev["yy"],
+        dev["set_of"],
+        dev["l1"],
+        dev["l2"],
+        dev["f"],
+        positive,
+    ).get()
+    g_c = TwinOps.gap(
+        d["GY"],
+        d["W"],
+        d["C"],
+        d["yy"],
+        d["set_of"],
+        d["l1"],
+        d["l2"],
+        d["f"],
+        positive,
+    )
     np.testing.assert_array_equal(np.isnan(g_g), np.isnan(g_c), err_msg=tag)
     ok = ~np.isnan(g_c)
-    np.testing.assert_allclose(g_g[ok], g_c[ok], rtol=1e-12, atol=1e-300,
-                               err_msg=tag)
+    np.testing.assert_allclose(g_g[ok], g_c[ok], rtol=1e-12, atol=1e-300, err_msg=tag)
     return d
 
 
@@ -154,16 +223,35 @@ def test_float32_subnormals_survive_the_fista_step(cupy):
     flush them on the device were the conversions plain casts)."""
     tiny = np.finfo(np.float32).smallest_subnormal
     n, p = 2, 40
-    d = dict(GY=np.zeros((n, p), np.float32), Y=np.full((n, p), 5 * tiny, np.float32),
-             W=np.full((n, p), 3 * tiny, np.float32), C=np.zeros((1, p)),
-             set_of=np.zeros(n, np.int32), step=np.array([0.5]), l1=np.zeros(n),
-             l2=np.zeros(n), f=np.ones(p), t_mom=np.ones(n) * 3.0)
+    d = dict(
+        GY=np.zeros((n, p), np.float32),
+        Y=np.full((n, p), 5 * tiny, np.float32),
+        W=np.full((n, p), 3 * tiny, np.float32),
+        C=np.zeros((1, p)),
+        set_of=np.zeros(n, np.int32),
+        step=np.array([0.5]),
+        l1=np.zeros(n),
+        l2=np.zeros(n),
+        f=np.ones(p),
+        t_mom=np.ones(n) * 3.0,
+    )
     dev = {k: to_dev(v) for k, v in d.items()}
-    Wn, Yn = to_dev(np.zeros((n, p), np.float32)), to_dev(np.zeros((n, p),
-                                                                       np.float32))
-    _gpu.CudaOps().fista_step(dev["GY"], dev["Y"], dev["W"], Wn, Yn, dev["C"],
-                              dev["set_of"], dev["step"], dev["l1"], dev["l2"],
-                              dev["f"], dev["t_mom"], False)
+    Wn, Yn = to_dev(np.zeros((n, p), np.float32)), to_dev(np.zeros((n, p), np.float32))
+    _gpu.CudaOps().fista_step(
+        dev["GY"],
+        dev["Y"],
+        dev["W"],
+        Wn,
+        Yn,
+        dev["C"],
+        dev["set_of"],
+        dev["step"],
+        dev["l1"],
+        dev["l2"],
+        dev["f"],
+        dev["t_mom"],
+        False,
+    )
     assert (np.asarray(Wn) == 5 * tiny).all()  # z = y: a subnormal, kept
     assert (np.asarray(Yn) != 0).all()
 
@@ -188,8 +276,17 @@ def test_results_do_not_depend_on_the_warp_schedule(cupy, emulator, seed):
     dropped = []
     for warp_ahead in (True, False):
         emulator.set_schedule(warp_ahead, seed)
-        dropped.append(_run_dropout(np.random.default_rng(8), "F16", 4097, 0,
-                                    "add", seed=2**63 + 5, offset=2**64 - 1))
+        dropped.append(
+            _run_dropout(
+                np.random.default_rng(8),
+                "F16",
+                4097,
+                0,
+                "add",
+                seed=2**63 + 5,
+                offset=2**64 - 1,
+            )
+        )
     np.testing.assert_array_equal(dropped[0][0], dropped[1][0])
     np.testing.assert_array_equal(dropped[0][1], dropped[1][1])
 
@@ -200,8 +297,17 @@ def test_block_size_must_be_whole_warps(cupy, monkeypatch):
     for bad in (100, 16, 2048, 0):
         monkeypatch.setattr(_gpu, "BLOCK", bad)
         with pytest.raises(ValueError, match="multiple of 32"):
-            _gpu.CudaOps().gap(dev["GY"], dev["W"], dev["C"], dev["yy"],
-                               dev["set_of"], dev["l1"], dev["l2"], dev["f"], False)
+            _gpu.CudaOps().gap(
+                dev["GY"],
+                dev["W"],
+                dev["C"],
+                dev["yy"],
+                dev["set_of"],
+                dev["l1"],
+                dev["l2"],
+                dev["f"],
+                False,
+            )
         monkeypatch.setattr(D, "BLOCK", bad)
         with pytest.raises(ValueError, match="multiple of 32"):
             D.dropout(cupy.asarray(np.ones(100, np.float32)), 0.5, seed=1)
@@ -227,44 +333,54 @@ def _run_dropout(rng, tag, n, misalign, variant, *, seed=None, offset=None, p=No
     if seed is None:
         seed = int(rng.integers(0, 2**63)) * 2 + int(rng.integers(0, 2))
     if offset is None:
-        offset = int(rng.integers(0, 2**40)) if rng.random() < 0.5 else \
-            int(rng.integers(2**63, 2**64, dtype=np.uint64))
+        offset = (
+            int(rng.integers(0, 2**40))
+            if rng.random() < 0.5
+            else int(rng.integers(2**63, 2**64, dtype=np.uint64))
+        )
     buf = (rng.standard_normal(n + 2) * 3).astype(np.float32)
-    specials = np.array([1e-40, -1e-42, np.inf, -np.inf, -0.0, 6e-8, 3e38, np.nan],
-                        np.float32)
+    specials = np.array(
+        [1e-40, -1e-42, np.inf, -np.inf, -0.0, 6e-8, 3e38, np.nan], np.float32
+    )
     k = min(specials.size, n + 2)
     buf[rng.choice(n + 2, k, replace=False)] = specials[:k]
     with np.errstate(over="ignore"):  # 3e38 is inf in 16 bits
-        x = to_dev(buf.astype(dt))[misalign: misalign + n]  # misaligned view
+        x = to_dev(buf.astype(dt))[misalign : misalign + n]  # misaligned view
     residual = bias = None
     bias_n = 1
     if variant == "add":
         rb = rng.standard_normal(n + 2).astype(np.float32).astype(dt)
-        residual = to_dev(rb)[misalign: misalign + n]
+        residual = to_dev(rb)[misalign : misalign + n]
         bias_n = int(rng.choice([d for d in (1, 2, 3, 5, 7) if n % d == 0]))
         bias = to_dev(rng.standard_normal(bias_n).astype(np.float32).astype(dt))
     want_mask = variant != "nomask"
     st = [None if a is None else _storage(a, tag) for a in (x, residual, bias)]
-    out_g = to_dev(np.full(n, 0x5A5A, np.uint16)) if tag in ("F16", "BF16") else \
-        to_dev(np.full(n, np.nan, dt))
+    out_g = (
+        to_dev(np.full(n, 0x5A5A, np.uint16))
+        if tag in ("F16", "BF16")
+        else to_dev(np.full(n, np.nan, dt))
+    )
     thr, scale = D.threshold(p), D._scale(p, tag)
     words_g = D._gpu(*st, out_g, n, bias_n, tag, seed, offset, thr, scale, want_mask)
     host = [None if a is None else np.array(a) for a in st]
     out_c = np.empty_like(np.asarray(out_g))
-    words_c = D._cpu(*host, out_c, n, bias_n, tag, seed, offset, thr, scale,
-                     want_mask)
-    return (np.asarray(out_g), out_c,
-            None if words_g is None else np.asarray(words_g), words_c)
+    words_c = D._cpu(*host, out_c, n, bias_n, tag, seed, offset, thr, scale, want_mask)
+    return (
+        np.asarray(out_g),
+        out_c,
+        None if words_g is None else np.asarray(words_g),
+        words_c,
+    )
 
 
 def _same_values(og, oc, tag):
     if tag in ("F16", "BF16"):
         as_float = og.view(np.float16 if tag == "F16" else BF16).astype(np.float32)
         nan_g = np.isnan(as_float)
-        nan_c = np.isnan(oc.view(np.float16 if tag == "F16" else BF16)
-                         .astype(np.float32))
-        return np.array_equal(nan_g, nan_c) and np.array_equal(og[~nan_g],
-                                                               oc[~nan_c])
+        nan_c = np.isnan(
+            oc.view(np.float16 if tag == "F16" else BF16).astype(np.float32)
+        )
+        return np.array_equal(nan_g, nan_c) and np.array_equal(og[~nan_g], oc[~nan_c])
     return _bits_equal(og, oc)
 
 
@@ -292,8 +408,9 @@ def test_dropout_kernel_equals_its_twin(cupy, emulator, tag, variant):
 
 
 @pytest.mark.parametrize("block", [32, 128, 1024])
-def test_dropout_at_other_block_sizes_and_many_grid_strides(cupy, emulator,
-                                                             monkeypatch, block):
+def test_dropout_at_other_block_sizes_and_many_grid_strides(
+    cupy, emulator, monkeypatch, block
+):
     monkeypatch.setattr(D, "BLOCK", block)
     emu_tools.configure(sms=1)
     rng = np.random.default_rng(block)
@@ -301,8 +418,9 @@ def test_dropout_at_other_block_sizes_and_many_grid_strides(cupy, emulator,
         if DTYPES[tag] is None:
             continue
         for n in (33, 8 * 32 * block * 3 + 5):  # > 3 grid-stride trips
-            og, oc, wg, wc = _run_dropout(rng, tag, n, 1, "add",
-                                          seed=2**64 - 1, offset=2**63)
+            og, oc, wg, wc = _run_dropout(
+                rng, tag, n, 1, "add", seed=2**64 - 1, offset=2**63
+            )
             assert _same_values(og, oc, tag)
             np.testing.assert_array_equal(wg, wc)
     grids = {g[0] for _, g, _ in emulator.launches}
@@ -314,21 +432,29 @@ def test_float16_conversions_every_value(cupy):
     even -> store, against numpy's float16 (subnormals, overflow to inf)."""
     x = np.arange(65536, dtype=np.uint32).astype(np.uint16).view(np.float16)
     rng = np.random.default_rng(3)
-    for bias in (np.zeros(1, np.float16),
-                 np.array([2.0**-24, -2.0**-25 * 3, 65504.0, 0.5],
-                          np.float16)[rng.integers(0, 4, 1)],
-                 rng.standard_normal(16).astype(np.float16)):
+    for bias in (
+        np.zeros(1, np.float16),
+        np.array([2.0**-24, -(2.0**-25) * 3, 65504.0, 0.5], np.float16)[
+            rng.integers(0, 4, 1)
+        ],
+        rng.standard_normal(16).astype(np.float16),
+    ):
         x2 = x.reshape(-1, bias.size)
-        y = D.dropout_add(to_dev(x2), to_dev(np.zeros_like(x2)), 0.0,
-                          bias=to_dev(bias), seed=0)
+        y = D.dropout_add(
+            to_dev(x2), to_dev(np.zeros_like(x2)), 0.0, bias=to_dev(bias), seed=0
+        )
         with np.errstate(over="ignore", invalid="ignore"):
-            ref = (x.reshape(-1, bias.size).astype(np.float32)
-                   + bias.astype(np.float32)).astype(np.float16).reshape(-1)
+            ref = (
+                (x.reshape(-1, bias.size).astype(np.float32) + bias.astype(np.float32))
+                .astype(np.float16)
+                .reshape(-1)
+            )
         got = np.asarray(y).reshape(-1)
         nan = np.isnan(ref)
         np.testing.assert_array_equal(np.isnan(got), nan)
-        np.testing.assert_array_equal(got[~nan].view(np.uint16),
-                                      ref[~nan].view(np.uint16))
+        np.testing.assert_array_equal(
+            got[~nan].view(np.uint16), ref[~nan].view(np.uint16)
+        )
 
 
 def test_dropout_runs_on_the_device_of_its_data(cupy, emulator):
@@ -341,8 +467,9 @@ def test_dropout_runs_on_the_device_of_its_data(cupy, emulator):
     emu_tools.configure(device=0)
     y1, m1 = D.dropout(x1, 0.3, seed=11, offset=2**63 + 1, return_mask=True)
     assert y1.device.id == 1 and m1.device.id == 1
-    y0, m0 = D.dropout(x, 0.3, seed=11, offset=2**63 + 1, return_mask=True,
-                       backend="cpu")
+    y0, m0 = D.dropout(
+        x, 0.3, seed=11, offset=2**63 + 1, return_mask=True, backend="cpu"
+    )
     np.testing.assert_array_equal(np.asarray(y1), y0)
     np.testing.assert_array_equal(np.asarray(m1), m0)
     assert emu_tools._STATE["device"] == 0  # the caller's device is restored
@@ -383,8 +510,15 @@ class _FakeTorch:
 
     def __init__(self, stream):
         self.handoffs = []
-        self.cuda = type("cuda", (), {"current_stream": staticmethod(
-            lambda dev: type("S", (), {"cuda_stream": stream})())})
+        self.cuda = type(
+            "cuda",
+            (),
+            {
+                "current_stream": staticmethod(
+                    lambda dev: type("S", (), {"cuda_stream": stream})()
+                )
+            },
+        )
 
     class Tensor:
         __module__ = "torch"
@@ -428,10 +562,12 @@ def test_torch_cuda_tensor_on_a_side_stream_and_another_device(cupy, monkeypatch
     x = np.random.default_rng(9).standard_normal((33, 7)).astype(np.float32)
     xd = to_dev(x)
     xd.device_id = 1
-    y, mask = D.dropout(torch.Tensor(xd, "f4"), 0.25, seed=2**63 + 7, offset=3,
-                        return_mask=True)
-    y0, m0 = D.dropout(x, 0.25, seed=2**63 + 7, offset=3, return_mask=True,
-                       backend="cpu")
+    y, mask = D.dropout(
+        torch.Tensor(xd, "f4"), 0.25, seed=2**63 + 7, offset=3, return_mask=True
+    )
+    y0, m0 = D.dropout(
+        x, 0.25, seed=2**63 + 7, offset=3, return_mask=True, backend="cpu"
+    )
     np.testing.assert_array_equal(np.asarray(y.arr), y0)
     np.testing.assert_array_equal(np.asarray(mask.arr).view(np.uint32), m0)
     assert torch.handoffs == [0xBEEF]  # the mask, on torch's stream

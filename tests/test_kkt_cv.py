@@ -30,8 +30,17 @@ def _data(n, p, seed, noise=1.0):
     return X, y
 
 
-def _kkt_violations(X, y, res, *, sample_weight=None, penalty_factor=None,
-                    positive=False, standardize=False, fit_intercept=True):
+def _kkt_violations(
+    X,
+    y,
+    res,
+    *,
+    sample_weight=None,
+    penalty_factor=None,
+    positive=False,
+    standardize=False,
+    fit_intercept=True,
+):
     """Check stationarity of every full-data fit of ``res``.
 
     Returns a list of dicts, one per grid point, with ``viol`` (max KKT
@@ -75,21 +84,25 @@ def _kkt_violations(X, y, res, *, sample_weight=None, penalty_factor=None,
             # A coefficient at rounding level (1e-17 where the optimum is 0)
             # may satisfy either condition.
             tiny = np.abs(w) <= 1e-12
-            viol = np.where(w == 0, at_zero,
-                            np.where(tiny, np.minimum(at_zero, off_zero), off_zero))
+            viol = np.where(
+                w == 0, at_zero, np.where(tiny, np.minimum(at_zero, off_zero), off_zero)
+            )
             gap = max(float(res.dual_gap[-1, il, a]), 0.0) + 1e-3 * res.gap_tol[-1]
             bound = np.sqrt(2.0 * (hjj + l2) * gap) + 1e-9 * alpha
-            out.append({
-                "alpha": alpha, "rho": rho,
-                "ratio": float(np.max(viol / bound)),
-                "viol": float(viol.max()),
-                "icpt": abs(float(s @ r)) / n_w,
-            })
+            out.append(
+                {
+                    "alpha": alpha,
+                    "rho": rho,
+                    "ratio": float(np.max(viol / bound)),
+                    "viol": float(viol.max()),
+                    "icpt": abs(float(s @ r)) / n_w,
+                }
+            )
     return out
 
 
-_N_GT_P = (80, 20, 1e-3)   # Gram (covariance) mode
-_P_GT_N = (40, 90, 1e-2)   # residual mode; eps 1e-2 keeps the Lasso tail cheap
+_N_GT_P = (80, 20, 1e-3)  # Gram (covariance) mode
+_P_GT_N = (40, 90, 1e-2)  # residual mode; eps 1e-2 keeps the Lasso tail cheap
 
 _OPTIONS = {
     "plain": {},
@@ -97,8 +110,12 @@ _OPTIONS = {
     "penalty_factor": {"penalty_factor": True},
     "positive": {"positive": True},
     "standardize": {"standardize": True},
-    "everything": {"sample_weight": True, "penalty_factor": True,
-                   "standardize": True, "positive": True},
+    "everything": {
+        "sample_weight": True,
+        "penalty_factor": True,
+        "standardize": True,
+        "positive": True,
+    },
     "no_intercept": {"fit_intercept": False},
 }
 
@@ -112,11 +129,19 @@ def _grid_with_options(shape, option, seed=0):
         kw["sample_weight"] = rng.uniform(0.2, 3.0, n)
     if kw.pop("penalty_factor", False):
         f = rng.uniform(0.5, 2.0, p)
-        f[2] = 0.0   # one unpenalized feature
+        f[2] = 0.0  # one unpenalized feature
         kw["penalty_factor"] = f
     res = gpureg.fit_grid(
-        X, y, l1_ratio=[0.0, 0.2, 0.7, 1.0], alphas=25, eps=eps, cv=3, tol=1e-8,
-        max_iter=20000, backend="cpu", **kw,
+        X,
+        y,
+        l1_ratio=[0.0, 0.2, 0.7, 1.0],
+        alphas=25,
+        eps=eps,
+        cv=3,
+        tol=1e-8,
+        max_iter=20000,
+        backend="cpu",
+        **kw,
     )
     return X, y, kw, res
 
@@ -139,7 +164,9 @@ def test_kkt_conditions_hold_at_every_full_data_fit(shape, option):
     assert np.all(res.n_iter[:, 1:] >= 1)
 
     checks = _kkt_violations(
-        X, y, res,
+        X,
+        y,
+        res,
         sample_weight=kw.get("sample_weight"),
         penalty_factor=kw.get("penalty_factor"),
         positive=kw.get("positive", False),
@@ -173,12 +200,24 @@ def test_kkt_to_1e5_of_alpha_at_tight_tol(shape):
     sw = rng.uniform(0.2, 3.0, n)
     f = rng.uniform(0.5, 2.0, p)
     f[0] = 0.0
-    res = gpureg.fit_grid(X, y, l1_ratio=[0.0, 0.5, 1.0], alphas=20, eps=eps, cv=None,
-                          tol=1e-14, max_iter=100000, sample_weight=sw,
-                          penalty_factor=f, standardize=True, backend="cpu")
+    res = gpureg.fit_grid(
+        X,
+        y,
+        l1_ratio=[0.0, 0.5, 1.0],
+        alphas=20,
+        eps=eps,
+        cv=None,
+        tol=1e-14,
+        max_iter=100000,
+        sample_weight=sw,
+        penalty_factor=f,
+        standardize=True,
+        backend="cpu",
+    )
     assert res.converged.all()
-    checks = _kkt_violations(X, y, res, sample_weight=sw, penalty_factor=f,
-                             standardize=True)
+    checks = _kkt_violations(
+        X, y, res, sample_weight=sw, penalty_factor=f, standardize=True
+    )
     worst = max(c["viol"] / c["alpha"] for c in checks)
     assert worst <= 1e-5, worst
     assert max(c["ratio"] for c in checks) <= 1.0
@@ -188,16 +227,18 @@ def test_kkt_to_1e5_of_alpha_at_tight_tol(shape):
 def test_automatic_alpha_grid_and_sparsity_along_the_path(shape):
     n, p, eps = shape
     X, y = _data(n, p, 3)
-    res = gpureg.fit_grid(X, y, l1_ratio=[0.5, 1.0], alphas=20, eps=eps, cv=None,
-                          tol=1e-8, backend="cpu")
+    res = gpureg.fit_grid(
+        X, y, l1_ratio=[0.5, 1.0], alphas=20, eps=eps, cv=None, tol=1e-8, backend="cpu"
+    )
     assert res.mse_path is None and res.alpha_ is None and res.n_folds == 0
     assert res.dual_gap.shape == (1, 2, 20)
     # Automatic grid: alpha_max = max |x̃ᵀ ỹ| / (n l1_ratio), log-spaced to eps.
     Xc, yc = X - X.mean(0), y - y.mean()
     for il, rho in enumerate(res.l1_ratios):
         a_max = np.max(np.abs(Xc.T @ yc)) / (n * rho)
-        np.testing.assert_allclose(res.alphas[il], np.geomspace(a_max, eps * a_max, 20),
-                                   rtol=1e-12)
+        np.testing.assert_allclose(
+            res.alphas[il], np.geomspace(a_max, eps * a_max, 20), rtol=1e-12
+        )
     np.testing.assert_allclose(res.intercept_path[:, 0], y.mean(), rtol=1e-12)
     nnz = np.count_nonzero(res.coef_path, axis=-1)
     assert np.all(nnz[:, -1] >= 5)
@@ -210,10 +251,19 @@ def test_alpha_max_fit_is_exactly_empty(shape, backend):
     """DESIGN §2: alpha_max is the smallest alpha with w = 0 -- exactly 0."""
     n, p, eps = shape
     X, y = _data(n, p, 3)
-    res = gpureg.fit_grid(X, y, l1_ratio=[0.5, 1.0], alphas=20, eps=eps, cv=None,
-                          tol=1e-8, backend=backend)
+    res = gpureg.fit_grid(
+        X,
+        y,
+        l1_ratio=[0.5, 1.0],
+        alphas=20,
+        eps=eps,
+        cv=None,
+        tol=1e-8,
+        backend=backend,
+    )
     assert np.count_nonzero(res.coef_path[:, 0]) == 0, res.coef_path[:, 0][
-        res.coef_path[:, 0] != 0]
+        res.coef_path[:, 0] != 0
+    ]
     assert np.all(res.to_frame()["n_nonzero"].to_numpy().reshape(2, 20)[:, 0] == 0)
 
 
@@ -253,15 +303,32 @@ def _alpha_1se(alphas, l1_ratios, mse_path):
 
 
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
-@pytest.mark.parametrize("cv", [KFold(5), KFold(5, shuffle=True, random_state=7)],
-                         ids=["kfold", "shuffled"])
+@pytest.mark.parametrize(
+    "cv", [KFold(5), KFold(5, shuffle=True, random_state=7)], ids=["kfold", "shuffled"]
+)
 def test_elasticnetcv_parity_automatic_grid(cv, weighted):
     X, y = _data(80, 20, 11, noise=2.0)
     sw = np.random.default_rng(5).uniform(0.2, 3.0, 80) if weighted else None
-    res = gpureg.fit_grid(X, y, l1_ratio=_L1, alphas=20, eps=1e-3, cv=cv, tol=_TOL,
-                          max_iter=100000, sample_weight=sw, backend="cpu")
-    sk = _sk_fit(ElasticNetCV(l1_ratio=_L1, alphas=20, eps=1e-3, cv=cv, tol=_TOL,
-                              max_iter=100000), X, y, sw)
+    res = gpureg.fit_grid(
+        X,
+        y,
+        l1_ratio=_L1,
+        alphas=20,
+        eps=1e-3,
+        cv=cv,
+        tol=_TOL,
+        max_iter=100000,
+        sample_weight=sw,
+        backend="cpu",
+    )
+    sk = _sk_fit(
+        ElasticNetCV(
+            l1_ratio=_L1, alphas=20, eps=1e-3, cv=cv, tol=_TOL, max_iter=100000
+        ),
+        X,
+        y,
+        sw,
+    )
     assert res.converged.all()
     assert res.mse_path.shape == sk.mse_path_.shape == (4, 20, 5)
     np.testing.assert_allclose(res.alphas, sk.alphas_, rtol=1e-12)
@@ -280,17 +347,27 @@ def test_elasticnetcv_parity_automatic_grid(cv, weighted):
     sk_1se = _alpha_1se(sk.alphas_, np.asarray(_L1), sk.mse_path_)[0]
     assert res.alpha_1se_ == pytest.approx(sk_1se, rel=1e-12)
     np.testing.assert_allclose(
-        res.mse_se, sk.mse_path_.std(axis=-1, ddof=1) / np.sqrt(5), rtol=1e-5)
+        res.mse_se, sk.mse_path_.std(axis=-1, ddof=1) / np.sqrt(5), rtol=1e-5
+    )
 
 
 def test_elasticnetcv_parity_explicit_alphas_with_ridge():
     X, y = _data(80, 20, 3, noise=2.0)
     alphas = np.geomspace(5.0, 5e-3, 15)
     l1 = [0.0, 0.5, 1.0]
-    res = gpureg.fit_grid(X, y, l1_ratio=l1, alphas=alphas[::-1], cv=5, tol=_TOL,
-                          max_iter=100000, backend="cpu")
-    sk = _sk_fit(ElasticNetCV(l1_ratio=l1, alphas=alphas, cv=5, tol=_TOL,
-                              max_iter=100000), X, y)
+    res = gpureg.fit_grid(
+        X,
+        y,
+        l1_ratio=l1,
+        alphas=alphas[::-1],
+        cv=5,
+        tol=_TOL,
+        max_iter=100000,
+        backend="cpu",
+    )
+    sk = _sk_fit(
+        ElasticNetCV(l1_ratio=l1, alphas=alphas, cv=5, tol=_TOL, max_iter=100000), X, y
+    )
     assert res.converged.all()
     # Explicit alphas are sorted in decreasing order and shared by every l1_ratio.
     np.testing.assert_array_equal(res.alphas, np.tile(alphas, (3, 1)))
@@ -304,10 +381,29 @@ def test_elasticnetcv_parity_explicit_alphas_with_ridge():
 def test_elasticnetcv_parity_positive():
     X, y = _data(80, 20, 3, noise=2.0)
     cv = KFold(4, shuffle=True, random_state=2)
-    res = gpureg.fit_grid(X, y, l1_ratio=[0.3, 1.0], alphas=20, cv=cv, tol=_TOL,
-                          positive=True, max_iter=100000, backend="cpu")
-    sk = _sk_fit(ElasticNetCV(l1_ratio=[0.3, 1.0], alphas=20, cv=cv, tol=_TOL,
-                              positive=True, max_iter=100000), X, y)
+    res = gpureg.fit_grid(
+        X,
+        y,
+        l1_ratio=[0.3, 1.0],
+        alphas=20,
+        cv=cv,
+        tol=_TOL,
+        positive=True,
+        max_iter=100000,
+        backend="cpu",
+    )
+    sk = _sk_fit(
+        ElasticNetCV(
+            l1_ratio=[0.3, 1.0],
+            alphas=20,
+            cv=cv,
+            tol=_TOL,
+            positive=True,
+            max_iter=100000,
+        ),
+        X,
+        y,
+    )
     np.testing.assert_allclose(res.alphas, sk.alphas_, rtol=1e-12)
     np.testing.assert_allclose(res.mse_path, sk.mse_path_, rtol=1e-6)
     assert res.alpha_ == pytest.approx(sk.alpha_, rel=1e-12)
@@ -321,8 +417,17 @@ def test_lassocv_parity(weighted):
     X, y = _data(80, 20, 5, noise=2.0)
     sw = np.random.default_rng(9).uniform(0.2, 3.0, 80) if weighted else None
     cv = KFold(4, shuffle=True, random_state=0)
-    res = gpureg.fit_grid(X, y, l1_ratio=1.0, alphas=25, cv=cv, tol=_TOL,
-                          sample_weight=sw, max_iter=100000, backend="cpu")
+    res = gpureg.fit_grid(
+        X,
+        y,
+        l1_ratio=1.0,
+        alphas=25,
+        cv=cv,
+        tol=_TOL,
+        sample_weight=sw,
+        max_iter=100000,
+        backend="cpu",
+    )
     sk = _sk_fit(LassoCV(alphas=25, cv=cv, tol=_TOL, max_iter=100000), X, y, sw)
     assert res.mse_path.shape == (1, 25, 4) and sk.mse_path_.shape == (25, 4)
     np.testing.assert_allclose(res.alphas[0], sk.alphas_, rtol=1e-12)
@@ -337,10 +442,26 @@ def test_elasticnetcv_parity_p_greater_than_n_weighted():
     X, y = _data(40, 60, 4, noise=2.0)
     sw = np.random.default_rng(1).uniform(0.2, 3.0, 40)
     cv = KFold(4, shuffle=True, random_state=1)
-    res = gpureg.fit_grid(X, y, l1_ratio=[0.5, 1.0], alphas=15, eps=1e-2, cv=cv,
-                          tol=_TOL, sample_weight=sw, max_iter=100000, backend="cpu")
-    sk = _sk_fit(ElasticNetCV(l1_ratio=[0.5, 1.0], alphas=15, eps=1e-2, cv=cv,
-                              tol=_TOL, max_iter=100000), X, y, sw)
+    res = gpureg.fit_grid(
+        X,
+        y,
+        l1_ratio=[0.5, 1.0],
+        alphas=15,
+        eps=1e-2,
+        cv=cv,
+        tol=_TOL,
+        sample_weight=sw,
+        max_iter=100000,
+        backend="cpu",
+    )
+    sk = _sk_fit(
+        ElasticNetCV(
+            l1_ratio=[0.5, 1.0], alphas=15, eps=1e-2, cv=cv, tol=_TOL, max_iter=100000
+        ),
+        X,
+        y,
+        sw,
+    )
     assert res.mode == "residual"
     assert res.converged.all()
     np.testing.assert_allclose(res.alphas, sk.alphas_, rtol=1e-12)
@@ -356,27 +477,35 @@ def test_cv_accepts_explicit_fold_iterable():
     folds = list(KFold(3, shuffle=True, random_state=4).split(X))
     alphas = [1e4, 1.0, 0.1, 0.01]
     a = gpureg.fit_grid(X, y, l1_ratio=0.5, alphas=alphas, cv=folds, backend="cpu")
-    b = gpureg.fit_grid(X, y, l1_ratio=0.5, alphas=alphas,
-                        cv=KFold(3, shuffle=True, random_state=4), backend="cpu")
+    b = gpureg.fit_grid(
+        X,
+        y,
+        l1_ratio=0.5,
+        alphas=alphas,
+        cv=KFold(3, shuffle=True, random_state=4),
+        backend="cpu",
+    )
     np.testing.assert_array_equal(a.mse_path, b.mse_path)
     assert a.mse_path.shape == (1, 4, 3)
     # alpha = 1e4 empties every model: each fold's error is the null model's.
     for k, (train, test) in enumerate(folds):
-        np.testing.assert_allclose(a.mse_path[0, 0, k],
-                                   np.mean((y[test] - y[train].mean()) ** 2),
-                                   rtol=1e-10)
+        np.testing.assert_allclose(
+            a.mse_path[0, 0, k], np.mean((y[test] - y[train].mean()) ** 2), rtol=1e-10
+        )
 
 
 # ----------------------------------------------------------------- backends
-@pytest.mark.parametrize("shape", [(60, 30, 1e-2), (24, 30, 1e-2)],
-                         ids=["gram", "residual"])
+@pytest.mark.parametrize(
+    "shape", [(60, 30, 1e-2), (24, 30, 1e-2)], ids=["gram", "residual"]
+)
 def test_numpy_and_numba_backends_agree(shape):
     n, p, eps = shape
     rng = np.random.default_rng(5)
     X = rng.standard_normal((n, p))
     y = X[:, :4] @ [1.0, -2.0, 1.5, 0.5] + 0.5 * rng.standard_normal(n)
-    kw = dict(l1_ratio=[0.0, 0.5, 1.0], alphas=10, eps=eps, cv=3, tol=1e-14,
-              max_iter=100000)
+    kw = dict(
+        l1_ratio=[0.0, 0.5, 1.0], alphas=10, eps=eps, cv=3, tol=1e-14, max_iter=100000
+    )
     ref = gpureg.fit_grid(X, y, backend="numpy", **kw)
     fast = gpureg.fit_grid(X, y, backend="cpu", **kw)
     assert ref.mode == fast.mode == ("gram" if n >= p else "residual")
@@ -391,8 +520,9 @@ def test_numpy_and_numba_backends_agree(shape):
     assert fast.alpha_ == ref.alpha_ and fast.l1_ratio_ == ref.l1_ratio_
     assert fast.alpha_1se_ == ref.alpha_1se_
     # The closed-form Ridge part is shared: identical to rounding.
-    np.testing.assert_allclose(fast.coef_path[0], ref.coef_path[0], rtol=1e-12,
-                               atol=1e-14)
+    np.testing.assert_allclose(
+        fast.coef_path[0], ref.coef_path[0], rtol=1e-12, atol=1e-14
+    )
 
 
 # ---------------------------------------------------- warnings, progress, misc
@@ -400,8 +530,16 @@ def test_one_convergence_warning_summarizes_uncertified_fits():
     X, y = _data(80, 20, 2)
     with warnings.catch_warnings(record=True) as rec:
         warnings.simplefilter("always")
-        res = gpureg.fit_grid(X, y, l1_ratio=[0.5, 1.0], alphas=10, cv=3,
-                              tol=1e-15, max_iter=1, backend="cpu")
+        res = gpureg.fit_grid(
+            X,
+            y,
+            l1_ratio=[0.5, 1.0],
+            alphas=10,
+            cv=3,
+            tol=1e-15,
+            max_iter=1,
+            backend="cpu",
+        )
     conv = [w for w in rec if issubclass(w.category, ConvergenceWarning)]
     assert len(conv) == 1
     n_bad = int((~res.converged).sum())
@@ -445,16 +583,19 @@ def test_to_frame_summary_and_predict():
     res = gpureg.fit_grid(X, y, l1_ratio=[0.2, 1.0], alphas=12, cv=4, backend="cpu")
     df = res.to_frame()
     assert len(df) == 2 * 12
-    expected = (["l1_ratio", "alpha", "mse_mean", "mse_se"]
-                + [f"mse_fold_{k}" for k in range(4)]
-                + ["n_nonzero", "dual_gap", "n_iter", "converged"])
+    expected = (
+        ["l1_ratio", "alpha", "mse_mean", "mse_se"]
+        + [f"mse_fold_{k}" for k in range(4)]
+        + ["n_nonzero", "dual_gap", "n_iter", "converged"]
+    )
     assert list(df.columns) == expected
     np.testing.assert_array_equal(df["alpha"], res.alphas.ravel())
     np.testing.assert_array_equal(df["l1_ratio"], np.repeat([0.2, 1.0], 12))
     np.testing.assert_array_equal(df["mse_mean"], res.mse_path.mean(-1).ravel())
     np.testing.assert_array_equal(df["mse_fold_3"], res.mse_path[..., 3].ravel())
-    np.testing.assert_array_equal(df["n_nonzero"],
-                                  np.count_nonzero(res.coef_path, -1).ravel())
+    np.testing.assert_array_equal(
+        df["n_nonzero"], np.count_nonzero(res.coef_path, -1).ravel()
+    )
     np.testing.assert_array_equal(df["dual_gap"], res.dual_gap[-1].ravel())
     assert df["converged"].all()
     best = df.loc[df["mse_mean"].idxmin()]

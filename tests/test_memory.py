@@ -10,23 +10,34 @@ from gpureg import _fit, _memory
 from gpureg._memory import choose_mode, parse_bytes, plan_grid
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("8GB", 8 * 10**9), ("512MiB", 512 * 2**20), ("1.5 GiB", int(1.5 * 2**30)),
-    ("2e6", 2 * 10**6), (1024, 1024), (3.0e9, 3 * 10**9), ("10k", 10**4),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("8GB", 8 * 10**9),
+        ("512MiB", 512 * 2**20),
+        ("1.5 GiB", int(1.5 * 2**30)),
+        ("2e6", 2 * 10**6),
+        (1024, 1024),
+        (3.0e9, 3 * 10**9),
+        ("10k", 10**4),
+    ],
+)
 def test_parse_bytes(text, expected):
     assert parse_bytes(text) == expected
 
 
-@pytest.mark.parametrize("bad, error, match", [
-    (True, TypeError, "memory_limit must be a number"),
-    ([1], TypeError, "got list"),
-    ("banana", ValueError, "'banana' is not a size"),
-    ("8 parsecs", ValueError, "is not a size"),
-    ("-1GB", ValueError, "is not a size"),
-    (0, ValueError, "must be positive"),
-    (float("nan"), ValueError, "must be positive"),
-])
+@pytest.mark.parametrize(
+    "bad, error, match",
+    [
+        (True, TypeError, "memory_limit must be a number"),
+        ([1], TypeError, "got list"),
+        ("banana", ValueError, "'banana' is not a size"),
+        ("8 parsecs", ValueError, "is not a size"),
+        ("-1GB", ValueError, "is not a size"),
+        (0, ValueError, "must be positive"),
+        (float("nan"), ValueError, "must be positive"),
+    ],
+)
 def test_parse_bytes_rejects(bad, error, match):
     with pytest.raises(error, match=match):
         parse_bytes(bad)
@@ -55,8 +66,16 @@ def test_the_gram_form_follows_the_budget_not_a_fixed_cap():
     assert choose_mode(10_000, 3_000, 21, 8, budget=4 * 2**30) == "residual"
     assert choose_mode(100, 3_000, 21, 8, budget=2**50) == "residual"  # n < p
     # Grams on a GPU: checked against the device budget, no host bytes
-    kw = dict(n_samples=10_000, n_features=3_000, n_sets=21, n_l1=1, n_alphas=10,
-              itemsize=8, x_is_float64=True, n_test=500)
+    kw = dict(
+        n_samples=10_000,
+        n_features=3_000,
+        n_sets=21,
+        n_l1=1,
+        n_alphas=10,
+        itemsize=8,
+        x_is_float64=True,
+        n_test=500,
+    )
     host = plan_grid(**kw, budget=64 * 2**30)
     dev = plan_grid(**kw, budget=64 * 2**30, gram_budget=64 * 2**30)
     assert host.mode == dev.mode == "gram"
@@ -68,6 +87,7 @@ def test_the_issues_grid_is_refused_at_once(monkeypatch):
     """2,000 × 5,000, 100 l1_ratios × 1,000 alphas × 20 folds: it spent 20 s
     preparing, then died allocating 78 GiB.  Now: a MemoryError naming the
     size, before any training set is prepared."""
+
     def no_work(*args, **kwargs):
         raise AssertionError("work started before the memory plan")
 
@@ -76,9 +96,12 @@ def test_the_issues_grid_is_refused_at_once(monkeypatch):
     X = rng.standard_normal((2000, 5000))
     y = rng.standard_normal(2000)
     kw = dict(l1_ratio=np.linspace(0.01, 1, 100), alphas=1000, cv=20)
-    with pytest.raises(MemoryError, match=r"needs at least 4\.1 GiB .*3\.7 GiB for "
-                       r"the returned path of 100 l1_ratio\(s\) × 1000 alphas × "
-                       r"5000 features.*budget of 953\.7 MiB"):
+    with pytest.raises(
+        MemoryError,
+        match=r"needs at least 4\.1 GiB .*3\.7 GiB for "
+        r"the returned path of 100 l1_ratio\(s\) × 1000 alphas × "
+        r"5000 features.*budget of 953\.7 MiB",
+    ):
         gpureg.fit_grid(X, y, memory_limit="1GB", **kw)
     # the default budget: 70% of what is available
     monkeypatch.setattr(_memory, "available_bytes", lambda: 2 * 2**30)
@@ -92,9 +115,17 @@ def test_the_issues_grid_is_refused_at_once(monkeypatch):
 def _limit_for(X, n_sets, n_l1, n_alphas, jobs):
     """A budget that holds what is shared and ``jobs`` jobs."""
     n, p = X.shape
-    plan = plan_grid(n_samples=n, n_features=p, n_sets=n_sets, n_l1=n_l1,
-                     n_alphas=n_alphas, itemsize=8, x_is_float64=True,
-                     n_test=-(-n // (n_sets - 1)), budget=2**40)
+    plan = plan_grid(
+        n_samples=n,
+        n_features=p,
+        n_sets=n_sets,
+        n_l1=n_l1,
+        n_alphas=n_alphas,
+        itemsize=8,
+        x_is_float64=True,
+        n_test=-(-n // (n_sets - 1)),
+        budget=2**40,
+    )
     return plan.shared_bytes + jobs * plan.job_bytes
 
 
@@ -118,18 +149,36 @@ def test_chunked_equals_unchunked(plans, shape, jobs):
     n, p = shape
     X = rng.standard_normal((n, p))
     y = X[:, :3] @ [1.0, -2.0, 0.5] + rng.standard_normal(n)
-    kw = dict(l1_ratio=[0.0, 0.3, 1.0], alphas=12, cv=4, tol=1e-6, max_iter=5000,
-              sample_weight=rng.uniform(0.5, 2, n), standardize=True,
-              backend="cpu")
+    kw = dict(
+        l1_ratio=[0.0, 0.3, 1.0],
+        alphas=12,
+        cv=4,
+        tol=1e-6,
+        max_iter=5000,
+        sample_weight=rng.uniform(0.5, 2, n),
+        standardize=True,
+        backend="cpu",
+    )
     ref = gpureg.fit_grid(X, y, memory_limit=2**40, **kw)
     got = gpureg.fit_grid(X, y, memory_limit=_limit_for(X, 5, 3, 12, jobs), **kw)
     assert len(plans[0].chunks) == 1
     assert len(plans[1].chunks) == (10 if jobs == 2 else 3)
     assert plans[0].mode == plans[1].mode == ("gram" if n > p else "residual")
-    for name in ("coef_path", "intercept_path", "mse_path", "dual_gap", "n_iter",
-                 "alphas"):
-        np.testing.assert_allclose(getattr(got, name), getattr(ref, name),
-                                   rtol=1e-12, atol=1e-300, err_msg=name)
+    for name in (
+        "coef_path",
+        "intercept_path",
+        "mse_path",
+        "dual_gap",
+        "n_iter",
+        "alphas",
+    ):
+        np.testing.assert_allclose(
+            getattr(got, name),
+            getattr(ref, name),
+            rtol=1e-12,
+            atol=1e-300,
+            err_msg=name,
+        )
     assert (got.alpha_, got.l1_ratio_) == (ref.alpha_, ref.l1_ratio_)
     assert not np.isnan(got.mse_path).any()
 
@@ -169,8 +218,10 @@ def test_ridge_cv_is_refused_at_once(monkeypatch, cv):
     alphas = np.logspace(-3, 3, 4000)
     monkeypatch.setenv("GPUREG_MEMORY_LIMIT", "20MB")
     what = "leave-one-out Ridge path" if cv is None else "Ridge path over 4 folds"
-    with pytest.raises(MemoryError, match=f"this {what} needs at least .*budget "
-                       "of 19.1 MiB.*GPUREG_MEMORY_LIMIT"):
+    with pytest.raises(
+        MemoryError,
+        match=f"this {what} needs at least .*budget of 19.1 MiB.*GPUREG_MEMORY_LIMIT",
+    ):
         gpureg.RidgeCV(alphas=alphas, cv=cv, backend="cpu").fit(X, y)
     monkeypatch.setenv("GPUREG_MEMORY_LIMIT", "200MB")
     model = gpureg.RidgeCV(alphas=alphas, cv=cv, backend="cpu").fit(X, y)

@@ -33,13 +33,25 @@ SHAPES = [
 
 def objectives(X, y, alphas, coefs, l1_ratio):
     """Objective (no intercept) of each column of ``coefs`` at its alpha."""
-    return np.array([enet_objective(X, y, coefs[:, k], 0.0, a, l1_ratio)
-                     for k, a in enumerate(alphas)])
+    return np.array(
+        [
+            enet_objective(X, y, coefs[:, k], 0.0, a, l1_ratio)
+            for k, a in enumerate(alphas)
+        ]
+    )
 
 
 def sk_path(X, y, l1_ratio, eps, **kw):
-    return sklm.enet_path(X, y, l1_ratio=l1_ratio, alphas=N_ALPHAS, eps=eps,
-                          tol=SK_TOL, max_iter=1_000_000, **kw)
+    return sklm.enet_path(
+        X,
+        y,
+        l1_ratio=l1_ratio,
+        alphas=N_ALPHAS,
+        eps=eps,
+        tol=SK_TOL,
+        max_iter=1_000_000,
+        **kw,
+    )
 
 
 @pytest.mark.parametrize("positive", [False, True], ids=["free", "positive"])
@@ -49,8 +61,16 @@ def test_enet_path_matches_sklearn(n, p, kind, eps, l1_ratio, positive):
     X, y = make_data(n, p, kind, seed=31)
     a_sk, c_sk, _ = sk_path(X, y, l1_ratio, eps, positive=positive)
     a_gp, c_gp, gaps, n_iter = gpureg.enet_path(
-        X, y, l1_ratio=l1_ratio, alphas=N_ALPHAS, eps=eps, tol=GP_TOL,
-        max_iter=100_000, positive=positive, return_n_iter=True, backend="cpu",
+        X,
+        y,
+        l1_ratio=l1_ratio,
+        alphas=N_ALPHAS,
+        eps=eps,
+        tol=GP_TOL,
+        max_iter=100_000,
+        positive=positive,
+        return_n_iter=True,
+        backend="cpu",
     )
     # the same automatic grid (positive: only positive correlations count)
     assert a_gp.shape == (N_ALPHAS,)
@@ -80,21 +100,42 @@ def test_enet_path_matches_sklearn(n, p, kind, eps, l1_ratio, positive):
 @pytest.mark.parametrize(("n", "p", "kind", "eps"), SHAPES)
 def test_lasso_path_matches_sklearn(n, p, kind, eps, positive):
     X, y = make_data(n, p, kind, seed=32)
-    a_sk, c_sk, _ = sklm.lasso_path(X, y, alphas=N_ALPHAS, eps=eps, tol=SK_TOL,
-                                    max_iter=1_000_000, positive=positive)
-    a_gp, c_gp, gaps = gpureg.lasso_path(X, y, alphas=N_ALPHAS, eps=eps,
-                                         tol=GP_TOL, max_iter=100_000,
-                                         positive=positive, backend="cpu")
+    a_sk, c_sk, _ = sklm.lasso_path(
+        X,
+        y,
+        alphas=N_ALPHAS,
+        eps=eps,
+        tol=SK_TOL,
+        max_iter=1_000_000,
+        positive=positive,
+    )
+    a_gp, c_gp, gaps = gpureg.lasso_path(
+        X,
+        y,
+        alphas=N_ALPHAS,
+        eps=eps,
+        tol=GP_TOL,
+        max_iter=100_000,
+        positive=positive,
+        backend="cpu",
+    )
     np.testing.assert_allclose(a_gp, a_sk, rtol=1e-12, atol=0)
     assert c_gp.shape == (p, N_ALPHAS)
     assert np.all(gaps <= GP_TOL * float(y @ y) / n)
-    rel = rel_diff(objectives(X, y, a_gp, c_gp, 1.0),
-                   objectives(X, y, a_sk, c_sk, 1.0))
+    rel = rel_diff(objectives(X, y, a_gp, c_gp, 1.0), objectives(X, y, a_sk, c_sk, 1.0))
     assert np.all(np.abs(rel) <= REL), rel
     # lasso_path is enet_path at l1_ratio=1
-    a_e, c_e, g_e = gpureg.enet_path(X, y, l1_ratio=1.0, alphas=N_ALPHAS, eps=eps,
-                                     tol=GP_TOL, max_iter=100_000,
-                                     positive=positive, backend="cpu")
+    a_e, c_e, g_e = gpureg.enet_path(
+        X,
+        y,
+        l1_ratio=1.0,
+        alphas=N_ALPHAS,
+        eps=eps,
+        tol=GP_TOL,
+        max_iter=100_000,
+        positive=positive,
+        backend="cpu",
+    )
     np.testing.assert_array_equal(a_e, a_gp)
     np.testing.assert_array_equal(c_e, c_gp)
     np.testing.assert_array_equal(g_e, gaps)
@@ -104,14 +145,17 @@ def test_lasso_path_matches_sklearn(n, p, kind, eps, positive):
 def test_explicit_alphas_are_sorted_like_sklearn(l1_ratio):
     X, y = make_data(50, 12, "iid", seed=33)
     alphas = np.array([0.05, 0.8, 0.2, 0.01])  # not sorted
-    a_sk, c_sk, _ = sklm.enet_path(X, y, l1_ratio=l1_ratio, alphas=alphas,
-                                   tol=SK_TOL, max_iter=1_000_000)
-    a_gp, c_gp, _ = gpureg.enet_path(X, y, l1_ratio=l1_ratio, alphas=alphas,
-                                     tol=GP_TOL, backend="cpu")
+    a_sk, c_sk, _ = sklm.enet_path(
+        X, y, l1_ratio=l1_ratio, alphas=alphas, tol=SK_TOL, max_iter=1_000_000
+    )
+    a_gp, c_gp, _ = gpureg.enet_path(
+        X, y, l1_ratio=l1_ratio, alphas=alphas, tol=GP_TOL, backend="cpu"
+    )
     np.testing.assert_array_equal(a_gp, [0.8, 0.2, 0.05, 0.01])
     np.testing.assert_array_equal(a_gp, a_sk)
-    rel = rel_diff(objectives(X, y, a_gp, c_gp, l1_ratio),
-                   objectives(X, y, a_sk, c_sk, l1_ratio))
+    rel = rel_diff(
+        objectives(X, y, a_gp, c_gp, l1_ratio), objectives(X, y, a_sk, c_sk, l1_ratio)
+    )
     assert np.all(np.abs(rel) <= REL), rel
     # the caller's array is untouched
     np.testing.assert_array_equal(alphas, [0.05, 0.8, 0.2, 0.01])
@@ -123,16 +167,20 @@ def test_float32_path_keeps_dtype(n, p, l1_ratio):
     X64, y64 = make_data(n, p, "iid", seed=34)
     X32, y32 = X64.astype(np.float32), y64.astype(np.float32)
     Xr, yr = X32.astype(np.float64), y32.astype(np.float64)
-    a_gp, c_gp, gaps = gpureg.enet_path(X32, y32, l1_ratio=l1_ratio, alphas=10,
-                                        eps=1e-2, tol=1e-6, backend="cpu")
+    a_gp, c_gp, gaps = gpureg.enet_path(
+        X32, y32, l1_ratio=l1_ratio, alphas=10, eps=1e-2, tol=1e-6, backend="cpu"
+    )
     assert c_gp.dtype == np.float32
     assert c_gp.shape == (p, 10)
     assert np.all(np.isfinite(c_gp))
-    a_sk, c_sk, _ = sklm.enet_path(Xr, yr, l1_ratio=l1_ratio, alphas=10, eps=1e-2,
-                                   tol=SK_TOL, max_iter=1_000_000)
+    a_sk, c_sk, _ = sklm.enet_path(
+        Xr, yr, l1_ratio=l1_ratio, alphas=10, eps=1e-2, tol=SK_TOL, max_iter=1_000_000
+    )
     np.testing.assert_allclose(a_gp, a_sk, rtol=1e-6)  # grid from float32 data
-    rel = rel_diff(objectives(Xr, yr, a_gp, c_gp, l1_ratio),
-                   objectives(Xr, yr, a_gp, c_sk, l1_ratio))
+    rel = rel_diff(
+        objectives(Xr, yr, a_gp, c_gp, l1_ratio),
+        objectives(Xr, yr, a_gp, c_sk, l1_ratio),
+    )
     # F32_REL covers both the float32 solve and the 1e-6 shift of the grid
     assert np.all(np.abs(rel) <= F32_REL), rel
     # float32 scikit-learn keeps float32 too: same convention
@@ -150,8 +198,14 @@ def test_cpu_and_numpy_backends_agree(n, p, l1_ratio, positive):
     X, y = make_data(n, p, "iid", seed=35)
     y = y - y.mean()
     X = X - X.mean(axis=0)
-    kw = dict(l1_ratio=l1_ratio, eps=0.1, tol=1e-14, max_iter=100_000,
-              positive=positive, return_n_iter=True)
+    kw = dict(
+        l1_ratio=l1_ratio,
+        eps=0.1,
+        tol=1e-14,
+        max_iter=100_000,
+        positive=positive,
+        return_n_iter=True,
+    )
     if l1_ratio == 0:
         # scikit-learn has no automatic grid for Ridge; use an explicit one
         kw["alphas"] = np.geomspace(1.0, 0.1, 8)
@@ -173,10 +227,17 @@ def test_cpu_and_numpy_backends_agree(n, p, l1_ratio, positive):
 def test_path_equals_fit_grid_without_intercept():
     """enet_path is fit_grid(fit_intercept=False) on one l1_ratio."""
     X, y = make_data(40, 10, "iid", seed=36)
-    a, c, g = gpureg.enet_path(X, y, l1_ratio=0.7, alphas=12, tol=1e-8,
-                               backend="cpu")
-    res = gpureg.fit_grid(X, y, l1_ratio=0.7, alphas=12, cv=None,
-                          fit_intercept=False, tol=1e-8, backend="cpu")
+    a, c, g = gpureg.enet_path(X, y, l1_ratio=0.7, alphas=12, tol=1e-8, backend="cpu")
+    res = gpureg.fit_grid(
+        X,
+        y,
+        l1_ratio=0.7,
+        alphas=12,
+        cv=None,
+        fit_intercept=False,
+        tol=1e-8,
+        backend="cpu",
+    )
     np.testing.assert_array_equal(a, res.alphas[0])
     np.testing.assert_allclose(c, res.coef_path[0].T, rtol=0, atol=1e-14)
     np.testing.assert_allclose(g, res.dual_gap[-1, 0], rtol=0, atol=1e-14)

@@ -52,26 +52,32 @@ def test_lasso_has_exact_zeros_ridge_has_none(n, p):
         assert np.count_nonzero(w0[k]) == p
         assert np.min(np.abs(w0[k])) > 1e-8
     # the Lasso above alpha_max is all-zero, the intercept the mean of y
-    wmax, bmax, _ = fit(X, y, alpha_max_lasso(X, y) * np.array([1.5, 1 + 1e-9]),
-                        1.0)
+    wmax, bmax, _ = fit(X, y, alpha_max_lasso(X, y) * np.array([1.5, 1 + 1e-9]), 1.0)
     np.testing.assert_array_equal(wmax, 0.0)
     np.testing.assert_allclose(bmax, y.mean(), rtol=1e-13)
 
 
 @pytest.mark.parametrize("positive", [False, True])
 @pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
-@pytest.mark.parametrize(("backend", "n", "p"),
-                         [("cpu", 80, 20), ("cpu", 40, 90), ("numpy", 40, 15),
-                          ("numpy", 40, 90)],
-                         ids=["cpu-gram", "cpu-residual", "numpy-gram",
-                              "numpy-residual"])
-def test_top_of_automatic_grid_is_the_null_model(backend, n, p, l1_ratio,
-                                                 positive):
+@pytest.mark.parametrize(
+    ("backend", "n", "p"),
+    [("cpu", 80, 20), ("cpu", 40, 90), ("numpy", 40, 15), ("numpy", 40, 90)],
+    ids=["cpu-gram", "cpu-residual", "numpy-gram", "numpy-residual"],
+)
+def test_top_of_automatic_grid_is_the_null_model(backend, n, p, l1_ratio, positive):
     """DESIGN.md §2: alpha_max is the smallest alpha with w = 0, so the first
     fit of an automatic grid has no non-zero coefficient (glmnet: df = 0)."""
     X, y = make_data(n, p, "iid", seed=21)
-    res = gpureg.fit_grid(X, y, l1_ratio=l1_ratio, alphas=3, eps=0.1, cv=None,
-                          backend=backend, positive=positive)
+    res = gpureg.fit_grid(
+        X,
+        y,
+        l1_ratio=l1_ratio,
+        alphas=3,
+        eps=0.1,
+        cv=None,
+        backend=backend,
+        positive=positive,
+    )
     a_max = alpha_max_lasso(X, y) / l1_ratio
     if positive:
         Xc = X - X.mean(axis=0)
@@ -101,8 +107,9 @@ def test_duplicated_columns(n, p):
     assert r1.converged.all() and s1.converged.all()
     assert np.all(w1[:, 0] * w1[:, 1] >= 0.0)  # same sign (else not optimal)
     np.testing.assert_allclose(w1[:, 0] + w1[:, 1], v1[:, 0], rtol=1e-6, atol=1e-9)
-    np.testing.assert_allclose(w1[:, 2:], v1[:, 1:], rtol=0,
-                               atol=1e-6 * np.abs(v1).max())
+    np.testing.assert_allclose(
+        w1[:, 2:], v1[:, 1:], rtol=0, atol=1e-6 * np.abs(v1).max()
+    )
     np.testing.assert_allclose(b1, c1, rtol=1e-7)
     for k, a in enumerate(alphas):
         o2 = enet_objective(X, y, w1[k], b1[k], a, 1.0)
@@ -120,9 +127,11 @@ def ridge_normal_equations(X, y, alpha, f):
 
 
 @pytest.mark.parametrize("factors", ["unit", "with_zeros"])
-@pytest.mark.parametrize(("n", "p", "mode"),
-                         [(70, 25, "gram"), (30, 70, "residual")],
-                         ids=["gram", "residual"])
+@pytest.mark.parametrize(
+    ("n", "p", "mode"),
+    [(70, 25, "gram"), (30, 70, "residual")],
+    ids=["gram", "residual"],
+)
 def test_ridge_path_equals_normal_equations(n, p, mode, factors):
     X, y = make_data(n, p, "toeplitz", seed=23)
     if factors == "unit":
@@ -130,8 +139,9 @@ def test_ridge_path_equals_normal_equations(n, p, mode, factors):
     else:
         f = np.random.default_rng(24).uniform(0.2, 3.0, p)
         f[[0, 5, p - 2]] = 0.0  # unpenalized features
-    res = gpureg.fit_grid(X, y, l1_ratio=0.0, alphas=20, cv=None, backend="cpu",
-                          penalty_factor=f)
+    res = gpureg.fit_grid(
+        X, y, l1_ratio=0.0, alphas=20, cv=None, backend="cpu", penalty_factor=f
+    )
     assert res.mode == mode
     assert res.alphas.shape == (1, 20)
     np.testing.assert_array_equal(res.n_iter, 0)  # closed form, no CD epochs
@@ -143,8 +153,9 @@ def test_ridge_path_equals_normal_equations(n, p, mode, factors):
         np.testing.assert_allclose(res.intercept_path[0, k], b_ref, rtol=1e-10)
     # also an explicit grid with small alphas (weak regularization)
     alphas = np.array([1.0, 0.1, 0.01])
-    res = gpureg.fit_grid(X, y, l1_ratio=0.0, alphas=alphas, cv=None, backend="cpu",
-                          penalty_factor=f)
+    res = gpureg.fit_grid(
+        X, y, l1_ratio=0.0, alphas=alphas, cv=None, backend="cpu", penalty_factor=f
+    )
     for k, a in enumerate(alphas):
         w_ref = ridge_normal_equations(X, y, a, f)
         w = res.coef_path[0, k]
@@ -157,14 +168,16 @@ def test_ridge_path_with_sample_weight_equals_weighted_normal_equations():
     X, y = make_data(40, 15, "iid", seed=25)
     s = np.random.default_rng(26).uniform(0.1, 2.0, 40)
     alphas = np.array([2.0, 0.5, 0.05])
-    res = gpureg.fit_grid(X, y, l1_ratio=0.0, alphas=alphas, cv=None,
-                          backend="cpu", sample_weight=s)
+    res = gpureg.fit_grid(
+        X, y, l1_ratio=0.0, alphas=alphas, cv=None, backend="cpu", sample_weight=s
+    )
     mu = np.average(X, axis=0, weights=s)
     Xc = X - mu
     yc = y - np.average(y, weights=s)
     for k, a in enumerate(alphas):
-        w_ref = np.linalg.solve(Xc.T @ (s[:, None] * Xc) + s.sum() * a * np.eye(15),
-                                Xc.T @ (s * yc))
+        w_ref = np.linalg.solve(
+            Xc.T @ (s[:, None] * Xc) + s.sum() * a * np.eye(15), Xc.T @ (s * yc)
+        )
         w = res.coef_path[0, k]
         assert np.linalg.norm(w - w_ref) <= 1e-10 * np.linalg.norm(w_ref)
 
@@ -174,8 +187,7 @@ def test_soft_threshold_closed_form():
     z = np.linspace(-3.0, 3.0, 601)
     for t in (0.0, 0.25, 1.0, 5.0):
         expected = np.where(z > t, z - t, np.where(z < -t, z + t, 0.0))
-        np.testing.assert_allclose(soft_threshold(z, t), expected, rtol=1e-15,
-                                   atol=0)
+        np.testing.assert_allclose(soft_threshold(z, t), expected, rtol=1e-15, atol=0)
     # elementwise thresholds broadcast
     t = np.abs(np.random.default_rng(0).standard_normal(z.size))
     expected = np.where(z > t, z - t, np.where(z < -t, z + t, 0.0))
@@ -183,8 +195,9 @@ def test_soft_threshold_closed_form():
     # identities: odd, shrinks by exactly t outside [-t, t]
     np.testing.assert_array_equal(soft_threshold(-z, 0.7), -soft_threshold(z, 0.7))
     out = np.abs(z) > 0.7
-    np.testing.assert_allclose(np.abs(z[out]) - np.abs(soft_threshold(z, 0.7)[out]),
-                               0.7, rtol=1e-12)
+    np.testing.assert_allclose(
+        np.abs(z[out]) - np.abs(soft_threshold(z, 0.7)[out]), 0.7, rtol=1e-12
+    )
 
 
 def _scalar_objective(w, z, d, l1f, l2f):
@@ -228,8 +241,9 @@ def test_penalty_value_closed_form(rng):
     w = rng.standard_normal((3, 7))
     f = rng.uniform(0.0, 2.0, 7)
     out = penalty_value(w, 0.3, 0.8, f)
-    expected = np.array([0.3 * np.sum(f * np.abs(r)) + 0.4 * np.sum(f * r * r)
-                         for r in w])
+    expected = np.array(
+        [0.3 * np.sum(f * np.abs(r)) + 0.4 * np.sum(f * r * r) for r in w]
+    )
     np.testing.assert_allclose(out, expected, rtol=1e-14)
 
 
@@ -265,8 +279,9 @@ def primal_minus_dual(Xc, yc, w, l1, l2, f, positive):
 
 
 @pytest.mark.parametrize("positive", [False, True])
-@pytest.mark.parametrize(("l1", "l2"), [(0.3, 0.0), (0.2, 0.5), (0.0, 0.7)],
-                         ids=["lasso", "enet", "ridge"])
+@pytest.mark.parametrize(
+    ("l1", "l2"), [(0.3, 0.0), (0.2, 0.5), (0.0, 0.7)], ids=["lasso", "enet", "ridge"]
+)
 def test_duality_gap_equals_primal_minus_dual(l1, l2, positive, rng):
     X, y = make_data(40, 12, "iid", seed=27)
     Xc = X - X.mean(axis=0)
@@ -301,8 +316,10 @@ def test_duality_gap_nonnegative_on_random_inputs(positive, rng):
     assert gaps.shape == (m,)
     assert np.all(gaps >= -1e-12)
     # batched == one at a time
-    single = [duality_gap(w[i], grad[i], rnorm2[i], l1[i], l2[i], f, positive)
-              for i in range(m)]
+    single = [
+        duality_gap(w[i], grad[i], rnorm2[i], l1[i], l2[i], f, positive)
+        for i in range(m)
+    ]
     np.testing.assert_allclose(gaps, single, rtol=1e-14, atol=1e-15)
 
 
@@ -322,8 +339,9 @@ def test_duality_gap_zero_at_exact_ridge_solution(factors, rng):
         gap = duality_gap(w, grad, rnorm2, 0.0, alpha, f, False)
         assert abs(gap) <= 1e-12 * yy
         # away from the optimum the gap is clearly positive
-        gap_off = duality_gap(1.1 * w, *_grad_rnorm2(Xc, yc, 1.1 * w), 0.0, alpha,
-                              f, False)
+        gap_off = duality_gap(
+            1.1 * w, *_grad_rnorm2(Xc, yc, 1.1 * w), 0.0, alpha, f, False
+        )
         assert gap_off > 1e-6 * yy
 
 
@@ -349,8 +367,9 @@ def test_numba_gap_equals_numpy_gap(positive, l2_kind, rng):
         sub = np.sort(rng.choice(p, size=6, replace=False))
         buf = np.concatenate([sub, rng.integers(0, p, p - sub.size)])
         got_sub = _gap(w, grad, buf, sub.size, rnorm2, l1, l2, f, positive)
-        ref_sub = float(duality_gap(w[sub], grad[sub], rnorm2, l1, l2, f[sub],
-                                    positive))
+        ref_sub = float(
+            duality_gap(w[sub], grad[sub], rnorm2, l1, l2, f[sub], positive)
+        )
         np.testing.assert_allclose(got_sub, ref_sub, rtol=1e-12, atol=1e-14)
 
 
@@ -358,8 +377,9 @@ def test_reported_gap_matches_recomputed_gap():
     """The dual_gap gpureg reports is the gap of the coefficients it returns."""
     X, y = make_data(60, 12, "iid", seed=29)
     alphas = alpha_max_lasso(X, y) * np.array([0.3, 0.05])
-    res = gpureg.fit_grid(X, y, l1_ratio=[1.0, 0.5], alphas=alphas, cv=None,
-                          backend="cpu", tol=1e-6)
+    res = gpureg.fit_grid(
+        X, y, l1_ratio=[1.0, 0.5], alphas=alphas, cv=None, backend="cpu", tol=1e-6
+    )
     Xc = X - X.mean(axis=0)
     yc = y - y.mean()
     f = np.ones(12)
@@ -368,6 +388,7 @@ def test_reported_gap_matches_recomputed_gap():
             w = res.coef_path[li, k]
             grad, rnorm2 = _grad_rnorm2(Xc, yc, w)
             ref = primal_minus_dual(Xc, yc, w, a * rho, a * (1 - rho), f, False)
-            np.testing.assert_allclose(res.dual_gap[-1, li, k], ref, rtol=1e-6,
-                                       atol=1e-15 * float(yc @ yc))
+            np.testing.assert_allclose(
+                res.dual_gap[-1, li, k], ref, rtol=1e-6, atol=1e-15 * float(yc @ yc)
+            )
             assert res.dual_gap[-1, li, k] <= res.gap_tol[-1]

@@ -30,8 +30,7 @@ def result(diabetes):
 @pytest.fixture(scope="module")
 def result_no_cv(diabetes):
     X, y, _ = diabetes
-    return gpureg.fit_grid(X, y, l1_ratio=[0.5, 1.0], alphas=10, cv=None,
-                           backend="cpu")
+    return gpureg.fit_grid(X, y, l1_ratio=[0.5, 1.0], alphas=10, cv=None, backend="cpu")
 
 
 THROUGHPUT_ROWS = [
@@ -98,7 +97,8 @@ def test_save_figure_formats(tmp_path):
     assert [p.name for p in svg_first] == ["u.svg", "u.png"]
     # A suffix that is a format wins over formats.
     assert plotting.save_figure(fig, tmp_path / "v.svg", formats=("png",)) == [
-        tmp_path / "v.svg"]
+        tmp_path / "v.svg"
+    ]
     with pytest.raises(ValueError, match="empty"):
         plotting.save_figure(fig, tmp_path / "w", formats=())
     with pytest.raises(ValueError, match="banana"):
@@ -155,9 +155,11 @@ def test_plot_path(result, diabetes, tmp_path):
     best = int(np.flatnonzero(result.l1_ratios == result.l1_ratio_)[0])
     ax = axes[best]
     assert line_by_gid(ax, "alpha_").get_xdata()[0] == pytest.approx(
-        np.log10(result.alpha_))
+        np.log10(result.alpha_)
+    )
     assert line_by_gid(ax, "alpha_1se_").get_xdata()[0] == pytest.approx(
-        np.log10(result.alpha_1se_))
+        np.log10(result.alpha_1se_)
+    )
     assert not [ln for ln in axes[1 - best].get_lines() if ln.get_gid() == "alpha_"]
 
     legend_texts = [t.get_text() for t in fig.legends[0].get_texts()]
@@ -181,8 +183,9 @@ def test_plot_path_subset_and_errors(result, result_no_cv):
 
 def test_plot_path_at_most_six_panels(diabetes):
     X, y, _ = diabetes
-    res = gpureg.fit_grid(X, y, l1_ratio=np.linspace(0.1, 1.0, 8), alphas=4, cv=None,
-                          backend="cpu")
+    res = gpureg.fit_grid(
+        X, y, l1_ratio=np.linspace(0.1, 1.0, 8), alphas=4, cv=None, backend="cpu"
+    )
     axes = data_axes(plotting.plot_path(res))
     assert len(axes) == 6
     assert axes[0].get_title() == "l1_ratio = 0.1"
@@ -203,12 +206,14 @@ def test_plot_cv_curve(result, tmp_path):
     np.testing.assert_allclose(data_line.get_ydata(), result.mse_mean[row])
     # The error bars span mean ± se.
     segments = container.lines[2][0].get_segments()
-    np.testing.assert_allclose([s[1, 1] - s[0, 1] for s in segments],
-                               2 * result.mse_se[row])
+    np.testing.assert_allclose(
+        [s[1, 1] - s[0, 1] for s in segments], 2 * result.mse_se[row]
+    )
     alpha_line = line_by_gid(ax, "alpha_")
     assert 10 ** alpha_line.get_xdata()[0] == pytest.approx(result.alpha_)
     assert 10 ** line_by_gid(ax, "alpha_1se_").get_xdata()[0] == pytest.approx(
-        result.alpha_1se_)
+        result.alpha_1se_
+    )
     assert alpha_line.get_label().startswith("alpha_ = ")
     assert alpha_line.get_label() in [t.get_text() for t in ax.get_legend().get_texts()]
 
@@ -221,7 +226,8 @@ def test_plot_cv_curve_other_row(result):
     np.testing.assert_allclose(data_line.get_ydata(), result.mse_mean[other])
     i_min = int(np.argmin(result.mse_mean[other]))
     assert line_by_gid(ax, "alpha_").get_xdata()[0] == pytest.approx(
-        np.log10(result.alphas[other, i_min]))
+        np.log10(result.alphas[other, i_min])
+    )
 
 
 def test_plot_cv_heatmap(result, tmp_path):
@@ -259,8 +265,9 @@ def check_throughput_figure(fig):
 
 
 def test_plot_throughput(tmp_path):
-    fig = plotting.plot_throughput(iter(THROUGHPUT_ROWS), path=tmp_path / "tp",
-                                   title="diabetes")
+    fig = plotting.plot_throughput(
+        iter(THROUGHPUT_ROWS), path=tmp_path / "tp", title="diabetes"
+    )
     assert_image_files([tmp_path / "tp.png", tmp_path / "tp.svg"])
     check_throughput_figure(fig)
     assert fig.axes[0].get_title() == "diabetes"
@@ -271,13 +278,16 @@ def test_plot_throughput_dataframe():
     check_throughput_figure(plotting.plot_throughput(pd.DataFrame(THROUGHPUT_ROWS)))
 
 
-@pytest.mark.parametrize(("rows", "match"), [
-    ([], "empty"),
-    ([{"backend": "cpu", "n_fits": 10}], "fits_per_s"),
-    ([{"n_fits": 10, "fits_per_s": 1.0}], "backend"),
-    ([{"backend": "cpu", "n_fits": 0, "fits_per_s": 1.0}], "positive"),
-    ({"backend": "cpu", "n_fits": 10, "fits_per_s": 1.0}, "iterable of dicts"),
-])
+@pytest.mark.parametrize(
+    ("rows", "match"),
+    [
+        ([], "empty"),
+        ([{"backend": "cpu", "n_fits": 10}], "fits_per_s"),
+        ([{"n_fits": 10, "fits_per_s": 1.0}], "backend"),
+        ([{"backend": "cpu", "n_fits": 0, "fits_per_s": 1.0}], "positive"),
+        ({"backend": "cpu", "n_fits": 10, "fits_per_s": 1.0}, "iterable of dicts"),
+    ],
+)
 def test_plot_throughput_errors(rows, match):
     with pytest.raises(ValueError, match=match):
         plotting.plot_throughput(rows)
@@ -291,10 +301,18 @@ def test_plot_penalty_geometry(tmp_path):
     assert_image_files([tmp_path / "geometry.png", tmp_path / "geometry.svg"])
     ax, ax_prior = fig.axes
     points = {ln.get_label().split(" (")[0]: ln for ln in ax.get_lines()}
-    w_lasso = np.array([points["Lasso solution"].get_xdata()[0],
-                        points["Lasso solution"].get_ydata()[0]])
-    w_ridge = np.array([points["Ridge solution"].get_xdata()[0],
-                        points["Ridge solution"].get_ydata()[0]])
+    w_lasso = np.array(
+        [
+            points["Lasso solution"].get_xdata()[0],
+            points["Lasso solution"].get_ydata()[0],
+        ]
+    )
+    w_ridge = np.array(
+        [
+            points["Ridge solution"].get_xdata()[0],
+            points["Ridge solution"].get_ydata()[0],
+        ]
+    )
     np.testing.assert_allclose(w_lasso, [0.0, 1.0], atol=1e-12)  # a corner
     assert np.linalg.norm(w_ridge) == pytest.approx(1.0)
     assert np.all(np.abs(w_ridge) > 0.3)  # both coefficients non-zero
@@ -320,8 +338,10 @@ def test_grid_result_methods_forward(result, tmp_path):
     assert_image_files([tmp_path / "p.png", tmp_path / "p.svg"])
     row = result.best_index_[0]
     curve = result.plot_cv_curve()
-    np.testing.assert_allclose(curve.axes[0].containers[0].lines[0].get_ydata(),
-                               result.mse_mean[row])
+    np.testing.assert_allclose(
+        curve.axes[0].containers[0].lines[0].get_ydata(), result.mse_mean[row]
+    )
     heat = result.plot_cv_heatmap()
-    np.testing.assert_allclose(heat.axes[0].get_images()[0].get_array(),
-                               result.mse_mean)
+    np.testing.assert_allclose(
+        heat.axes[0].get_images()[0].get_array(), result.mse_mean
+    )

@@ -18,10 +18,21 @@ def _direct_and_blocked(X, y, sw, cv, **kw):
         fold_coef[t] = coef.copy()
 
     res = solve_grid(
-        X, y, folds=folds, sample_weight=sw, penalty_factor=f,
-        l1_ratios=np.array([0.5, 1.0]), alphas=15, eps=1e-3, positive=False,
-        tol=1e-8, max_iter=5000, dtype=np.dtype(np.float64), backend="cpu",
-        on_fold=keep, **kw,
+        X,
+        y,
+        folds=folds,
+        sample_weight=sw,
+        penalty_factor=f,
+        l1_ratios=np.array([0.5, 1.0]),
+        alphas=15,
+        eps=1e-3,
+        positive=False,
+        tol=1e-8,
+        max_iter=5000,
+        dtype=np.dtype(np.float64),
+        backend="cpu",
+        on_fold=keep,
+        **kw,
     )
     assert res.mode == "gram"
     coef_s = np.stack([fold_coef[k] for k in range(len(folds))] + [res.coef])
@@ -35,8 +46,9 @@ def _direct_and_blocked(X, y, sw, cv, **kw):
 @pytest.mark.parametrize("standardize", [True, False])
 @pytest.mark.parametrize("weighted", [True, False])
 @pytest.mark.parametrize("cv", [5, KFold(4, shuffle=True, random_state=0)])
-def test_block_scores_equal_direct_predictions(fit_intercept, standardize,
-                                               weighted, cv):
+def test_block_scores_equal_direct_predictions(
+    fit_intercept, standardize, weighted, cv
+):
     rng = np.random.default_rng(7)
     X = rng.standard_normal((90, 12)) * 3 + 40.0  # large means: cancellation bait
     y = X[:, :3] @ [1.0, -2.0, 0.5] + rng.standard_normal(90) + 100.0
@@ -53,8 +65,9 @@ def test_exact_fits_fall_back_to_direct_prediction():
     rng = np.random.default_rng(1)
     X = rng.standard_normal((60, 5))
     y = X @ [1.0, 2.0, 0.0, 0.0, -1.0] + 3.0
-    direct, blocked = _direct_and_blocked(X, y, None, 3, fit_intercept=True,
-                                          standardize=False)
+    direct, blocked = _direct_and_blocked(
+        X, y, None, 3, fit_intercept=True, standardize=False
+    )
     np.testing.assert_allclose(blocked, direct, rtol=1e-9, atol=0)
 
 
@@ -63,9 +76,18 @@ def test_splitter_with_unused_rows_scores_directly():
     X = rng.standard_normal((80, 6))
     y = X[:, 0] + rng.standard_normal(80)
     cv = ShuffleSplit(n_splits=3, test_size=0.2, train_size=0.5, random_state=0)
-    direct, blocked = _direct_and_blocked(X, y, None, cv, fit_intercept=True,
-                                          standardize=False)
+    direct, blocked = _direct_and_blocked(
+        X, y, None, cv, fit_intercept=True, standardize=False
+    )
     np.testing.assert_array_equal(blocked, direct)
-    res = gpureg.fit_grid(X, y, l1_ratio=[0.5, 1.0], alphas=15, cv=cv, tol=1e-8,
-                          max_iter=5000, backend="cpu")
+    res = gpureg.fit_grid(
+        X,
+        y,
+        l1_ratio=[0.5, 1.0],
+        alphas=15,
+        cv=cv,
+        tol=1e-8,
+        max_iter=5000,
+        backend="cpu",
+    )
     np.testing.assert_allclose(res.mse_path, direct, rtol=1e-12)

@@ -68,8 +68,9 @@ def case_params(backends=BACKENDS, cases=CASES):
             if backend == "numpy" and shape == "wide" and kind != "iid":
                 continue
             n, p = SIZES[backend][shape]
-            out.append(pytest.param(backend, kind, n, p,
-                                    id=f"{backend}-{kind}-{n}x{p}"))
+            out.append(
+                pytest.param(backend, kind, n, p, id=f"{backend}-{kind}-{n}x{p}")
+            )
     return out
 
 
@@ -78,13 +79,15 @@ def gp_fit(X, y, alphas, l1_ratio, **kw):
     intercept (n_alphas,), GridResult)."""
     kw.setdefault("tol", GP_TOL)
     kw.setdefault("max_iter", 100_000)
-    res = gpureg.fit_grid(X, y, l1_ratio=l1_ratio, alphas=np.asarray(alphas),
-                          cv=None, **kw)
+    res = gpureg.fit_grid(
+        X, y, l1_ratio=l1_ratio, alphas=np.asarray(alphas), cv=None, **kw
+    )
     return res.coef_path[0], res.intercept_path[0], res
 
 
-def sk_fit(X, y, alpha, l1_ratio, *, fit_intercept=True, sample_weight=None,
-           positive=False):
+def sk_fit(
+    X, y, alpha, l1_ratio, *, fit_intercept=True, sample_weight=None, positive=False
+):
     """scikit-learn's solution (coef, intercept) of the same objective.
 
     Positive Ridge (``l1_ratio=0, positive=True``) has no exact scikit-learn
@@ -97,15 +100,24 @@ def sk_fit(X, y, alpha, l1_ratio, *, fit_intercept=True, sample_weight=None,
         return nnls_ridge(X, y, alpha, fit_intercept, sample_weight)
     if l1_ratio == 0:
         n_w = X.shape[0] if sample_weight is None else float(np.sum(sample_weight))
-        model = Ridge(alpha=alpha * n_w, fit_intercept=fit_intercept,
-                      solver="cholesky")
+        model = Ridge(alpha=alpha * n_w, fit_intercept=fit_intercept, solver="cholesky")
     elif l1_ratio == 1:
-        model = Lasso(alpha=alpha, fit_intercept=fit_intercept, positive=positive,
-                      tol=SK_TOL, max_iter=1_000_000)
+        model = Lasso(
+            alpha=alpha,
+            fit_intercept=fit_intercept,
+            positive=positive,
+            tol=SK_TOL,
+            max_iter=1_000_000,
+        )
     else:
-        model = ElasticNet(alpha=alpha, l1_ratio=l1_ratio,
-                           fit_intercept=fit_intercept, positive=positive,
-                           tol=SK_TOL, max_iter=1_000_000)
+        model = ElasticNet(
+            alpha=alpha,
+            l1_ratio=l1_ratio,
+            fit_intercept=fit_intercept,
+            positive=positive,
+            tol=SK_TOL,
+            max_iter=1_000_000,
+        )
     with warnings.catch_warnings():
         # the reference must itself be converged
         warnings.simplefilter("error", ConvergenceWarning)
@@ -128,17 +140,35 @@ def nnls_ridge(X, y, alpha, fit_intercept, sample_weight):
     return w, float(y_mean - x_mean @ w)
 
 
-def assert_objectives_match(X, y, alphas, l1_ratio, coef, intercept, *,
-                            fit_intercept=True, sample_weight=None,
-                            positive=False, rel=REL):
+def assert_objectives_match(
+    X,
+    y,
+    alphas,
+    l1_ratio,
+    coef,
+    intercept,
+    *,
+    fit_intercept=True,
+    sample_weight=None,
+    positive=False,
+    rel=REL,
+):
     """gpureg's objective is within ``rel`` of scikit-learn's at every alpha."""
     rels = []
     for k, alpha in enumerate(alphas):
-        w_sk, b_sk = sk_fit(X, y, alpha, l1_ratio, fit_intercept=fit_intercept,
-                            sample_weight=sample_weight, positive=positive)
+        w_sk, b_sk = sk_fit(
+            X,
+            y,
+            alpha,
+            l1_ratio,
+            fit_intercept=fit_intercept,
+            sample_weight=sample_weight,
+            positive=positive,
+        )
         obj_sk = enet_objective(X, y, w_sk, b_sk, alpha, l1_ratio, sample_weight)
-        obj_gp = enet_objective(X, y, coef[k], intercept[k], alpha, l1_ratio,
-                                sample_weight)
+        obj_gp = enet_objective(
+            X, y, coef[k], intercept[k], alpha, l1_ratio, sample_weight
+        )
         rels.append(rel_diff(obj_gp, obj_sk))
     rels = np.array(rels)
     assert np.all(rels <= rel), f"gpureg worse than sklearn: rel={rels}"
@@ -159,8 +189,9 @@ def alphas_for(X, y, fit_intercept=True, sample_weight=None):
 def test_objective_matches_sklearn(backend, kind, n, p, l1_ratio, fit_intercept):
     X, y = make_data(n, p, kind, seed=1)
     alphas = alphas_for(X, y, fit_intercept)
-    coef, intercept, res = gp_fit(X, y, alphas, l1_ratio, backend=backend,
-                                  fit_intercept=fit_intercept)
+    coef, intercept, res = gp_fit(
+        X, y, alphas, l1_ratio, backend=backend, fit_intercept=fit_intercept
+    )
     assert res.mode == ("gram" if n >= p else "residual")
     assert res.converged.all()
     assert np.all(res.dual_gap >= -1e-12 * res.gap_tol[:, None, None] / GP_TOL)
@@ -170,38 +201,58 @@ def test_objective_matches_sklearn(backend, kind, n, p, l1_ratio, fit_intercept)
     if kind == "constant" and fit_intercept:
         # a constant column is absorbed by the intercept: its coefficient is 0
         np.testing.assert_array_equal(coef[:, p - 1], 0.0)
-    assert_objectives_match(X, y, alphas, l1_ratio, coef, intercept,
-                            fit_intercept=fit_intercept)
+    assert_objectives_match(
+        X, y, alphas, l1_ratio, coef, intercept, fit_intercept=fit_intercept
+    )
 
 
 @pytest.mark.parametrize("fit_intercept", [True, False], ids=["icpt", "noicpt"])
 @pytest.mark.parametrize("l1_ratio", [1.0, 0.5, 0.0])
-@pytest.mark.parametrize(("backend", "kind", "n", "p"), case_params(
-    cases=[("iid", "tall"), ("iid", "wide"), ("toeplitz", "tall")]))
-def test_sample_weight_matches_sklearn(backend, kind, n, p, l1_ratio,
-                                       fit_intercept):
+@pytest.mark.parametrize(
+    ("backend", "kind", "n", "p"),
+    case_params(cases=[("iid", "tall"), ("iid", "wide"), ("toeplitz", "tall")]),
+)
+def test_sample_weight_matches_sklearn(backend, kind, n, p, l1_ratio, fit_intercept):
     X, y = make_data(n, p, kind, seed=2)
     rng = np.random.default_rng(3)
     sw = rng.uniform(0.2, 3.0, size=n)
     alphas = alphas_for(X, y, fit_intercept, sw)
-    coef, intercept, res = gp_fit(X, y, alphas, l1_ratio, backend=backend,
-                                  fit_intercept=fit_intercept, sample_weight=sw)
+    coef, intercept, res = gp_fit(
+        X,
+        y,
+        alphas,
+        l1_ratio,
+        backend=backend,
+        fit_intercept=fit_intercept,
+        sample_weight=sw,
+    )
     assert res.converged.all()
-    assert_objectives_match(X, y, alphas, l1_ratio, coef, intercept,
-                            fit_intercept=fit_intercept, sample_weight=sw)
+    assert_objectives_match(
+        X,
+        y,
+        alphas,
+        l1_ratio,
+        coef,
+        intercept,
+        fit_intercept=fit_intercept,
+        sample_weight=sw,
+    )
     # the weights are really used: the unweighted optimum is worse here
-    c0, b0, _ = gp_fit(X, y, alphas, l1_ratio, backend=backend,
-                       fit_intercept=fit_intercept)
+    c0, b0, _ = gp_fit(
+        X, y, alphas, l1_ratio, backend=backend, fit_intercept=fit_intercept
+    )
     for k, a in enumerate(alphas):
-        assert (enet_objective(X, y, c0[k], b0[k], a, l1_ratio, sw)
-                > enet_objective(X, y, coef[k], intercept[k], a, l1_ratio, sw)
-                * (1 + 1e-6))
+        assert enet_objective(X, y, c0[k], b0[k], a, l1_ratio, sw) > enet_objective(
+            X, y, coef[k], intercept[k], a, l1_ratio, sw
+        ) * (1 + 1e-6)
 
 
 @pytest.mark.parametrize("l1_ratio", [1.0, 0.5, 0.0])
-@pytest.mark.parametrize(("backend", "n", "p"),
-                         [("cpu", 30, 8), ("cpu", 20, 30), ("numpy", 30, 8)],
-                         ids=["cpu-gram", "cpu-residual", "numpy-gram"])
+@pytest.mark.parametrize(
+    ("backend", "n", "p"),
+    [("cpu", 30, 8), ("cpu", 20, 30), ("numpy", 30, 8)],
+    ids=["cpu-gram", "cpu-residual", "numpy-gram"],
+)
 def test_integer_weights_equal_repeated_rows(backend, n, p, l1_ratio):
     """Weight 2 == the row twice; weight 0 == the row removed (all in gpureg)."""
     X, y = make_data(n, p, "iid", seed=4)
@@ -220,21 +271,38 @@ def test_integer_weights_equal_repeated_rows(backend, n, p, l1_ratio):
 
 @pytest.mark.parametrize("fit_intercept", [True, False], ids=["icpt", "noicpt"])
 @pytest.mark.parametrize("l1_ratio", [1.0, 0.5, 0.0])
-@pytest.mark.parametrize(("backend", "kind", "n", "p"), case_params(
-    cases=[("iid", "tall"), ("iid", "wide"), ("toeplitz", "tall")]))
+@pytest.mark.parametrize(
+    ("backend", "kind", "n", "p"),
+    case_params(cases=[("iid", "tall"), ("iid", "wide"), ("toeplitz", "tall")]),
+)
 def test_positive_matches_sklearn(backend, kind, n, p, l1_ratio, fit_intercept):
     X, y = make_data(n, p, kind, seed=5)
     alphas = alphas_for(X, y, fit_intercept)
-    coef, intercept, res = gp_fit(X, y, alphas, l1_ratio, backend=backend,
-                                  fit_intercept=fit_intercept, positive=True)
+    coef, intercept, res = gp_fit(
+        X,
+        y,
+        alphas,
+        l1_ratio,
+        backend=backend,
+        fit_intercept=fit_intercept,
+        positive=True,
+    )
     assert res.converged.all()
     assert np.all(coef >= 0.0)
     if fit_intercept:
         # the constraint binds: the generating beta has negative entries
         free, _, _ = gp_fit(X, y, alphas, l1_ratio, backend=backend)
         assert np.any(free < 0.0)
-    assert_objectives_match(X, y, alphas, l1_ratio, coef, intercept,
-                            fit_intercept=fit_intercept, positive=True)
+    assert_objectives_match(
+        X,
+        y,
+        alphas,
+        l1_ratio,
+        coef,
+        intercept,
+        fit_intercept=fit_intercept,
+        positive=True,
+    )
 
 
 # --------------------------------------------------------------- penalty factors
@@ -274,8 +342,12 @@ def sk_penalty_factor_fit(X, y, alpha, l1_ratio, f):
         D = np.diag(np.sqrt(n * alpha * (1 - l1_ratio) * fp))
         Aa = np.vstack([A, D]) / fp
         ba = np.concatenate([b, np.zeros(P.size)])
-        m = Lasso(alpha=n * alpha * l1_ratio / (n + P.size), fit_intercept=False,
-                  tol=SK_TOL, max_iter=1_000_000)
+        m = Lasso(
+            alpha=n * alpha * l1_ratio / (n + P.size),
+            fit_intercept=False,
+            tol=SK_TOL,
+            max_iter=1_000_000,
+        )
         m.fit(Aa, ba)
         wp = m.coef_ / fp
     w = np.zeros(X.shape[1])
@@ -287,33 +359,39 @@ def sk_penalty_factor_fit(X, y, alpha, l1_ratio, f):
 
 
 @pytest.mark.parametrize("l1_ratio", [1.0, 0.5, 0.0])
-@pytest.mark.parametrize(("backend", "n", "p"),
-                         [("cpu", 70, 20), ("cpu", 30, 60), ("numpy", 40, 12)],
-                         ids=["cpu-gram", "cpu-residual", "numpy-gram"])
-def test_positive_penalty_factor_matches_rescaled_sklearn(backend, n, p,
-                                                          l1_ratio):
+@pytest.mark.parametrize(
+    ("backend", "n", "p"),
+    [("cpu", 70, 20), ("cpu", 30, 60), ("numpy", 40, 12)],
+    ids=["cpu-gram", "cpu-residual", "numpy-gram"],
+)
+def test_positive_penalty_factor_matches_rescaled_sklearn(backend, n, p, l1_ratio):
     X, y = make_data(n, p, "toeplitz", seed=6)
     f = np.random.default_rng(7).uniform(0.3, 3.0, size=p)
     alphas = alphas_for(X, y)
-    coef, intercept, res = gp_fit(X, y, alphas, l1_ratio, backend=backend,
-                                  penalty_factor=f)
+    coef, intercept, res = gp_fit(
+        X, y, alphas, l1_ratio, backend=backend, penalty_factor=f
+    )
     assert res.converged.all()
     for k, a in enumerate(alphas):
         w_sk, b_sk = sk_penalty_factor_fit(X, y, a, l1_ratio, f)
         obj_sk = enet_objective(X, y, w_sk, b_sk, a, l1_ratio, penalty_factor=f)
-        obj_gp = enet_objective(X, y, coef[k], intercept[k], a, l1_ratio,
-                                penalty_factor=f)
+        obj_gp = enet_objective(
+            X, y, coef[k], intercept[k], a, l1_ratio, penalty_factor=f
+        )
         assert abs(rel_diff(obj_gp, obj_sk)) <= REL
         # unique solution (Toeplitz design, n > p or strictly convex)
         if n > p or l1_ratio < 1:
-            np.testing.assert_allclose(coef[k], w_sk, rtol=0,
-                                       atol=1e-4 * np.abs(w_sk).max())
+            np.testing.assert_allclose(
+                coef[k], w_sk, rtol=0, atol=1e-4 * np.abs(w_sk).max()
+            )
     # the factors matter: unit factors give a different (worse) objective
     c1, b1, _ = gp_fit(X, y, alphas, l1_ratio, backend=backend)
     a = alphas[1]
-    assert (enet_objective(X, y, c1[1], b1[1], a, l1_ratio, penalty_factor=f)
-            > enet_objective(X, y, coef[1], intercept[1], a, l1_ratio,
-                             penalty_factor=f) * (1 + 1e-6))
+    assert enet_objective(
+        X, y, c1[1], b1[1], a, l1_ratio, penalty_factor=f
+    ) > enet_objective(X, y, coef[1], intercept[1], a, l1_ratio, penalty_factor=f) * (
+        1 + 1e-6
+    )
 
 
 @pytest.mark.parametrize("l1_ratio", [1.0, 0.5, 0.0])
@@ -325,8 +403,9 @@ def test_lasso_penalty_factor_equals_columns_divided_by_f(n, p, l1_ratio):
     X, y = make_data(n, p, "iid", seed=8)
     f = np.random.default_rng(9).uniform(0.5, 2.0, size=p)
     alphas = alphas_for(X, y)
-    coef, intercept, _ = gp_fit(X, y, alphas, l1_ratio, backend="cpu",
-                                penalty_factor=f, tol=1e-13)
+    coef, intercept, _ = gp_fit(
+        X, y, alphas, l1_ratio, backend="cpu", penalty_factor=f, tol=1e-13
+    )
     scale = f if l1_ratio == 1 else np.sqrt(f) if l1_ratio == 0 else None
     if scale is None:
         # no column rescaling maps an elastic net with factors to unit factors;
@@ -336,21 +415,25 @@ def test_lasso_penalty_factor_equals_columns_divided_by_f(n, p, l1_ratio):
         for k, a in enumerate(alphas):
             grad = Xc.T @ (yc - Xc @ coef[k]) / n - a * (1 - l1_ratio) * f * coef[k]
             nz = coef[k] != 0
-            np.testing.assert_allclose(grad[nz],
-                                       a * l1_ratio * f[nz] * np.sign(coef[k][nz]),
-                                       rtol=1e-4, atol=1e-6)
+            np.testing.assert_allclose(
+                grad[nz],
+                a * l1_ratio * f[nz] * np.sign(coef[k][nz]),
+                rtol=1e-4,
+                atol=1e-6,
+            )
             assert np.all(np.abs(grad[~nz]) <= a * l1_ratio * f[~nz] * (1 + 1e-6))
         return
     v, b_v, _ = gp_fit(X / scale, y, alphas, l1_ratio, backend="cpu")
-    np.testing.assert_allclose(coef, v / scale, rtol=0,
-                               atol=1e-5 * np.abs(coef).max())
+    np.testing.assert_allclose(coef, v / scale, rtol=0, atol=1e-5 * np.abs(coef).max())
     np.testing.assert_allclose(intercept, b_v, rtol=1e-6)
 
 
 @pytest.mark.parametrize("l1_ratio", [1.0, 0.5, 0.0])
-@pytest.mark.parametrize(("backend", "n", "p"),
-                         [("cpu", 70, 20), ("cpu", 30, 60), ("numpy", 40, 12)],
-                         ids=["cpu-gram", "cpu-residual", "numpy-gram"])
+@pytest.mark.parametrize(
+    ("backend", "n", "p"),
+    [("cpu", 70, 20), ("cpu", 30, 60), ("numpy", 40, 12)],
+    ids=["cpu-gram", "cpu-residual", "numpy-gram"],
+)
 def test_zero_penalty_factor_is_unpenalized(backend, n, p, l1_ratio):
     X, y = make_data(n, p, "toeplitz", seed=10)
     f = np.ones(p)
@@ -359,8 +442,9 @@ def test_zero_penalty_factor_is_unpenalized(backend, n, p, l1_ratio):
     f[[1, 2]] = [0.5, 2.0]
     # large alphas: every penalized coefficient would be 0 under unit factors
     alphas = alphas_for(X, y) * np.array([2.0, 0.3, 0.05]) / ALPHA_FRACTIONS[0]
-    coef, intercept, res = gp_fit(X, y, alphas, l1_ratio, backend=backend,
-                                  penalty_factor=f)
+    coef, intercept, res = gp_fit(
+        X, y, alphas, l1_ratio, backend=backend, penalty_factor=f
+    )
     assert res.converged.all()
     Xc = X - X.mean(axis=0)
     yc = y - y.mean()
@@ -375,12 +459,12 @@ def test_zero_penalty_factor_is_unpenalized(backend, n, p, l1_ratio):
         # ... and the objective matches the profiled scikit-learn solution
         w_sk, b_sk = sk_penalty_factor_fit(X, y, a, l1_ratio, f)
         obj_sk = enet_objective(X, y, w_sk, b_sk, a, l1_ratio, penalty_factor=f)
-        obj_gp = enet_objective(X, y, w, intercept[k], a, l1_ratio,
-                                penalty_factor=f)
+        obj_gp = enet_objective(X, y, w, intercept[k], a, l1_ratio, penalty_factor=f)
         assert abs(rel_diff(obj_gp, obj_sk)) <= REL
     if backend == "cpu" and n >= p:
-        ref, ref_b, _ = gp_fit(X, y, alphas, l1_ratio, backend="numpy",
-                               penalty_factor=f)
+        ref, ref_b, _ = gp_fit(
+            X, y, alphas, l1_ratio, backend="numpy", penalty_factor=f
+        )
         np.testing.assert_allclose(coef, ref, rtol=0, atol=1e-5)
         np.testing.assert_allclose(intercept, ref_b, rtol=0, atol=1e-5)
 
@@ -395,18 +479,22 @@ def weighted_standardize(X, sw):
 
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("l1_ratio", [1.0, 0.5, 0.0])
-@pytest.mark.parametrize(("backend", "n", "p"),
-                         [("cpu", 70, 15), ("cpu", 30, 60), ("numpy", 40, 10)],
-                         ids=["cpu-gram", "cpu-residual", "numpy-gram"])
-def test_standardize_matches_sklearn_on_standardized_X(backend, n, p, l1_ratio,
-                                                       weighted):
+@pytest.mark.parametrize(
+    ("backend", "n", "p"),
+    [("cpu", 70, 15), ("cpu", 30, 60), ("numpy", 40, 10)],
+    ids=["cpu-gram", "cpu-residual", "numpy-gram"],
+)
+def test_standardize_matches_sklearn_on_standardized_X(
+    backend, n, p, l1_ratio, weighted
+):
     X, y = make_data(n, p, "iid", seed=11)
     X = X * np.linspace(0.1, 10.0, p)  # very different column scales
     sw = np.random.default_rng(12).uniform(0.3, 2.0, n) if weighted else None
     Xs, mu, sd = weighted_standardize(X, sw)
     alphas = alphas_for(Xs, y, True, sw)
-    coef, intercept, res = gp_fit(X, y, alphas, l1_ratio, backend=backend,
-                                  standardize=True, sample_weight=sw)
+    coef, intercept, res = gp_fit(
+        X, y, alphas, l1_ratio, backend=backend, standardize=True, sample_weight=sw
+    )
     assert res.converged.all()
     w_std = coef * sd  # coefficients on the standardized scale
     b_std = intercept + coef @ mu  # X w + b == Xs (w sd) + (b + mu·w)
@@ -420,20 +508,25 @@ def test_standardize_matches_sklearn_on_standardized_X(backend, n, p, l1_ratio,
             # unique solution: coefficients map back by 1 / sd.  Coefficients
             # are only determined to ~sqrt(gap) (the objective to ~gap), so this
             # bound is looser than the objective's.
-            np.testing.assert_allclose(coef[k], w_sk / sd, rtol=0,
-                                       atol=1e-4 * np.abs(w_sk / sd).max())
+            np.testing.assert_allclose(
+                coef[k], w_sk / sd, rtol=0, atol=1e-4 * np.abs(w_sk / sd).max()
+            )
             b_ref = b_sk - (w_sk / sd) @ mu
-            np.testing.assert_allclose(intercept[k], b_ref, rtol=0,
-                                       atol=1e-4 * (abs(b_ref) + np.abs(mu) @ np.abs(
-                                           w_sk / sd)))
+            np.testing.assert_allclose(
+                intercept[k],
+                b_ref,
+                rtol=0,
+                atol=1e-4 * (abs(b_ref) + np.abs(mu) @ np.abs(w_sk / sd)),
+            )
 
 
 @pytest.mark.parametrize("l1_ratio", [1.0, 0.5, 0.0])
-@pytest.mark.parametrize(("backend", "n", "p"),
-                         [("cpu", 60, 15), ("cpu", 25, 50), ("numpy", 40, 10)],
-                         ids=["cpu-gram", "cpu-residual", "numpy-gram"])
-def test_standardize_with_constant_column_and_zero_weights(backend, n, p,
-                                                           l1_ratio):
+@pytest.mark.parametrize(
+    ("backend", "n", "p"),
+    [("cpu", 60, 15), ("cpu", 25, 50), ("numpy", 40, 10)],
+    ids=["cpu-gram", "cpu-residual", "numpy-gram"],
+)
+def test_standardize_with_constant_column_and_zero_weights(backend, n, p, l1_ratio):
     """A constant column is left alone by standardize (scale 1, coefficient
     0) and rows of weight 0 do not enter the weighted standard deviations."""
     X, y = make_data(n, p, "constant", seed=15)  # column p - 1 constant
@@ -444,8 +537,9 @@ def test_standardize_with_constant_column_and_zero_weights(backend, n, p,
     Xs, mu, sd = weighted_standardize(X[:, :-1], sw)
     Xs = np.column_stack([Xs, np.zeros(n)])  # centered constant column
     alphas = alphas_for(Xs, y, True, sw)
-    coef, intercept, res = gp_fit(X, y, alphas, l1_ratio, backend=backend,
-                                  standardize=True, sample_weight=sw)
+    coef, intercept, res = gp_fit(
+        X, y, alphas, l1_ratio, backend=backend, standardize=True, sample_weight=sw
+    )
     assert res.converged.all()
     np.testing.assert_array_equal(coef[:, -1], 0.0)
     w_std = coef[:, :-1] * sd
@@ -466,11 +560,11 @@ F32_REL = 1e-4
 
 
 @pytest.mark.parametrize("l1_ratio", [1.0, 0.5, 0.0])
-@pytest.mark.parametrize(("backend", "n", "p"),
-                         [("cpu", 80, 20), ("cpu", 40, 90), ("numpy", 50, 15),
-                          ("numpy", 20, 30)],
-                         ids=["cpu-gram", "cpu-residual", "numpy-gram",
-                              "numpy-residual"])
+@pytest.mark.parametrize(
+    ("backend", "n", "p"),
+    [("cpu", 80, 20), ("cpu", 40, 90), ("numpy", 50, 15), ("numpy", 20, 30)],
+    ids=["cpu-gram", "cpu-residual", "numpy-gram", "numpy-residual"],
+)
 def test_float32_keeps_dtype_and_objective(backend, n, p, l1_ratio):
     X64, y64 = make_data(n, p, "iid", seed=13)
     X32 = X64.astype(np.float32)
@@ -478,8 +572,7 @@ def test_float32_keeps_dtype_and_objective(backend, n, p, l1_ratio):
     Xr = X32.astype(np.float64)  # the float32-rounded data, exactly
     yr = y32.astype(np.float64)
     alphas = alphas_for(Xr, yr)
-    coef, intercept, res = gp_fit(X32, y32, alphas, l1_ratio, backend=backend,
-                                  tol=1e-6)
+    coef, intercept, res = gp_fit(X32, y32, alphas, l1_ratio, backend=backend, tol=1e-6)
     assert res.dtype == np.float32
     assert res.coef_path.dtype == np.float32
     assert res.intercept_path.dtype == np.float32
@@ -490,8 +583,7 @@ def test_float32_keeps_dtype_and_objective(backend, n, p, l1_ratio):
         obj_gp = enet_objective(Xr, yr, coef[k], intercept[k], a, l1_ratio)
         assert -F32_REL <= rel_diff(obj_gp, obj_sk) <= F32_REL
     # dtype='float64' on float32 input works in float64 and reaches 1e-8
-    c64, b64, r64 = gp_fit(X32, y32, alphas, l1_ratio, backend=backend,
-                           dtype="float64")
+    c64, b64, r64 = gp_fit(X32, y32, alphas, l1_ratio, backend=backend, dtype="float64")
     assert r64.coef_path.dtype == np.float64
     assert_objectives_match(Xr, yr, alphas, l1_ratio, c64, b64)
 
@@ -503,8 +595,16 @@ def test_grid_of_l1_ratios_equals_separate_fits(n, p):
     X, y = make_data(n, p, "toeplitz", seed=14)
     alphas = alphas_for(X, y)
     rhos = [1.0, 0.7, 0.2, 0.0]
-    res = gpureg.fit_grid(X, y, l1_ratio=rhos, alphas=alphas, cv=None, tol=GP_TOL,
-                          max_iter=100_000, backend="cpu")
+    res = gpureg.fit_grid(
+        X,
+        y,
+        l1_ratio=rhos,
+        alphas=alphas,
+        cv=None,
+        tol=GP_TOL,
+        max_iter=100_000,
+        backend="cpu",
+    )
     assert res.coef_path.shape == (len(rhos), alphas.size, p)
     assert res.intercept_path.shape == (len(rhos), alphas.size)
     assert res.dual_gap.shape == (1, len(rhos), alphas.size)
@@ -513,5 +613,6 @@ def test_grid_of_l1_ratios_equals_separate_fits(n, p):
         c, b, _ = gp_fit(X, y, alphas, r, backend="cpu")
         np.testing.assert_allclose(res.coef_path[li], c, rtol=0, atol=1e-12)
         np.testing.assert_allclose(res.intercept_path[li], b, rtol=0, atol=1e-12)
-        assert_objectives_match(X, y, alphas, r, res.coef_path[li],
-                                res.intercept_path[li])
+        assert_objectives_match(
+            X, y, alphas, r, res.coef_path[li], res.intercept_path[li]
+        )

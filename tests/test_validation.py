@@ -188,7 +188,7 @@ def test_sample_weight_wrong_length_or_all_zero():
 def test_fold_with_zero_training_weight():
     X, y = _data(n=30)
     sw = np.zeros(30)
-    sw[:10] = 1.0   # KFold(3): fold 0 holds out exactly these rows
+    sw[:10] = 1.0  # KFold(3): fold 0 holds out exactly these rows
     with pytest.raises(ValueError, match="fold 0 has zero total sample weight"):
         _fit(X, y, sample_weight=sw, cv=3)
 
@@ -204,8 +204,11 @@ def test_fold_with_zero_held_out_weight_is_named(p):
     match = "cv fold 0: its 20 held-out samples all have zero sample weight"
     with pytest.raises(ValueError, match=match):
         gpureg.fit_grid(X, y, sample_weight=sw, cv=3, alphas=5)
-    for est in (gpureg.ElasticNetCV(cv=3, alphas=5), gpureg.LassoCV(cv=3, alphas=5),
-                gpureg.RidgeCV(cv=3)):
+    for est in (
+        gpureg.ElasticNetCV(cv=3, alphas=5),
+        gpureg.LassoCV(cv=3, alphas=5),
+        gpureg.RidgeCV(cv=3),
+    ):
         with pytest.raises(ValueError, match=match):
             est.fit(X, y, sample_weight=sw)
 
@@ -219,21 +222,26 @@ def test_results_do_not_depend_on_the_scale_of_the_weights(p):
     X = rng.standard_normal((60, p))
     y = X[:, :3] @ [1.0, -2.0, 0.5] + rng.standard_normal(60)
     sw = rng.uniform(0.5, 2.0, 60)
-    kw = dict(alphas=[0.01, 0.1], l1_ratio=[0.5, 1.0], cv=3, tol=1e-10,
-              max_iter=20_000)
+    kw = dict(alphas=[0.01, 0.1], l1_ratio=[0.5, 1.0], cv=3, tol=1e-10, max_iter=20_000)
     ref = gpureg.fit_grid(X, y, sample_weight=sw, **kw)
     assert (ref.coef_path != 0).sum() > 8
     rtol = 1e-9 if p < 60 else 1e-5  # residual form: the solver's tolerance
     for scale in (1e-100, 1e-30, 1e14, 1e100):
         res = gpureg.fit_grid(X, y, sample_weight=sw * scale, **kw)
-        np.testing.assert_allclose(res.coef_path, ref.coef_path, rtol=rtol,
-                                   atol=rtol * np.abs(ref.coef_path).max())
+        np.testing.assert_allclose(
+            res.coef_path,
+            ref.coef_path,
+            rtol=rtol,
+            atol=rtol * np.abs(ref.coef_path).max(),
+        )
         np.testing.assert_allclose(res.mse_path, ref.mse_path, rtol=rtol)
     unweighted = gpureg.fit_grid(X, y, alphas=[0.01], cv=None)
-    heavy = gpureg.fit_grid(X, y, sample_weight=np.full(60, 1e14), alphas=[0.01],
-                            cv=None)
-    np.testing.assert_allclose(heavy.coef_path, unweighted.coef_path, rtol=1e-9,
-                               atol=1e-12)
+    heavy = gpureg.fit_grid(
+        X, y, sample_weight=np.full(60, 1e14), alphas=[0.01], cv=None
+    )
+    np.testing.assert_allclose(
+        heavy.coef_path, unweighted.coef_path, rtol=1e-9, atol=1e-12
+    )
 
 
 @pytest.mark.parametrize("dtype", [None, "float32"])
@@ -248,22 +256,28 @@ def test_values_whose_squares_overflow_are_named(which, dtype):
     with pytest.raises(ValueError, match=match):
         gpureg.fit_grid(*args, dtype=dtype, alphas=5, cv=3)
     with pytest.raises(ValueError, match=match):
-        gpureg.ElasticNetCV(alphas=5, cv=3).fit(*(a if dtype is None else
-                                                  a.astype(np.float32)
-                                                  for a in args))
+        gpureg.ElasticNetCV(alphas=5, cv=3).fit(
+            *(a if dtype is None else a.astype(np.float32) for a in args)
+        )
 
 
-@pytest.mark.parametrize("kw, match", [
-    (dict(dtype="banana"), "dtype must be 'float32', 'float64' or None, got 'banana'"),
-    (dict(l1_ratio=None), "l1_ratio must be .*, got None"),
-    (dict(l1_ratio=True), "l1_ratio must be .*, got True"),
-    (dict(alphas="10"), "alphas must be .*, got '10'"),
-    (dict(alphas=True), "alphas must be .*, got True"),
-    (dict(fit_intercept="no"), "fit_intercept must be True or False, got 'no'"),
-    (dict(standardize="yes"), "standardize must be True or False"),
-    (dict(positive="no"), "positive must be True or False"),
-    (dict(sample_weight=np.array(["1"] * 30)), "sample_weight must be numeric"),
-])
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        (
+            dict(dtype="banana"),
+            "dtype must be 'float32', 'float64' or None, got 'banana'",
+        ),
+        (dict(l1_ratio=None), "l1_ratio must be .*, got None"),
+        (dict(l1_ratio=True), "l1_ratio must be .*, got True"),
+        (dict(alphas="10"), "alphas must be .*, got '10'"),
+        (dict(alphas=True), "alphas must be .*, got True"),
+        (dict(fit_intercept="no"), "fit_intercept must be True or False, got 'no'"),
+        (dict(standardize="yes"), "standardize must be True or False"),
+        (dict(positive="no"), "positive must be True or False"),
+        (dict(sample_weight=np.array(["1"] * 30)), "sample_weight must be numeric"),
+    ],
+)
 def test_loose_inputs_are_type_errors_naming_the_parameter(kw, match):
     """'got [nan]' for None; '10', True, 'no' and string weights were
     accepted or failed elsewhere.  The same rule in fit_grid and the
@@ -273,17 +287,21 @@ def test_loose_inputs_are_type_errors_naming_the_parameter(kw, match):
         gpureg.fit_grid(X, y, cv=3, **{"alphas": 5, **kw})
     est_kw = {"alphas": 5, **{k: a for k, a in kw.items() if k != "sample_weight"}}
     with pytest.raises(TypeError, match=match):
-        gpureg.ElasticNetCV(cv=3, **est_kw).fit(X, y,
-                                                 sample_weight=kw.get("sample_weight"))
+        gpureg.ElasticNetCV(cv=3, **est_kw).fit(
+            X, y, sample_weight=kw.get("sample_weight")
+        )
 
 
-@pytest.mark.parametrize("column, exc, match", [
-    (["x", "y"] * 15, TypeError, "X column 's' has dtype .*numeric columns"),
-    ("category", TypeError, "X column 's' has dtype category"),
-    ("datetime", TypeError, "X column 's' has dtype datetime64"),
-    ("Int64-NA", ValueError, "X column 's' has missing values"),
-    ("object-NA", ValueError, "X column 's' has missing values"),
-])
+@pytest.mark.parametrize(
+    "column, exc, match",
+    [
+        (["x", "y"] * 15, TypeError, "X column 's' has dtype .*numeric columns"),
+        ("category", TypeError, "X column 's' has dtype category"),
+        ("datetime", TypeError, "X column 's' has dtype datetime64"),
+        ("Int64-NA", ValueError, "X column 's' has missing values"),
+        ("object-NA", ValueError, "X column 's' has missing values"),
+    ],
+)
 def test_dataframe_columns_are_named(column, exc, match):
     """Each bad column is named, with pd.NA treated as missing, the same in
     fit_grid and the estimators (were 'X must be numeric, got dtype object',
@@ -291,11 +309,16 @@ def test_dataframe_columns_are_named(column, exc, match):
     pd = pytest.importorskip("pandas")
     X, y = _data()
     df = pd.DataFrame(X, columns=[f"f{j}" for j in range(X.shape[1])])
-    df["s"] = {"category": pd.Categorical(["a", "b"] * 15),
-               "datetime": pd.date_range("2020-01-01", periods=30),
-               "Int64-NA": pd.array([1, None] * 15, dtype="Int64"),
-               "object-NA": np.array([1.0, pd.NA] * 15, dtype=object),
-               }.get(column, column) if isinstance(column, str) else column
+    df["s"] = (
+        {
+            "category": pd.Categorical(["a", "b"] * 15),
+            "datetime": pd.date_range("2020-01-01", periods=30),
+            "Int64-NA": pd.array([1, None] * 15, dtype="Int64"),
+            "object-NA": np.array([1.0, pd.NA] * 15, dtype=object),
+        }.get(column, column)
+        if isinstance(column, str)
+        else column
+    )
     with pytest.raises(exc, match=match):
         gpureg.fit_grid(df, y, cv=3, alphas=5)
     with pytest.raises(exc, match=match):
@@ -314,12 +337,14 @@ def test_dataframe_bool_nullable_and_numeric_object_columns_are_accepted():
     want = gpureg.fit_grid(ref, y, cv=3, alphas=5)
     np.testing.assert_array_equal(got.coef_path, want.coef_path)
     est = gpureg.ElasticNetCV(cv=3, alphas=5).fit(df, y)
-    np.testing.assert_allclose(est.coef_, gpureg.ElasticNetCV(cv=3, alphas=5)
-                               .fit(ref, y).coef_)
+    np.testing.assert_allclose(
+        est.coef_, gpureg.ElasticNetCV(cv=3, alphas=5).fit(ref, y).coef_
+    )
 
 
-@pytest.mark.parametrize("pf", [np.ones(4), np.ones(6), np.ones((5, 1))],
-                         ids=["short", "long", "2d"])
+@pytest.mark.parametrize(
+    "pf", [np.ones(4), np.ones(6), np.ones((5, 1))], ids=["short", "long", "2d"]
+)
 def test_penalty_factor_wrong_length(pf):
     X, y = _data()
     with pytest.raises(ValueError, match=r"penalty_factor must have shape"):
@@ -338,8 +363,9 @@ def test_all_unpenalized_needs_explicit_alphas():
     with pytest.raises(ValueError, match="penalty_factor is zero for every feature"):
         _fit(X, y, penalty_factor=np.zeros(5))
     # With explicit alphas it is ordinary least squares at every alpha.
-    res = _fit(X, y, penalty_factor=np.zeros(5), alphas=[1.0, 0.1], l1_ratio=1.0,
-               tol=1e-14)
+    res = _fit(
+        X, y, penalty_factor=np.zeros(5), alphas=[1.0, 0.1], l1_ratio=1.0, tol=1e-14
+    )
     Xc = np.column_stack([np.ones(30), X])
     ols = np.linalg.lstsq(Xc, y, rcond=None)[0]
     np.testing.assert_allclose(res.coef_path[0], np.tile(ols[1:], (2, 1)), atol=1e-8)
@@ -406,9 +432,18 @@ def test_user_arrays_are_never_modified(shape, dtype, order):
     pf = rng.uniform(0.5, 2.0, p).astype(dtype)
     pf[0] = 0.0
     copies = [A.copy(order="K") for A in (X, y, sw, pf)]
-    res = gpureg.fit_grid(X, y, l1_ratio=[0.0, 0.5, 1.0], alphas=5, eps=1e-2, cv=3,
-                          standardize=True, sample_weight=sw, penalty_factor=pf,
-                          backend="cpu")
+    res = gpureg.fit_grid(
+        X,
+        y,
+        l1_ratio=[0.0, 0.5, 1.0],
+        alphas=5,
+        eps=1e-2,
+        cv=3,
+        standardize=True,
+        sample_weight=sw,
+        penalty_factor=pf,
+        backend="cpu",
+    )
     for A, A0 in zip((X, y, sw, pf), copies, strict=True):
         assert A.dtype == A0.dtype and A.flags.f_contiguous == A0.flags.f_contiguous
         np.testing.assert_array_equal(A, A0)
@@ -424,8 +459,15 @@ def test_read_only_inputs_work(shape, order):
     X = np.asarray(X, order=order)
     sw = np.linspace(0.5, 1.5, n)
     pf = np.linspace(0.5, 1.5, p)
-    kw = dict(l1_ratio=[0.5, 1.0], alphas=5, eps=1e-2, cv=3, standardize=True,
-              max_iter=20000, backend="cpu")
+    kw = dict(
+        l1_ratio=[0.5, 1.0],
+        alphas=5,
+        eps=1e-2,
+        cv=3,
+        standardize=True,
+        max_iter=20000,
+        backend="cpu",
+    )
     ref = gpureg.fit_grid(X, y, sample_weight=sw, penalty_factor=pf, **kw)
     arrays = [A.copy(order="K") for A in (X, y, sw, pf)]
     for A in arrays:

@@ -95,12 +95,14 @@ def default_alphas(X, y, l1_ratios, n_alphas=100, eps=EPS):
     y = np.asarray(y, dtype=np.float64)
     c = (X - X.mean(axis=0)).T @ (y - y.mean()) / X.shape[0]
     f = np.ones(X.shape[1])
-    return np.stack([alpha_grid(alpha_max(c, rho, f), n_alphas, eps)
-                     for rho in l1_ratios])
+    return np.stack(
+        [alpha_grid(alpha_max(c, rho, f), n_alphas, eps) for rho in l1_ratios]
+    )
 
 
-def certify_path(X, y, coef_path, intercepts, *, l1_ratios, alphas, tol,
-                 chunk_elements=2**25):
+def certify_path(
+    X, y, coef_path, intercepts, *, l1_ratios, alphas, tol, chunk_elements=2**25
+):
     """Objective, duality gap and KKT violation of every full-data grid point.
 
     The one correctness measure applied to every library, computed in float64
@@ -150,22 +152,28 @@ def certify_path(X, y, coef_path, intercepts, *, l1_ratios, alphas, tol,
     rnorm2, grad = np.empty(m), np.empty((m, p))
     step = max(1, chunk_elements // n)
     for s in range(0, m, step):
-        R = yc[:, None] - Xc @ W[s:s + step].T          # (n, chunk)
-        rnorm2[s:s + step] = np.einsum("ij,ij->j", R, R) / n
-        grad[s:s + step] = (Xc.T @ R).T / n             # (chunk, p)
-    offset = y_mean - W @ x_mean - b                    # intercept error
+        R = yc[:, None] - Xc @ W[s : s + step].T  # (n, chunk)
+        rnorm2[s : s + step] = np.einsum("ij,ij->j", R, R) / n
+        grad[s : s + step] = (Xc.T @ R).T / n  # (chunk, p)
+    offset = y_mean - W @ x_mean - b  # intercept error
     pen = np.sum(l1[:, None] * np.abs(W) + 0.5 * l2[:, None] * W * W, axis=1)
     objective = 0.5 * (rnorm2 + offset**2) + pen
     gap_tol = tol * float(yc @ yc) / n
     gap = duality_gap(W, grad, rnorm2, l1, l2, np.ones(p), False)
     subgrad = grad - l2[:, None] * W
-    viol = np.where(W != 0, np.abs(subgrad - l1[:, None] * np.sign(W)),
-                    np.maximum(np.abs(subgrad) - l1[:, None], 0.0))
+    viol = np.where(
+        W != 0,
+        np.abs(subgrad - l1[:, None] * np.sign(W)),
+        np.maximum(np.abs(subgrad) - l1[:, None], 0.0),
+    )
     scale = float(np.max(np.abs(Xc.T @ yc))) / n
     shape = (n_l1, n_alphas)
-    return dict(objective=objective.reshape(shape),
-                gap_ratio=(gap / gap_tol).reshape(shape),
-                kkt=(viol.max(axis=1) / scale).reshape(shape), gap_tol=gap_tol)
+    return dict(
+        objective=objective.reshape(shape),
+        gap_ratio=(gap / gap_tol).reshape(shape),
+        kkt=(viol.max(axis=1) / scale).reshape(shape),
+        gap_tol=gap_tol,
+    )
 
 
 def _train_sets(folds, n_samples):
@@ -201,7 +209,8 @@ def _loop_paths(X, y, folds, l1_ratios, alphas, path, *, center=True):
     mse = np.empty((n_l1, n_alphas, n_folds))
     for k, (_, test) in enumerate(folds):
         pred = (coef[k].reshape(-1, n_features) @ X[test].T).reshape(
-            n_l1, n_alphas, -1) + icpt[k][..., None]
+            n_l1, n_alphas, -1
+        ) + icpt[k][..., None]
         mse[..., k] = np.mean((y[test] - pred) ** 2, axis=-1)
     return coef[-1], icpt[-1], mse
 
@@ -229,14 +238,29 @@ def _gpureg(backend):
         # gpureg's automatic grid is per l1_ratio, as the workloads' grids are:
         # then one call with alphas=n_alphas (what a user asking for the
         # default grid writes; this check is not timed), else one per row
-        auto = np.allclose(default_alphas(X, y, l1_ratios, n_alphas, eps), alphas,
-                           rtol=1e-12)
+        auto = np.allclose(
+            default_alphas(X, y, l1_ratios, n_alphas, eps), alphas, rtol=1e-12
+        )
         t0 = time.perf_counter()
-        calls = ([(list(l1_ratios), n_alphas)] if auto
-                 else [([rho], alphas[il]) for il, rho in enumerate(l1_ratios)])
-        results = [gpureg.fit_grid(X, y, l1_ratio=rho, alphas=a, eps=eps, cv=folds,
-                                   tol=tol, max_iter=max_iter, backend=backend)
-                   for rho, a in calls]
+        calls = (
+            [(list(l1_ratios), n_alphas)]
+            if auto
+            else [([rho], alphas[il]) for il, rho in enumerate(l1_ratios)]
+        )
+        results = [
+            gpureg.fit_grid(
+                X,
+                y,
+                l1_ratio=rho,
+                alphas=a,
+                eps=eps,
+                cv=folds,
+                tol=tol,
+                max_iter=max_iter,
+                backend=backend,
+            )
+            for rho, a in calls
+        ]
         _synchronize(backend)
         wall = time.perf_counter() - t0
 
@@ -244,15 +268,20 @@ def _gpureg(backend):
             return np.concatenate([getattr(r, name) for r in results])
 
         got = cat("alphas")
-        ratio = np.concatenate([(r.dual_gap / r.gap_tol[:, None, None]).ravel()
-                                for r in results])
+        ratio = np.concatenate(
+            [(r.dual_gap / r.gap_tol[:, None, None]).ravel() for r in results]
+        )
         return AdapterResult(
-            coef_path=cat("coef_path"), intercepts=cat("intercept_path"),
-            mse_path=cat("mse_path"), wall_s=wall,
+            coef_path=cat("coef_path"),
+            intercepts=cat("intercept_path"),
+            mse_path=cat("mse_path"),
+            wall_s=wall,
             n_fits=sum(r.n_fits for r in results),
             extra=dict(
-                version=gpureg.__version__, calls=len(results),
-                mode=results[0].mode, dtype=str(results[0].dtype),
+                version=gpureg.__version__,
+                calls=len(results),
+                mode=results[0].mode,
+                dtype=str(results[0].dtype),
                 all_certified=bool(all(r.converged.all() for r in results)),
                 own_max_gap_ratio_all_fits=float(ratio.max()),
                 alphas_max_rel_diff=float(np.max(np.abs(got - alphas) / alphas)),
@@ -300,17 +329,22 @@ def fit_sklearn(X, y, *, l1_ratios, alphas, folds, tol, max_iter):
     x_mean, y_mean = X.mean(axis=0), y.mean()
     Xc, yc = X - x_mean, y - y_mean
     for il, rho in enumerate(l1_ratios):
-        cv = ElasticNetCV(l1_ratio=float(rho), alphas=alphas[il], cv=folds, tol=tol,
-                          max_iter=max_iter).fit(X, y)
+        cv = ElasticNetCV(
+            l1_ratio=float(rho), alphas=alphas[il], cv=folds, tol=tol, max_iter=max_iter
+        ).fit(X, y)
         mse.append(cv.mse_path_)
-        _, w, _ = enet_path(Xc, yc, l1_ratio=float(rho), alphas=alphas[il], tol=tol,
-                            max_iter=max_iter)
+        _, w, _ = enet_path(
+            Xc, yc, l1_ratio=float(rho), alphas=alphas[il], tol=tol, max_iter=max_iter
+        )
         coef.append(w.T)
         icpt.append(y_mean - w.T @ x_mean)
     wall = time.perf_counter() - t0
     return AdapterResult(
-        coef_path=np.stack(coef), intercepts=np.stack(icpt), mse_path=np.stack(mse),
-        wall_s=wall, n_fits=_n_path_fits(folds, alphas) + n_l1,
+        coef_path=np.stack(coef),
+        intercepts=np.stack(icpt),
+        mse_path=np.stack(mse),
+        wall_s=wall,
+        n_fits=_n_path_fits(folds, alphas) + n_l1,
         extra=dict(version=sklearn.__version__, calls=2 * n_l1),
     )
 
@@ -338,9 +372,14 @@ def fit_skglm(X, y, *, l1_ratios, alphas, folds, tol, max_iter):
 
     t0 = time.perf_counter()
     coef, icpt, mse = _loop_paths(X, y, folds, l1_ratios, alphas, path)
-    return AdapterResult(coef, icpt, mse, time.perf_counter() - t0,
-                         _n_path_fits(folds, alphas),
-                         dict(version=skglm.__version__))
+    return AdapterResult(
+        coef,
+        icpt,
+        mse,
+        time.perf_counter() - t0,
+        _n_path_fits(folds, alphas),
+        dict(version=skglm.__version__),
+    )
 
 
 # ----------------------------------------------------------------------- celer
@@ -363,9 +402,14 @@ def fit_celer(X, y, *, l1_ratios, alphas, folds, tol, max_iter):
 
     t0 = time.perf_counter()
     coef, icpt, mse = _loop_paths(X, y, folds, l1_ratios, alphas, path)
-    return AdapterResult(coef, icpt, mse, time.perf_counter() - t0,
-                         _n_path_fits(folds, alphas),
-                         dict(version=celer.__version__))
+    return AdapterResult(
+        coef,
+        icpt,
+        mse,
+        time.perf_counter() - t0,
+        _n_path_fits(folds, alphas),
+        dict(version=celer.__version__),
+    )
 
 
 # ------------------------------------------------------------------------ glum
@@ -391,16 +435,26 @@ def fit_glum(X, y, *, l1_ratios, alphas, folds, tol, max_iter):
 
     def path(Xt, yt, rho, a):
         est = glum.GeneralizedLinearRegressor(
-            family="normal", l1_ratio=rho, alpha=a.tolist(), alpha_search=True,
-            gradient_tol=tol, max_iter=max_iter, fit_intercept=True,
+            family="normal",
+            l1_ratio=rho,
+            alpha=a.tolist(),
+            alpha_search=True,
+            gradient_tol=tol,
+            max_iter=max_iter,
+            fit_intercept=True,
         ).fit(Xt, yt)
         return np.asarray(est.coef_path_), np.asarray(est.intercept_path_)
 
     t0 = time.perf_counter()
     coef, icpt, mse = _loop_paths(X, y, folds, l1_ratios, alphas, path, center=False)
-    return AdapterResult(coef, icpt, mse, time.perf_counter() - t0,
-                         _n_path_fits(folds, alphas),
-                         dict(version=glum.__version__))
+    return AdapterResult(
+        coef,
+        icpt,
+        mse,
+        time.perf_counter() - t0,
+        _n_path_fits(folds, alphas),
+        dict(version=glum.__version__),
+    )
 
 
 # ---------------------------------------------------------------------- adelie
@@ -427,26 +481,47 @@ def fit_adelie(X, y, *, l1_ratios, alphas, folds, tol, max_iter, adelie_tol=None
     n_threads = os.cpu_count() or 1
 
     def path(Xt, yt, rho, a):
-        state = ad.grpnet(np.asfortranarray(Xt), ad.glm.gaussian(yt), alpha=rho,
-                          lmda_path=a, early_exit=False, intercept=True,
-                          n_threads=n_threads, progress_bar=False, **extra)
+        state = ad.grpnet(
+            np.asfortranarray(Xt),
+            ad.glm.gaussian(yt),
+            alpha=rho,
+            lmda_path=a,
+            early_exit=False,
+            intercept=True,
+            n_threads=n_threads,
+            progress_bar=False,
+            **extra,
+        )
         if len(state.lmdas) != len(a):
-            raise RuntimeError(f"adelie stopped after {len(state.lmdas)} of "
-                               f"{len(a)} alphas")
+            raise RuntimeError(
+                f"adelie stopped after {len(state.lmdas)} of {len(a)} alphas"
+            )
         return state.betas.toarray(), np.asarray(state.intercepts)
 
     t0 = time.perf_counter()
     coef, icpt, mse = _loop_paths(X, y, folds, l1_ratios, alphas, path, center=False)
-    return AdapterResult(coef, icpt, mse, time.perf_counter() - t0,
-                         _n_path_fits(folds, alphas),
-                         dict(version=ad.__version__, n_threads=n_threads,
-                              adelie_tol=adelie_tol))
+    return AdapterResult(
+        coef,
+        icpt,
+        mse,
+        time.perf_counter() - t0,
+        _n_path_fits(folds, alphas),
+        dict(version=ad.__version__, n_threads=n_threads, adelie_tol=adelie_tol),
+    )
 
 
 def fit_adelie_tight(X, y, *, l1_ratios, alphas, folds, tol, max_iter):
     """adelie with its coordinate-descent ``tol`` at 1e-10 (default 1e-7)."""
-    return fit_adelie(X, y, l1_ratios=l1_ratios, alphas=alphas, folds=folds,
-                      tol=tol, max_iter=max_iter, adelie_tol=1e-10)
+    return fit_adelie(
+        X,
+        y,
+        l1_ratios=l1_ratios,
+        alphas=alphas,
+        folds=folds,
+        tol=tol,
+        max_iter=max_iter,
+        adelie_tol=1e-10,
+    )
 
 
 # --------------------------------------------------------------------- registry

@@ -138,8 +138,7 @@ class PeakMeter:
 
     def result(self):
         """``{'peak_mb', 'increment_mb', 'before_mb'}`` (None when unmeasured)."""
-        inc = (None if self.peak_mb is None
-               else max(0.0, self.peak_mb - self.before_mb))
+        inc = None if self.peak_mb is None else max(0.0, self.peak_mb - self.before_mb)
         return dict(peak_mb=self.peak_mb, increment_mb=inc, before_mb=self.before_mb)
 
 
@@ -163,8 +162,13 @@ def call(library, problem):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         res = adapters.get(library)(
-            problem.X, problem.y, l1_ratios=problem.l1_ratios, alphas=problem.alphas,
-            folds=problem.folds, tol=problem.tol, max_iter=problem.max_iter,
+            problem.X,
+            problem.y,
+            l1_ratios=problem.l1_ratios,
+            alphas=problem.alphas,
+            folds=problem.folds,
+            tol=problem.tol,
+            max_iter=problem.max_iter,
         )
     kinds = sorted({w.category.__name__ for w in caught})
     res.extra["warnings"] = f"{len(caught)} ({', '.join(kinds)})" if caught else None
@@ -209,12 +213,25 @@ def _serve(conn, key, quick, shape, library):
         problem = workloads.build(key, quick=quick, shape=shape)
         method = rss_method()
         gc.collect()
-        base = (_status_bytes("VmRSS") if method == "VmHWM"
-                else _statm_rss() if method == "sampled" else None)
-        conn.send(("ready", dict(
-            digest=problem_digest(problem), rss_method=method,
-            rss_data_mb=None if base is None else base / _MB,
-            data_mb=(problem.X.nbytes + problem.y.nbytes) / _MB, pid=os.getpid())))
+        base = (
+            _status_bytes("VmRSS")
+            if method == "VmHWM"
+            else _statm_rss()
+            if method == "sampled"
+            else None
+        )
+        conn.send(
+            (
+                "ready",
+                dict(
+                    digest=problem_digest(problem),
+                    rss_method=method,
+                    rss_data_mb=None if base is None else base / _MB,
+                    data_mb=(problem.X.nbytes + problem.y.nbytes) / _MB,
+                    pid=os.getpid(),
+                ),
+            )
+        )
         while True:
             msg = conn.recv()
             if msg[0] == "stop":
@@ -266,8 +283,11 @@ class Isolated:
         ctx = mp.get_context("spawn")
         self.conn, child = ctx.Pipe()
         self.proc = ctx.Process(
-            target=_serve, args=(child, self.key, self.quick, self.shape, self.library),
-            name=f"suite-{self.library}", daemon=True)
+            target=_serve,
+            args=(child, self.key, self.quick, self.shape, self.library),
+            name=f"suite-{self.library}",
+            daemon=True,
+        )
         self.proc.start()
         child.close()
         (self.info,) = self._recv("imports and data")
@@ -279,14 +299,18 @@ class Isolated:
             remaining = max(0.0, self.deadline - time.monotonic())
         if not self.conn.poll(remaining):
             self._kill()
-            raise LibraryTimeoutError(f"no result within --timeout={self.timeout:g} s "
-                                 f"(in {phase}); child killed")
+            raise LibraryTimeoutError(
+                f"no result within --timeout={self.timeout:g} s "
+                f"(in {phase}); child killed"
+            )
         try:
             msg = self.conn.recv()
         except EOFError:
             self.proc.join(5)
-            raise ChildError(f"the child process ended during {phase} (exit code "
-                             f"{self.proc.exitcode}; killed for memory?)") from None
+            raise ChildError(
+                f"the child process ended during {phase} (exit code "
+                f"{self.proc.exitcode}; killed for memory?)"
+            ) from None
         if msg[0] == "error":
             raise ChildError(msg[1].rstrip().splitlines()[-1] + "\n" + msg[1])
         return msg[1:]

@@ -58,8 +58,11 @@ def timed_rows(rows):
     -------
     list of dict
     """
-    return [r for r in rows if r.get("wall_s") and not r.get("skipped")
-            and not r.get("error")]
+    return [
+        r
+        for r in rows
+        if r.get("wall_s") and not r.get("skipped") and not r.get("error")
+    ]
 
 
 def _label(row):
@@ -84,25 +87,40 @@ def plot_throughput(rows, path):
     n_samples = {r["n_samples"] for r in rows}
     n_features = {r["n_features"] for r in rows}
     device = sorted({r["device"] for r in rows})
-    title = (f"fit_grid throughput, X {'/'.join(map(str, sorted(n_samples)))} × "
-             f"{'/'.join(map(str, sorted(n_features)))}\n{'; '.join(device)}")
+    title = (
+        f"fit_grid throughput, X {'/'.join(map(str, sorted(n_samples)))} × "
+        f"{'/'.join(map(str, sorted(n_features)))}\n{'; '.join(device)}"
+    )
     try:  # gpureg's own figure, when this version of gpureg has one
         from gpureg.plotting import plot_throughput as gpureg_plot
         from gpureg.plotting import save_figure
 
         return save_figure(gpureg_plot(rows, title=title), path)
     except Exception as exc:  # absent or incompatible: draw it here
-        print(f"gpureg.plotting.plot_throughput not used ({type(exc).__name__}: "
-              f"{exc}); drawing with matplotlib")
+        print(
+            f"gpureg.plotting.plot_throughput not used ({type(exc).__name__}: "
+            f"{exc}); drawing with matplotlib"
+        )
 
     fig, ax = plt.subplots(figsize=(6.4, 4.4), layout="constrained")
     for k, backend in enumerate(sorted({r["backend"] for r in rows})):
-        mine = sorted((r for r in rows if r["backend"] == backend),
-                      key=lambda r: r["n_fits"])
-        ax.plot([r["n_fits"] for r in mine], [r["fits_per_s"] for r in mine],
-                marker="osD^vP*X"[k % 8], lw=1.5, label=backend)
-    ax.set(xscale="log", yscale="log", xlabel="number of fits",
-           ylabel="fits per second", title=title)
+        mine = sorted(
+            (r for r in rows if r["backend"] == backend), key=lambda r: r["n_fits"]
+        )
+        ax.plot(
+            [r["n_fits"] for r in mine],
+            [r["fits_per_s"] for r in mine],
+            marker="osD^vP*X"[k % 8],
+            lw=1.5,
+            label=backend,
+        )
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="number of fits",
+        ylabel="fits per second",
+        title=title,
+    )
     ax.grid(True, which="both", color="0.9", lw=0.6)
     ax.legend(title="backend")
     return _save(fig, path)
@@ -126,8 +144,10 @@ def plot_workloads(rows, path):
     names = sorted(dict.fromkeys(r["workload"] for r in rows), key=_workload_order)
     libraries = list(dict.fromkeys(_label(r) for r in rows))
     width = 0.8 / max(1, len(libraries))
-    fig, ax = plt.subplots(figsize=(max(6.4, 1.6 * len(names) * len(libraries) / 3),
-                                    4.6), layout="constrained")
+    fig, ax = plt.subplots(
+        figsize=(max(6.4, 1.6 * len(names) * len(libraries) / 3), 4.6),
+        layout="constrained",
+    )
     cmap = plt.get_cmap("tab10")
     for k, library in enumerate(libraries):
         for i, name in enumerate(names):
@@ -136,22 +156,40 @@ def plot_workloads(rows, path):
                 continue
             row = match[0]
             x = i - 0.4 + width * (k + 0.5)
-            ax.bar(x, row["wall_s"], width, color=cmap(k % 10),
-                   hatch=None if row.get("correct", True) else "//",
-                   label=library if i == names.index(row["workload"]) else None)
-            ax.annotate(f"{row['fits_per_s']:,.0f}/s", (x, row["wall_s"]),
-                        ha="center", va="bottom", fontsize=6, rotation=90,
-                        xytext=(0, 2), textcoords="offset points")
+            ax.bar(
+                x,
+                row["wall_s"],
+                width,
+                color=cmap(k % 10),
+                hatch=None if row.get("correct", True) else "//",
+                label=library if i == names.index(row["workload"]) else None,
+            )
+            ax.annotate(
+                f"{row['fits_per_s']:,.0f}/s",
+                (x, row["wall_s"]),
+                ha="center",
+                va="bottom",
+                fontsize=6,
+                rotation=90,
+                xytext=(0, 2),
+                textcoords="offset points",
+            )
     handles, labels = ax.get_legend_handles_labels()
     seen = dict(zip(labels, handles, strict=True))
     ax.legend(seen.values(), seen.keys(), title="library", fontsize=8)
-    sizes = {r["workload"]: f"{r['n_samples']:,}×{r['n_features']:,} {r['dtype']}"
-             for r in rows}
-    ax.set_xticks(np.arange(len(names)), [f"{n}\n{sizes[n]}" for n in names],
-                  fontsize=8)
-    ax.set(yscale="log", ylabel="wall seconds (best run; label: fits/s)",
-           title="Whole grid (CV folds + full-data path) per library; "
-                 "hatched = failed the check")
+    sizes = {
+        r["workload"]: f"{r['n_samples']:,}×{r['n_features']:,} {r['dtype']}"
+        for r in rows
+    }
+    ax.set_xticks(
+        np.arange(len(names)), [f"{n}\n{sizes[n]}" for n in names], fontsize=8
+    )
+    ax.set(
+        yscale="log",
+        ylabel="wall seconds (best run; label: fits/s)",
+        title="Whole grid (CV folds + full-data path) per library; "
+        "hatched = failed the check",
+    )
     ax.margins(y=0.15)
     ax.grid(True, axis="y", which="both", color="0.9", lw=0.6)
     return _save(fig, path)
@@ -187,10 +225,15 @@ def main(argv=None):
     args = parser.parse_args(argv)
     out = Path(args.out or args.results)
     files = read_rows(args.results)
-    scaling = [r for stem, rows in files.items() if stem.startswith("scaling")
-               for r in rows]
-    fixed = [r for stem, rows in files.items() if not stem.startswith("scaling")
-             for r in rows]
+    scaling = [
+        r for stem, rows in files.items() if stem.startswith("scaling") for r in rows
+    ]
+    fixed = [
+        r
+        for stem, rows in files.items()
+        if not stem.startswith("scaling")
+        for r in rows
+    ]
     if timed_rows(scaling):
         print("wrote", *plot_throughput(scaling, out / "throughput"))
     if timed_rows(fixed):

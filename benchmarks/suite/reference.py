@@ -117,21 +117,39 @@ def tol_reference(problem, *, cache_dir=None, recompute=False, log=print):
     def compute():
         X = np.asarray(problem.X, dtype=np.float64)
         y = np.asarray(problem.y, dtype=np.float64)
-        res = get("gpureg-cpu")(X, y, l1_ratios=problem.l1_ratios,
-                                alphas=problem.alphas, folds=problem.folds,
-                                tol=problem.tol, max_iter=problem.max_iter)
-        return dict(coef_path=res.coef_path, intercepts=res.intercepts,
-                    mse_path=res.mse_path, wall_s=res.wall_s, n_fits=res.n_fits,
-                    all_certified=res.extra["all_certified"])
+        res = get("gpureg-cpu")(
+            X,
+            y,
+            l1_ratios=problem.l1_ratios,
+            alphas=problem.alphas,
+            folds=problem.folds,
+            tol=problem.tol,
+            max_iter=problem.max_iter,
+        )
+        return dict(
+            coef_path=res.coef_path,
+            intercepts=res.intercepts,
+            mse_path=res.mse_path,
+            wall_s=res.wall_s,
+            n_fits=res.n_fits,
+            all_certified=res.extra["all_certified"],
+        )
 
     key = digest(problem, problem.tol, problem.max_iter) + _gpureg_source_digest()
-    path = None if cache_dir is None else (
-        Path(cache_dir) / f"{problem.name.lower()}-ref-tol{problem.tol:g}.npz")
+    path = (
+        None
+        if cache_dir is None
+        else (Path(cache_dir) / f"{problem.name.lower()}-ref-tol{problem.tol:g}.npz")
+    )
     out = _cached(path, key, compute, recompute=recompute, log=log, label="reference")
-    return AdapterResult(out["coef_path"], out["intercepts"], out["mse_path"],
-                         out["wall_s"], out["n_fits"],
-                         dict(all_certified=bool(out["all_certified"]),
-                              cached=out["cached"]))
+    return AdapterResult(
+        out["coef_path"],
+        out["intercepts"],
+        out["mse_path"],
+        out["wall_s"],
+        out["n_fits"],
+        dict(all_certified=bool(out["all_certified"]), cached=out["cached"]),
+    )
 
 
 def _cached(path, key, compute, *, recompute, log, label):
@@ -143,8 +161,11 @@ def _cached(path, key, compute, *, recompute, log, label):
     if path is not None and path.exists() and not recompute:
         with np.load(path, allow_pickle=False) as f:
             if str(f["digest"]) == key:
-                out = {k: (f[k].item() if f[k].ndim == 0 else f[k])
-                       for k in f.files if k != "digest"}
+                out = {
+                    k: (f[k].item() if f[k].ndim == 0 else f[k])
+                    for k in f.files
+                    if k != "digest"
+                }
                 out["cached"] = True
                 log(f"  {label}: cached {path}")
                 return out
@@ -159,8 +180,15 @@ def _cached(path, key, compute, *, recompute, log, label):
     return out
 
 
-def tight_reference(problem, *, tol=REF_TOL, max_iter=REF_MAX_ITER, cache_dir=None,
-                    recompute=False, log=print):
+def tight_reference(
+    problem,
+    *,
+    tol=REF_TOL,
+    max_iter=REF_MAX_ITER,
+    cache_dir=None,
+    recompute=False,
+    log=print,
+):
     """Objective, certificate and coefficients of the tight reference.
 
     Parameters
@@ -185,10 +213,19 @@ def tight_reference(problem, *, tol=REF_TOL, max_iter=REF_MAX_ITER, cache_dir=No
         ``cd_all_certified``, ``cached`` (bool).
     """
     key = digest(problem, tol, max_iter)
-    path = None if cache_dir is None else (
-        Path(cache_dir) / f"{problem.name.lower()}-tight-tol{tol:g}.npz")
-    return _cached(path, key, lambda: _solve(problem, tol, max_iter, log),
-                   recompute=recompute, log=log, label="tight reference")
+    path = (
+        None
+        if cache_dir is None
+        else (Path(cache_dir) / f"{problem.name.lower()}-tight-tol{tol:g}.npz")
+    )
+    return _cached(
+        path,
+        key,
+        lambda: _solve(problem, tol, max_iter, log),
+        recompute=recompute,
+        log=log,
+        label="tight reference",
+    )
 
 
 def _solve(problem, tol, max_iter, log):
@@ -202,25 +239,50 @@ def _solve(problem, tol, max_iter, log):
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # non-certified points are polished below
-        res = gpureg.fit_grid(X, y, l1_ratio=list(l1_ratios), alphas=n_alphas, eps=eps,
-                              cv=None, tol=tol, max_iter=max_iter, backend="cpu")
+        res = gpureg.fit_grid(
+            X,
+            y,
+            l1_ratio=list(l1_ratios),
+            alphas=n_alphas,
+            eps=eps,
+            cv=None,
+            tol=tol,
+            max_iter=max_iter,
+            backend="cpu",
+        )
     if not np.allclose(res.alphas, alphas, rtol=1e-12):  # not the automatic grid
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            rows = [gpureg.fit_grid(X, y, l1_ratio=[rho], alphas=alphas[il], cv=None,
-                                    tol=tol, max_iter=max_iter, backend="cpu")
-                    for il, rho in enumerate(l1_ratios)]
+            rows = [
+                gpureg.fit_grid(
+                    X,
+                    y,
+                    l1_ratio=[rho],
+                    alphas=alphas[il],
+                    cv=None,
+                    tol=tol,
+                    max_iter=max_iter,
+                    backend="cpu",
+                )
+                for il, rho in enumerate(l1_ratios)
+            ]
         coef = np.concatenate([r.coef_path for r in rows])
         icpt = np.concatenate([r.intercept_path for r in rows])
         certified = all(bool(r.converged.all()) for r in rows)
     else:
-        coef, icpt, certified = res.coef_path, res.intercept_path, bool(
-            res.converged.all())
+        coef, icpt, certified = (
+            res.coef_path,
+            res.intercept_path,
+            bool(res.converged.all()),
+        )
     cd_s = time.perf_counter() - t0
     cd = certify_path(X, y, coef, icpt, l1_ratios=l1_ratios, alphas=alphas, tol=tol)
-    log(f"  tight reference: gpureg-cpu tol={tol:g} max_iter={max_iter:,}: "
+    log(
+        f"  tight reference: gpureg-cpu tol={tol:g} max_iter={max_iter:,}: "
         f"{cd_s:.1f} s, all certified {certified}, worst gap/tol "
-        f"{cd['gap_ratio'].max():.3g}; polishing", flush=True)
+        f"{cd['gap_ratio'].max():.3g}; polishing",
+        flush=True,
+    )
     t0 = time.perf_counter()
     pcoef, picpt = polish_path(X, y, coef, l1_ratios, alphas)
     polish_s = time.perf_counter() - t0
@@ -228,23 +290,31 @@ def _solve(problem, tol, max_iter, log):
     better = pol["objective"] < cd["objective"]
     pick = better[..., None]
     out = dict(
-        coef_path=np.where(pick, pcoef, coef), intercepts=np.where(better, picpt, icpt),
+        coef_path=np.where(pick, pcoef, coef),
+        intercepts=np.where(better, picpt, icpt),
         objective=np.where(better, pol["objective"], cd["objective"]),
         gap_ratio=np.where(better, pol["gap_ratio"], cd["gap_ratio"]),
         kkt=np.where(better, pol["kkt"], cd["kkt"]),
-        tol=float(tol), max_iter=int(max_iter), cd_wall_s=cd_s, polish_wall_s=polish_s,
-        frac_polished=float(np.mean(better)), cd_all_certified=certified,
+        tol=float(tol),
+        max_iter=int(max_iter),
+        cd_wall_s=cd_s,
+        polish_wall_s=polish_s,
+        frac_polished=float(np.mean(better)),
+        cd_all_certified=certified,
     )
     out["rel_gap"] = out["gap_ratio"] * cd["gap_tol"] / np.abs(out["objective"])
-    log(f"  tight reference: polish {polish_s:.1f} s, lowered {np.mean(better):.0%} of "
+    log(
+        f"  tight reference: polish {polish_s:.1f} s, lowered {np.mean(better):.0%} of "
         f"the objectives; worst gap/tol {out['gap_ratio'].max():.3g}, worst "
         f"relative gap {out['rel_gap'].max():.2g}, worst KKT {out['kkt'].max():.2g}",
-        flush=True)
+        flush=True,
+    )
     return out
 
 
-def polish_path(X, y, coef_path, l1_ratios, alphas, *, kkt_stop=KKT_STOP,
-                max_steps=500):
+def polish_path(
+    X, y, coef_path, l1_ratios, alphas, *, kkt_stop=KKT_STOP, max_steps=500
+):
     """Feature-sign search from each grid point's coefficients.
 
     Parameters
@@ -281,8 +351,9 @@ def polish_path(X, y, coef_path, l1_ratios, alphas, *, kkt_stop=KKT_STOP,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ill-conditioned solves: see the line search
         for i in range(W.shape[0]):
-            W[i] = _feature_sign(Xc, gram, c, W[i], a[i] * rho[i],
-                                 a[i] * (1 - rho[i]), stop, max_steps)
+            W[i] = _feature_sign(
+                Xc, gram, c, W[i], a[i] * rho[i], a[i] * (1 - rho[i]), stop, max_steps
+            )
     W = W.reshape(np.shape(coef_path))
     return W, y_mean - W @ x_mean
 
@@ -295,8 +366,11 @@ def _feature_sign(Xc, gram, c, w, l1, l2, stop, max_steps):
     S = np.flatnonzero(theta)
     for _ in range(max_steps):
         # smooth gradient (G + l2 I) w − c over all features (w is 0 off S)
-        g = (gram[:, S] @ w[S] if gram is not None
-             else Xc.T @ (Xc[:, S] @ w[S]) / n) + l2 * w - c
+        g = (
+            (gram[:, S] @ w[S] if gram is not None else Xc.T @ (Xc[:, S] @ w[S]) / n)
+            + l2 * w
+            - c
+        )
         if S.size == 0 or np.max(np.abs(g[S] + l1 * theta[S])) <= stop:
             off = np.abs(g) - l1
             off[S] = -np.inf
@@ -336,8 +410,10 @@ def _feature_sign(Xc, gram, c, w, l1, l2, stop, max_steps):
 
 def _solves(H, x, rhs):
     """``x`` is finite and solves ``Hx = rhs`` to 1e-8."""
-    return bool(np.all(np.isfinite(x))
-                and np.linalg.norm(H @ x - rhs) <= 1e-8 * np.linalg.norm(rhs))
+    return bool(
+        np.all(np.isfinite(x))
+        and np.linalg.norm(H @ x - rhs) <= 1e-8 * np.linalg.norm(rhs)
+    )
 
 
 def _solve_pos(H, rhs):

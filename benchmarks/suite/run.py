@@ -88,8 +88,10 @@ def environment():
     return dict(
         cpu=f"{cpu_name()} ({os.cpu_count()} cores)",
         date=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        gpureg=gpureg.__version__, numpy=np.__version__,
-        sklearn=sklearn.__version__, python=platform.python_version(),
+        gpureg=gpureg.__version__,
+        numpy=np.__version__,
+        sklearn=sklearn.__version__,
+        python=platform.python_version(),
     )
 
 
@@ -141,16 +143,21 @@ def check(problem, res, ref, ref_cert, tight, X64):
         ``correct``.
     """
     cert = adapters.certify_path(
-        X64, problem.y.astype(np.float64), res.coef_path, res.intercepts,
-        l1_ratios=problem.l1_ratios, alphas=problem.alphas, tol=problem.tol)
+        X64,
+        problem.y.astype(np.float64),
+        res.coef_path,
+        res.intercepts,
+        l1_ratios=problem.l1_ratios,
+        alphas=problem.alphas,
+        tol=problem.tol,
+    )
     excess = cert["objective"] - ref_cert["objective"]
     over_tol = float(np.max(excess) / ref_cert["gap_tol"])
     best = np.minimum(tight["objective"], cert["objective"])
     subopt = (cert["objective"] - best) / np.abs(best)
     mse_rel = None
     if res.mse_path is not None and ref.mse_path is not None:
-        mse_rel = float(np.max(np.abs(res.mse_path - ref.mse_path)
-                               / ref.mse_path))
+        mse_rel = float(np.max(np.abs(res.mse_path - ref.mse_path) / ref.mse_path))
     return dict(
         obj_subopt_median=float(np.median(subopt)),
         obj_subopt_p90=float(np.percentile(subopt, 90)),
@@ -213,6 +220,7 @@ def memory_fields(info, check_mem, mems):
         (the child after imports and data), ``data_mb`` (X and y),
         ``rss_method``, and ``gpu_pool_mb`` for gpureg-gpu.
     """
+
     def worst(key, ms):
         vals = [m.get(key) for m in ms if m.get(key) is not None]
         return max(vals) if vals else None
@@ -223,7 +231,8 @@ def memory_fields(info, check_mem, mems):
         rss_before_mb=worst("before_mb", mems),
         check_peak_rss_mb=check_mem.get("peak_mb"),
         check_peak_rss_increment_mb=check_mem.get("increment_mb"),
-        rss_data_mb=info.get("rss_data_mb"), data_mb=info.get("data_mb"),
+        rss_data_mb=info.get("rss_data_mb"),
+        data_mb=info.get("data_mb"),
         rss_method=info.get("rss_method"),
     )
     if worst("gpu_pool_mb", mems) is not None:
@@ -254,38 +263,65 @@ def run_workload(key, libraries, args, env):
     X64 = problem.X.astype(np.float64, copy=False)
     y64 = problem.y.astype(np.float64, copy=False)
     n, p = problem.X.shape
-    print(f"\n{problem.name}: X {n:,}×{p:,} {problem.X.dtype}, {len(problem.folds)} "
-          f"folds × {len(problem.l1_ratios)} l1_ratios × {problem.alphas.shape[1]} "
-          f"alphas (+ full path) = {problem.n_fits:,} fits, tol={problem.tol:g} "
-          f"(data {time.perf_counter() - t0:.1f} s)", flush=True)
+    print(
+        f"\n{problem.name}: X {n:,}×{p:,} {problem.X.dtype}, {len(problem.folds)} "
+        f"folds × {len(problem.l1_ratios)} l1_ratios × {problem.alphas.shape[1]} "
+        f"alphas (+ full path) = {problem.n_fits:,} fits, tol={problem.tol:g} "
+        f"(data {time.perf_counter() - t0:.1f} s)",
+        flush=True,
+    )
     out = Path(args.out) / problem.name.lower()
     kept = kept_rows(out, libraries)
 
     # 1. the references (untimed): gpureg-cpu at the same tol (the verdict) ...
     t0 = time.perf_counter()
     cache = Path(args.out) / "cache"
-    ref = reference.tol_reference(problem, cache_dir=cache,
-                                  recompute=args.recompute_references)
+    ref = reference.tol_reference(
+        problem, cache_dir=cache, recompute=args.recompute_references
+    )
     ref_cert = adapters.certify_path(
-        X64, y64, ref.coef_path, ref.intercepts, l1_ratios=problem.l1_ratios,
-        alphas=problem.alphas, tol=problem.tol)
-    print(f"  reference gpureg-cpu float64: {time.perf_counter() - t0:.2f} s, "
-          f"all certified {ref.extra['all_certified']}, worst gap/tol "
-          f"{np.max(ref_cert['gap_ratio']):.3g}", flush=True)
+        X64,
+        y64,
+        ref.coef_path,
+        ref.intercepts,
+        l1_ratios=problem.l1_ratios,
+        alphas=problem.alphas,
+        tol=problem.tol,
+    )
+    print(
+        f"  reference gpureg-cpu float64: {time.perf_counter() - t0:.2f} s, "
+        f"all certified {ref.extra['all_certified']}, worst gap/tol "
+        f"{np.max(ref_cert['gap_ratio']):.3g}",
+        flush=True,
+    )
     # ... and the tight one (the best objective known at each grid point)
     t0 = time.perf_counter()
     tight = reference.tight_reference(
-        problem, tol=args.ref_tol, max_iter=args.ref_max_iter, cache_dir=cache,
-        recompute=args.recompute_references)
-    print(f"  tight reference: {time.perf_counter() - t0:.1f} s; its worst relative "
-          f"gap {np.max(tight['rel_gap']):.2g} (the floor of obj_subopt), worst KKT "
-          f"{np.max(tight['kkt']):.2g}", flush=True)
+        problem,
+        tol=args.ref_tol,
+        max_iter=args.ref_max_iter,
+        cache_dir=cache,
+        recompute=args.recompute_references,
+    )
+    print(
+        f"  tight reference: {time.perf_counter() - t0:.1f} s; its worst relative "
+        f"gap {np.max(tight['rel_gap']):.2g} (the floor of obj_subopt), worst KKT "
+        f"{np.max(tight['kkt']):.2g}",
+        flush=True,
+    )
     common = dict(
-        workload=problem.name, dtype=str(problem.X.dtype), n_samples=n,
-        n_features=p, n_folds=len(problem.folds),
-        n_l1_ratios=len(problem.l1_ratios), n_alphas=problem.alphas.shape[1],
-        tol=problem.tol, max_iter=problem.max_iter, toeplitz_rho=spec.rho,
-        ref_tight_tol=tight["tol"], ref_tight_max_iter=tight["max_iter"],
+        workload=problem.name,
+        dtype=str(problem.X.dtype),
+        n_samples=n,
+        n_features=p,
+        n_folds=len(problem.folds),
+        n_l1_ratios=len(problem.l1_ratios),
+        n_alphas=problem.alphas.shape[1],
+        tol=problem.tol,
+        max_iter=problem.max_iter,
+        toeplitz_rho=spec.rho,
+        ref_tight_tol=tight["tol"],
+        ref_tight_max_iter=tight["max_iter"],
         ref_tight_max_rel_gap=float(np.max(tight["rel_gap"])),
         ref_tight_max_kkt=float(np.max(tight["kkt"])),
         ref_tight_frac_polished=tight["frac_polished"],
@@ -306,34 +342,38 @@ def run_workload(key, libraries, args, env):
             continue
         base["device"] = device_name(library, env)
         try:
-            with isolate.Isolated(library, key, quick=args.quick, shape=shape,
-                                  timeout=args.timeout) as child:
+            with isolate.Isolated(
+                library, key, quick=args.quick, shape=shape, timeout=args.timeout
+            ) as child:
                 if child.info["digest"] != isolate.problem_digest(problem):
                     raise RuntimeError("the child process built different data")
                 # 2. check first (untimed; also the warm-up)
                 res, check_mem = child.check()
                 checked = check(problem, res, ref, ref_cert, tight, X64)
-                print(f"  {library:12} check: {res.wall_s:8.2f} s; worst gap/tol "
-                      f"{checked['max_gap_ratio']:9.3g}; objective excess "
-                      f"{checked['max_obj_excess_over_tol']:.3g} tol; subopt median "
-                      f"{checked['obj_subopt_median']:.2g} p90 "
-                      f"{checked['obj_subopt_p90']:.2g}; KKT median "
-                      f"{checked['kkt_median']:.2g} p90 {checked['kkt_p90']:.2g}; "
-                      f"mse rel diff {checked['mse_path_max_rel_diff_vs_ref'] or 0:.2g}"
-                      f" -> {'OK' if checked['correct'] else 'NOT CORRECT'}",
-                      flush=True)
+                print(
+                    f"  {library:12} check: {res.wall_s:8.2f} s; worst gap/tol "
+                    f"{checked['max_gap_ratio']:9.3g}; objective excess "
+                    f"{checked['max_obj_excess_over_tol']:.3g} tol; subopt median "
+                    f"{checked['obj_subopt_median']:.2g} p90 "
+                    f"{checked['obj_subopt_p90']:.2g}; KKT median "
+                    f"{checked['kkt_median']:.2g} p90 {checked['kkt_p90']:.2g}; "
+                    f"mse rel diff {checked['mse_path_max_rel_diff_vs_ref'] or 0:.2g}"
+                    f" -> {'OK' if checked['correct'] else 'NOT CORRECT'}",
+                    flush=True,
+                )
                 # 3. time
                 count = n_timed(args.repeat or spec.repeat, res.wall_s, args.budget)
                 secs, mems = [res.wall_s], [check_mem]
-                how = (f"the checking call (it took over --budget={args.budget:g} "
-                       "s)")
+                how = f"the checking call (it took over --budget={args.budget:g} s)"
                 if count:
                     try:
                         secs, mems = child.timed(count)
                         how = f"best of {count} calls after the checking call"
                     except isolate.LibraryTimeoutError:
-                        how = (f"the checking call (the timed calls hit "
-                               f"--timeout={args.timeout:g} s)")
+                        how = (
+                            f"the checking call (the timed calls hit "
+                            f"--timeout={args.timeout:g} s)"
+                        )
                 info = child.info
         except Exception as exc:
             if not isinstance(exc, isolate.LibraryTimeoutError):
@@ -348,18 +388,28 @@ def run_workload(key, libraries, args, env):
         wall = min(secs)
         memory = memory_fields(info, check_mem, mems)
         row = dict(
-            base, n_fits=res.n_fits, wall_s=wall, fits_per_s=res.n_fits / wall,
-            n_runs=len(secs), all_runs_s=secs, timing=how, check_wall_s=res.wall_s,
-            **memory, **checked,
+            base,
+            n_fits=res.n_fits,
+            wall_s=wall,
+            fits_per_s=res.n_fits / wall,
+            n_runs=len(secs),
+            all_runs_s=secs,
+            timing=how,
+            check_wall_s=res.wall_s,
+            **memory,
+            **checked,
             library_version=res.extra.get("version"),
             extra={k: v for k, v in res.extra.items() if k != "version"},
         )
         rows.append(row)
         peak, inc = memory["peak_rss_mb"], memory["peak_rss_increment_mb"]
-        print(f"  {library:12} time:  {wall:8.3f} s ({how}); "
-              f"{res.n_fits:,} fits; {res.n_fits / wall:,.0f} fits/s; peak RSS "
-              f"{_mb(peak)} MiB (+{_mb(inc)} over its start; "
-              f"{_mb(memory['rss_data_mb'])} after imports and data)", flush=True)
+        print(
+            f"  {library:12} time:  {wall:8.3f} s ({how}); "
+            f"{res.n_fits:,} fits; {res.n_fits / wall:,.0f} fits/s; peak RSS "
+            f"{_mb(peak)} MiB (+{_mb(inc)} over its start; "
+            f"{_mb(memory['rss_data_mb'])} after imports and data)",
+            flush=True,
+        )
         if library.startswith("gpureg") and not checked["correct"]:
             ok = False
         write_rows(kept + rows, out)
@@ -387,23 +437,27 @@ def summary_lines(rows):
     list of str
     """
     order = {name: k for k, name in enumerate(adapters.ADAPTERS)}
-    head = (f"{'library':12} {'fits':>7} {'wall s':>9} {'fits/s':>9} "
-            f"{'peak MiB':>9} {'+MiB':>7} {'subopt med':>10} {'subopt p90':>10} "
-            f"{'KKT med':>8} {'KKT p90':>8} {'exc/tol':>8} correct")
+    head = (
+        f"{'library':12} {'fits':>7} {'wall s':>9} {'fits/s':>9} "
+        f"{'peak MiB':>9} {'+MiB':>7} {'subopt med':>10} {'subopt p90':>10} "
+        f"{'KKT med':>8} {'KKT p90':>8} {'exc/tol':>8} correct"
+    )
     lines = [head, "-" * len(head)]
     for r in sorted(rows, key=lambda r: order.get(r.get("backend"), len(order))):
         name = r.get("backend", "?")
         if r.get("skipped") or r.get("error"):
             why = r.get("skipped") or r.get("error")
-            lines.append(f"{name:12} {'skipped' if r.get('skipped') else 'ERROR'}: "
-                         f"{why[:90]}")
+            lines.append(
+                f"{name:12} {'skipped' if r.get('skipped') else 'ERROR'}: {why[:90]}"
+            )
             continue
         lines.append(
             f"{name:12} {r['n_fits']:>7,} {r['wall_s']:>9.3g} {r['fits_per_s']:>9,.0f} "
             f"{_mb(r.get('peak_rss_mb')):>9} {_mb(r.get('peak_rss_increment_mb')):>7} "
             f"{_g(r.get('obj_subopt_median')):>10} {_g(r.get('obj_subopt_p90')):>10} "
             f"{_g(r.get('kkt_median')):>8} {_g(r.get('kkt_p90')):>8} "
-            f"{_g(r.get('max_obj_excess_over_tol'), '.2g'):>8} {r.get('correct')}")
+            f"{_g(r.get('max_obj_excess_over_tol'), '.2g'):>8} {r.get('correct')}"
+        )
     return lines
 
 
@@ -415,10 +469,12 @@ def print_summary(name, rows):
     name : str
     rows : list of dict
     """
-    print(f"\n  {name}, side by side (subopt: (P − P_best)/P_best per grid point, "
-          f"P_best = min(tight reference, library); KKT over max|X̃ᵀỹ|/n; peak "
-          f"MiB: resident set of the timed call, "
-          f"+MiB: over its resident set at the call's start):")
+    print(
+        f"\n  {name}, side by side (subopt: (P − P_best)/P_best per grid point, "
+        f"P_best = min(tight reference, library); KKT over max|X̃ᵀỹ|/n; peak "
+        f"MiB: resident set of the timed call, "
+        f"+MiB: over its resident set at the call's start):"
+    )
     for line in summary_lines(rows):
         print("  " + line)
     print(flush=True)
@@ -463,22 +519,32 @@ def run_scaling(libraries, args, env):
     backends = [SCALING_BACKENDS[lib] for lib in libraries if lib in SCALING_BACKENDS]
     if not backends:
         return []
-    print(f"\nscaling series: backends {backends}, max fits {args.max_fits}",
-          flush=True)
-    rows = workloads.scaling_rows(backends, quick=args.quick, max_fits=args.max_fits,
-                                  progress=args.progress)
+    print(
+        f"\nscaling series: backends {backends}, max fits {args.max_fits}", flush=True
+    )
+    rows = workloads.scaling_rows(
+        backends, quick=args.quick, max_fits=args.max_fits, progress=args.progress
+    )
     name = {v: k for k, v in SCALING_BACKENDS.items()}
     for row in rows:
         row["library"] = name[row["backend"]]
         if "skipped" in row:
             print(f"  {row['library']:12} skipped: {row['skipped']}")
             continue
-        print(f"  {row['library']:12} {row['n_fits']:>8,} fits {row['wall_s']:9.4f} s "
-              f"{row['fits_per_s']:>12,.0f} fits/s"
-              + ("" if row["all_certified"] is None else
-                 f"; certified {row['all_certified']}")
-              + ("" if row["mse_path_max_rel_diff_vs_cpu"] is None else
-                 f"; mse vs gpureg-cpu {row['mse_path_max_rel_diff_vs_cpu']:.2g}"))
+        print(
+            f"  {row['library']:12} {row['n_fits']:>8,} fits {row['wall_s']:9.4f} s "
+            f"{row['fits_per_s']:>12,.0f} fits/s"
+            + (
+                ""
+                if row["all_certified"] is None
+                else f"; certified {row['all_certified']}"
+            )
+            + (
+                ""
+                if row["mse_path_max_rel_diff_vs_cpu"] is None
+                else f"; mse vs gpureg-cpu {row['mse_path_max_rel_diff_vs_cpu']:.2g}"
+            )
+        )
     suffix = "-quick" if args.quick else ""
     write_rows(rows, Path(args.out) / f"scaling{suffix}")
     return rows
@@ -516,41 +582,78 @@ def main(argv=None):
         0, or 1 when a gpureg library failed its correctness check.
     """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workloads", default="w1,pn,float32,scaling",
-                        help=f"comma-separated, of {list(workloads.WORKLOADS)} "
-                             f"and {list(workloads.SERIES)}")
-    parser.add_argument("--libraries", default=",".join(adapters.ADAPTERS),
-                        help="comma-separated, of " + ", ".join(adapters.ADAPTERS))
+    parser.add_argument(
+        "--workloads",
+        default="w1,pn,float32,scaling",
+        help=f"comma-separated, of {list(workloads.WORKLOADS)} "
+        f"and {list(workloads.SERIES)}",
+    )
+    parser.add_argument(
+        "--libraries",
+        default=",".join(adapters.ADAPTERS),
+        help="comma-separated, of " + ", ".join(adapters.ADAPTERS),
+    )
     parser.add_argument("--quick", action="store_true", help="smaller problems")
-    parser.add_argument("--repeat", type=int, default=None,
-                        help="timed runs per library (best reported); default "
-                             "3 for w1/float32, 1 for w2/pn")
-    parser.add_argument("--budget", type=float, default=BUDGET_S,
-                        help="seconds the timed runs of one library may take")
-    parser.add_argument("--shape", action="append", default=[],
-                        help="override a workload's size, e.g. pn=500x5000")
-    parser.add_argument("--timeout", type=float, default=None,
-                        help="seconds one library (its own process: data, check, "
-                             "timed calls) may take; killed and reported as an "
-                             "error row after that (default: none)")
-    parser.add_argument("--ref-tol", type=float, default=reference.REF_TOL,
-                        help="tol of the tight reference (default 1e-10)")
-    parser.add_argument("--ref-max-iter", type=int, default=reference.REF_MAX_ITER,
-                        help="epochs per grid point of the tight reference's "
-                             "coordinate descent, before its polish (default 1000)")
-    parser.add_argument("--recompute-references", action="store_true",
-                        help="ignore the references cached in <out>/cache/")
-    parser.add_argument("--max-fits", type=int, default=None,
-                        help="scaling series: largest grid (gpureg fits)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=None,
+        help="timed runs per library (best reported); default "
+        "3 for w1/float32, 1 for w2/pn",
+    )
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=BUDGET_S,
+        help="seconds the timed runs of one library may take",
+    )
+    parser.add_argument(
+        "--shape",
+        action="append",
+        default=[],
+        help="override a workload's size, e.g. pn=500x5000",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds one library (its own process: data, check, "
+        "timed calls) may take; killed and reported as an "
+        "error row after that (default: none)",
+    )
+    parser.add_argument(
+        "--ref-tol",
+        type=float,
+        default=reference.REF_TOL,
+        help="tol of the tight reference (default 1e-10)",
+    )
+    parser.add_argument(
+        "--ref-max-iter",
+        type=int,
+        default=reference.REF_MAX_ITER,
+        help="epochs per grid point of the tight reference's "
+        "coordinate descent, before its polish (default 1000)",
+    )
+    parser.add_argument(
+        "--recompute-references",
+        action="store_true",
+        help="ignore the references cached in <out>/cache/",
+    )
+    parser.add_argument(
+        "--max-fits",
+        type=int,
+        default=None,
+        help="scaling series: largest grid (gpureg fits)",
+    )
     parser.add_argument("--progress", action="store_true")
     parser.add_argument("--out", default=str(_HERE.parent / "results" / "suite"))
     args = parser.parse_args(argv)
     args.shape = parse_shapes(args.shape)
     keys = [k.strip() for k in args.workloads.split(",") if k.strip()]
     libraries = [k.strip() for k in args.libraries.split(",") if k.strip()]
-    unknown = ([k for k in keys if k not in workloads.WORKLOADS
-                and k not in workloads.SERIES]
-               + [k for k in libraries if k not in adapters.ADAPTERS])
+    unknown = [
+        k for k in keys if k not in workloads.WORKLOADS and k not in workloads.SERIES
+    ] + [k for k in libraries if k not in adapters.ADAPTERS]
     if unknown:
         parser.error(f"unknown workloads/libraries: {unknown}")
 

@@ -116,17 +116,33 @@ class Problem:
 
 
 WORKLOADS = {
-    "w1": Workload("w1", "W1", (10_000, 1_000), (2_000, 200), 5, tuple(L1_RATIOS),
-                   repeat=3),
-    "w2": Workload("w2", "W2", (100_000, 2_000), (10_000, 500), 10,
-                   tuple(float(r) for r in np.linspace(0.05, 1.0, 20))),
+    "w1": Workload(
+        "w1", "W1", (10_000, 1_000), (2_000, 200), 5, tuple(L1_RATIOS), repeat=3
+    ),
+    "w2": Workload(
+        "w2",
+        "W2",
+        (100_000, 2_000),
+        (10_000, 500),
+        10,
+        tuple(float(r) for r in np.linspace(0.05, 1.0, 20)),
+    ),
     "pn": Workload("pn", "pn", (500, 20_000), (200, 2_000), 5, (0.5, 0.9, 1.0)),
     "h1": Workload("h1", "H1", (2_000, 5_000), (400, 1_000), 5, (0.5, 1.0), rho=0.9),
-    "h2": Workload("h2", "H2", (200_000, 100), (20_000, 100), 10, tuple(L1_RATIOS),
-                   repeat=3),
-    "float32": Workload("float32", "W1-float32", (10_000, 1_000), (2_000, 200), 5,
-                        tuple(L1_RATIOS), dtype="float32", libraries=GPUREG_ONLY,
-                        repeat=3),
+    "h2": Workload(
+        "h2", "H2", (200_000, 100), (20_000, 100), 10, tuple(L1_RATIOS), repeat=3
+    ),
+    "float32": Workload(
+        "float32",
+        "W1-float32",
+        (10_000, 1_000),
+        (2_000, 200),
+        5,
+        tuple(L1_RATIOS),
+        dtype="float32",
+        libraries=GPUREG_ONLY,
+        repeat=3,
+    ),
 }
 
 #: Workloads that are not fixed problems (run by ``gpureg._bench``).
@@ -154,8 +170,7 @@ def build(key, *, quick=False, shape=None, seed=0):
     spec = WORKLOADS[key]
     default = spec.quick_shape if quick else spec.shape
     n, p = shape or default
-    X, y = make_w1(n, p, n_informative=max(1, min(50, p // 4)), rho=spec.rho,
-                   seed=seed)
+    X, y = make_w1(n, p, n_informative=max(1, min(50, p // 4)), rho=spec.rho, seed=seed)
     X, y = X.astype(spec.dtype), y.astype(spec.dtype)
     l1_ratios = np.array(spec.l1_ratios)
     alphas = default_alphas(X, y, l1_ratios, N_ALPHAS)
@@ -189,7 +204,9 @@ def scaling_rows(backends, *, quick=False, max_fits=None, progress=False):
     if quick and max_fits is not None:
         max_fits = min(max_fits, _bench.QUICK_MAX_FITS)
     if max_fits is not None:
-        sizes = [s for s in _bench.DEFAULT_SIZES
-                 if (s[2] + 1) * s[1] * s[0] <= max_fits]
-    return _bench.throughput_rows(backends=tuple(backends), sizes=sizes, quick=quick,
-                                  progress=progress)
+        sizes = [
+            s for s in _bench.DEFAULT_SIZES if (s[2] + 1) * s[1] * s[0] <= max_fits
+        ]
+    return _bench.throughput_rows(
+        backends=tuple(backends), sizes=sizes, quick=quick, progress=progress
+    )

@@ -67,8 +67,20 @@ def keep_mask(n, seed, offset, threshold, out):
 
 
 @njit(cache=True, parallel=True)
-def fused_dropout(x, residual, bias, out, keep, seed, offset, threshold, scale,
-                  has_residual, has_bias, want_keep):
+def fused_dropout(
+    x,
+    residual,
+    bias,
+    out,
+    keep,
+    seed,
+    offset,
+    threshold,
+    scale,
+    has_residual,
+    has_bias,
+    want_keep,
+):
     """One pass of ``out = residual + (keep ? (x + bias)·scale : 0)`` (numba).
 
     The CPU twin of ``dropout_fwd<F32|F64>`` for float32/float64 arrays:
@@ -95,22 +107,67 @@ def fused_dropout(x, residual, bias, out, keep, seed, offset, threshold, scale,
         qq = np.uint64(q)
         r0, r1, r2, r3 = _philox10(qq & m, qq >> np.uint64(32), o0, o1, k0, k1)
         i = 4 * q
-        _apply(x, residual, bias, out, keep, i, r0 >= threshold, scale,
-               has_residual, has_bias, want_keep)
+        _apply(
+            x,
+            residual,
+            bias,
+            out,
+            keep,
+            i,
+            r0 >= threshold,
+            scale,
+            has_residual,
+            has_bias,
+            want_keep,
+        )
         if i + 1 < n:
-            _apply(x, residual, bias, out, keep, i + 1, r1 >= threshold, scale,
-                   has_residual, has_bias, want_keep)
+            _apply(
+                x,
+                residual,
+                bias,
+                out,
+                keep,
+                i + 1,
+                r1 >= threshold,
+                scale,
+                has_residual,
+                has_bias,
+                want_keep,
+            )
         if i + 2 < n:
-            _apply(x, residual, bias, out, keep, i + 2, r2 >= threshold, scale,
-                   has_residual, has_bias, want_keep)
+            _apply(
+                x,
+                residual,
+                bias,
+                out,
+                keep,
+                i + 2,
+                r2 >= threshold,
+                scale,
+                has_residual,
+                has_bias,
+                want_keep,
+            )
         if i + 3 < n:
-            _apply(x, residual, bias, out, keep, i + 3, r3 >= threshold, scale,
-                   has_residual, has_bias, want_keep)
+            _apply(
+                x,
+                residual,
+                bias,
+                out,
+                keep,
+                i + 3,
+                r3 >= threshold,
+                scale,
+                has_residual,
+                has_bias,
+                want_keep,
+            )
 
 
 @njit(cache=True, inline="always")
-def _apply(x, residual, bias, out, keep, i, kept, scale, has_residual, has_bias,
-           want_keep):
+def _apply(
+    x, residual, bias, out, keep, i, kept, scale, has_residual, has_bias, want_keep
+):
     """Element i of :func:`fused_dropout`."""
     v = x[i]
     if has_bias:

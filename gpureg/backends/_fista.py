@@ -203,9 +203,11 @@ class DesignOperator:
             t = int(t)
             live = self.batch.hdiag[t] > 0
             inv = np.where(live, 1.0 / st.x_scale[t], 0.0)
-            self._sets[t] = (xp.asarray(inv.astype(self.dtype)),
-                             xp.asarray(st.x_mean[t].astype(self.dtype)),
-                             xp.asarray(self.batch.sw[t].astype(self.dtype)))
+            self._sets[t] = (
+                xp.asarray(inv.astype(self.dtype)),
+                xp.asarray(st.x_mean[t].astype(self.dtype)),
+                xp.asarray(self.batch.sw[t].astype(self.dtype)),
+            )
 
     def release(self):
         """Drop the per-set device arrays (X stays for the next chunk)."""
@@ -213,8 +215,11 @@ class DesignOperator:
 
     def _product(self, t, Y, X, out):
         """``out = Y X̃ᵀ S X̃`` (about ``m (n + n_features)`` temporary entries)."""
-        inv, mean, sw = self._sets[t] if X is self._X else (
-            a.astype(np.float64) for a in self._sets[t])
+        inv, mean, sw = (
+            self._sets[t]
+            if X is self._X
+            else (a.astype(np.float64) for a in self._sets[t])
+        )
         Ys = Y * inv
         U = Ys @ X.T  # (m, n) = Y X̃ᵀ, centered below
         U -= (Ys @ mean)[:, None]
@@ -287,12 +292,18 @@ def chunk_bytes(op, n_problems, n_sets, n_sets_total, n_features, itemsize) -> i
         ``diag(G)``, ``f``, the power iteration's vectors).
     """
     p = n_features
-    rows = n_problems * (ROWS_PER_PROBLEM * p * itemsize + PROBLEM_BYTES
-                         + op.problem_bytes())
+    rows = n_problems * (
+        ROWS_PER_PROBLEM * p * itemsize + PROBLEM_BYTES + op.problem_bytes()
+    )
     slab = min(n_problems, max(1, CHECK_SLAB // max(p, 1)))
     checks = CHECK_TEMPS * 8 * slab * p + op.check_bytes(slab)
-    shared = op.fixed_bytes() + 8 * p * (2 * n_sets_total + 1) \
-        + 16 * n_sets_total + 4 * p * itemsize + op.problem_bytes()
+    shared = (
+        op.fixed_bytes()
+        + 8 * p * (2 * n_sets_total + 1)
+        + 16 * n_sets_total
+        + 4 * p * itemsize
+        + op.problem_bytes()
+    )
     return rows + checks + n_sets * op.set_bytes() + shared
 
 
@@ -377,8 +388,21 @@ def lipschitz(op, t, n_features, xp, dtype) -> float:
     return max(min(est, op.gershgorin(t)), 1e-300)
 
 
-def solve(op, C, yy, problems: Problems, f, *, positive, tol, max_iter, ops,
-          budget=None, check_every=CHECK_EVERY, progress=None):
+def solve(
+    op,
+    C,
+    yy,
+    problems: Problems,
+    f,
+    *,
+    positive,
+    tol,
+    max_iter,
+    ops,
+    budget=None,
+    check_every=CHECK_EVERY,
+    progress=None,
+):
     """Solve every problem to scikit-learn's accuracy, certified (or ``max_iter``).
 
     A fit stops at the first check where its duality gap is at most
@@ -429,13 +453,30 @@ def solve(op, C, yy, problems: Problems, f, *, positive, tol, max_iter, ops,
     D_d = xp.asarray(diag)
     step_rel = max(STEP_SAFETY * tol, STEP_ROUNDOFF_ULPS * float(np.finfo(dtype).eps))
     # |c_j| / G_jj: the size of a coefficient; floors the steps of fits at w ≈ 0
-    step_abs = STEP_FLOOR * np.max(np.abs(C) / np.where(diag > 0, diag, np.inf),
-                                   axis=1, initial=0.0)
-    shared = dict(op=op, ops=ops, xp=xp, dtype=dtype, p=p, C_d=C_d, yy_d=yy_d,
-                  f_d=f_d, D_d=D_d, positive=positive, max_iter=max_iter,
-                  check_every=check_every, thr_all=thr_all, step_rel=step_rel,
-                  step_abs=step_abs, coef=coef, gaps=gaps, iters=iters,
-                  progress=progress)
+    step_abs = STEP_FLOOR * np.max(
+        np.abs(C) / np.where(diag > 0, diag, np.inf), axis=1, initial=0.0
+    )
+    shared = dict(
+        op=op,
+        ops=ops,
+        xp=xp,
+        dtype=dtype,
+        p=p,
+        C_d=C_d,
+        yy_d=yy_d,
+        f_d=f_d,
+        D_d=D_d,
+        positive=positive,
+        max_iter=max_iter,
+        check_every=check_every,
+        thr_all=thr_all,
+        step_rel=step_rel,
+        step_abs=step_abs,
+        coef=coef,
+        gaps=gaps,
+        iters=iters,
+        progress=progress,
+    )
     for start, stop in chunks:
         sets = np.unique(set_all[start:stop])
         op.load(sets)
@@ -447,9 +488,33 @@ def solve(op, C, yy, problems: Problems, f, *, positive, tol, max_iter, ops,
     return coef, gaps, iters, len(chunks)
 
 
-def _solve_chunk(start, stop, set_all, problems, step_d, *, op, ops, xp, dtype, p,
-                 C_d, yy_d, f_d, D_d, positive, max_iter, check_every, thr_all,
-                 step_rel, step_abs, coef, gaps, iters, progress):
+def _solve_chunk(
+    start,
+    stop,
+    set_all,
+    problems,
+    step_d,
+    *,
+    op,
+    ops,
+    xp,
+    dtype,
+    p,
+    C_d,
+    yy_d,
+    f_d,
+    D_d,
+    positive,
+    max_iter,
+    check_every,
+    thr_all,
+    step_rel,
+    step_abs,
+    coef,
+    gaps,
+    iters,
+    progress,
+):
     """Iterate the problems ``[start, stop)`` until each stops (see :func:`solve`).
 
     Finished rows are written into ``coef``, ``gaps`` and ``iters`` (host)
@@ -474,8 +539,21 @@ def _solve_chunk(start, stop, set_all, problems, step_d, *, op, ops, xp, dtype, 
         segs = _segments(set_h)
         for t, lo, hi in segs:
             op.apply(t, Y[lo:hi], GY[lo:hi])
-        ops.fista_step(GY, Y, W, W_next, Y_next, C_d, set_d, step_d, l1_d, l2_d,
-                       f_d, t_mom, positive)
+        ops.fista_step(
+            GY,
+            Y,
+            W,
+            W_next,
+            Y_next,
+            C_d,
+            set_d,
+            step_d,
+            l1_d,
+            l2_d,
+            f_d,
+            t_mom,
+            positive,
+        )
         W, W_next = W_next, W
         Y, Y_next = Y_next, Y
         if it % check_every and it != max_iter:
@@ -483,22 +561,37 @@ def _solve_chunk(start, stop, set_all, problems, step_d, *, op, ops, xp, dtype, 
         check_stop()
         for t, lo, hi in segs:
             op.apply(t, W[lo:hi], GY[lo:hi])
-        g = _to_host(xp, ops.gap(GY, W, C_d, yy_d, set_d, l1_d, l2_d, f_d,
-                                 positive))
+        g = _to_host(xp, ops.gap(GY, W, C_d, yy_d, set_d, l1_d, l2_d, f_d, positive))
         thr = thr_all[set_h]
         last = it == max_iter
         cand = np.ones(g.shape, dtype=bool) if last else g <= thr
         exact = dtype == np.float64
         done = cand.copy()
         if cand.any() and not (last and exact):
-            g_c, dmax, wmax = _end_checks(op, W, GY, cand, set_h, C_d, yy_d, D_d,
-                                          set_d, l1_d, l2_d, f_d, positive, ops,
-                                          recompute=not exact, steps=not last)
+            g_c, dmax, wmax = _end_checks(
+                op,
+                W,
+                GY,
+                cand,
+                set_h,
+                C_d,
+                yy_d,
+                D_d,
+                set_d,
+                l1_d,
+                l2_d,
+                f_d,
+                positive,
+                ops,
+                recompute=not exact,
+                steps=not last,
+            )
             if g_c is not None:
                 g[cand] = g_c
             if not last:
                 done[cand] = (g[cand] <= thr[cand]) & (
-                    dmax <= step_rel * wmax + step_abs[set_h[cand]])
+                    dmax <= step_rel * wmax + step_abs[set_h[cand]]
+                )
         if not done.any():
             continue
         rows = idx[done]
@@ -521,12 +614,33 @@ def _solve_chunk(start, stop, set_all, problems, step_d, *, op, ops, xp, dtype, 
         Y, Y_next = Y_next[:k], Y[:k]
         GY = GY[:k]
         idx, set_h = idx[keep], set_h[keep]
-        set_d, l1_d, l2_d, t_mom = set_d[keep_d], l1_d[keep_d], l2_d[keep_d], \
-            t_mom[keep_d]
+        set_d, l1_d, l2_d, t_mom = (
+            set_d[keep_d],
+            l1_d[keep_d],
+            l2_d[keep_d],
+            t_mom[keep_d],
+        )
 
 
-def _end_checks(op, W, GW, cand, set_h, C_d, yy_d, D_d, set_d, l1_d, l2_d, f_d,
-                positive, ops, *, recompute, steps):
+def _end_checks(
+    op,
+    W,
+    GW,
+    cand,
+    set_h,
+    C_d,
+    yy_d,
+    D_d,
+    set_d,
+    l1_d,
+    l2_d,
+    f_d,
+    positive,
+    ops,
+    *,
+    recompute,
+    steps,
+):
     """Gaps and coordinate steps of the rows ``cand`` (certified by their gap).
 
     Parameters
@@ -565,13 +679,15 @@ def _end_checks(op, W, GW, cand, set_h, C_d, yy_d, D_d, set_d, l1_d, l2_d, f_d,
             if recompute:
                 w = w.astype(np.float64)
                 gw = op.apply64(t, w)
-                out[0, a:b] = ops.gap(gw, w, C_d, yy_d, set_d[r_d], l1_d[r_d],
-                                      l2_d[r_d], f_d, positive)
+                out[0, a:b] = ops.gap(
+                    gw, w, C_d, yy_d, set_d[r_d], l1_d[r_d], l2_d[r_d], f_d, positive
+                )
             elif steps:
                 gw = GW[r_d]
             if steps:
-                out[1:, a:b] = _jacobi_steps(w, gw, C_d[t], D_d[t], l1_d[r_d],
-                                             l2_d[r_d], f_d, positive, xp)
+                out[1:, a:b] = _jacobi_steps(
+                    w, gw, C_d[t], D_d[t], l1_d[r_d], l2_d[r_d], f_d, positive, xp
+                )
     gap, dmax, wmax = _to_host(xp, out)
     return (gap if recompute else None), dmax, wmax
 
@@ -609,8 +725,19 @@ def _jacobi_steps(w, gw, c, d, l1, l2, f, positive, xp):
     return xp.stack((step.max(axis=1), xp.abs(w).max(axis=1)))
 
 
-def solve_paths_with(ops, batch, alphas, l1_ratios, penalty_factor, *, positive, tol,
-                     max_iter, progress=None, budget=None):
+def solve_paths_with(
+    ops,
+    batch,
+    alphas,
+    l1_ratios,
+    penalty_factor,
+    *,
+    positive,
+    tol,
+    max_iter,
+    progress=None,
+    budget=None,
+):
     """The backend contract of ``solve_paths`` on top of :func:`solve`.
 
     Parameters
@@ -641,8 +768,11 @@ def solve_paths_with(ops, batch, alphas, l1_ratios, penalty_factor, *, positive,
     rho = np.tile(np.repeat(l1_ratios, n_alphas), n_sets)
     problems = Problems(set_of=set_of, l1=a * rho, l2=a * (1.0 - rho))
     xp = ops.xp
-    op = GramOperator(batch, xp) if isinstance(batch, GramBatch) else \
-        DesignOperator(batch, xp)
+    op = (
+        GramOperator(batch, xp)
+        if isinstance(batch, GramBatch)
+        else DesignOperator(batch, xp)
+    )
     report = None
     if progress is not None:
         state = {"fits": 0, "paths": 0}
@@ -654,10 +784,21 @@ def solve_paths_with(ops, batch, alphas, l1_ratios, penalty_factor, *, positive,
                 progress(paths - state["paths"])
                 state["paths"] = paths
 
-    coef, gap, iters, _ = solve(op, batch.stats.c, batch.stats.yy, problems,
-                                penalty_factor, positive=positive, tol=tol,
-                                max_iter=max_iter, ops=ops, budget=budget,
-                                progress=report)
-    return PathSolution(coef=coef.reshape(n_sets, n_l1, n_alphas, p),
-                        dual_gap=gap.reshape(n_sets, n_l1, n_alphas),
-                        n_iter=iters.reshape(n_sets, n_l1, n_alphas))
+    coef, gap, iters, _ = solve(
+        op,
+        batch.stats.c,
+        batch.stats.yy,
+        problems,
+        penalty_factor,
+        positive=positive,
+        tol=tol,
+        max_iter=max_iter,
+        ops=ops,
+        budget=budget,
+        progress=report,
+    )
+    return PathSolution(
+        coef=coef.reshape(n_sets, n_l1, n_alphas, p),
+        dual_gap=gap.reshape(n_sets, n_l1, n_alphas),
+        n_iter=iters.reshape(n_sets, n_l1, n_alphas),
+    )

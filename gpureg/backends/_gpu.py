@@ -43,10 +43,15 @@ def check_block(block: int) -> int:
         Unless ``block`` is a multiple of 32 (the warp shuffles of the block
         reductions and of the dropout mask need whole warps) in [32, 1024].
     """
-    if isinstance(block, bool) or int(block) != block or not (
-            32 <= block <= 1024 and block % 32 == 0):
-        raise ValueError(f"the CUDA block size must be a multiple of 32 in "
-                         f"[32, 1024], got {block!r}.")
+    if (
+        isinstance(block, bool)
+        or int(block) != block
+        or not (32 <= block <= 1024 and block % 32 == 0)
+    ):
+        raise ValueError(
+            f"the CUDA block size must be a multiple of 32 in "
+            f"[32, 1024], got {block!r}."
+        )
     return int(block)
 
 
@@ -117,7 +122,8 @@ def memory_budget() -> int:
 
 def _ctype(dtype) -> str:
     return {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}[
-        np.dtype(dtype)]
+        np.dtype(dtype)
+    ]
 
 
 def _contiguous(*arrays):
@@ -144,8 +150,9 @@ class CudaOps:
 
         self.xp = cupy
 
-    def fista_step(self, GY, Y, W, W_next, Y_next, C, set_of, step, l1, l2, f,
-                   t_mom, positive):
+    def fista_step(
+        self, GY, Y, W, W_next, Y_next, C, set_of, step, l1, l2, f, t_mom, positive
+    ):
         """Launch ``enet_fista_step<T>``: one block of :data:`BLOCK` per row."""
         from ._kernels import get_function
 
@@ -153,12 +160,31 @@ class CudaOps:
         if n == 0:
             return
         _contiguous(GY, Y, W, W_next, Y_next, C, set_of, step, l1, l2, f, t_mom)
-        _dtypes((GY, Y, W, W_next, Y_next), Y.dtype, (set_of,),
-                (C, step, l1, l2, f, t_mom))
+        _dtypes(
+            (GY, Y, W, W_next, Y_next), Y.dtype, (set_of,), (C, step, l1, l2, f, t_mom)
+        )
         kernel = get_function("enet_fista.cu", f"enet_fista_step<{_ctype(Y.dtype)}>")
-        kernel((n,), (check_block(BLOCK),), (
-            GY, Y, W, W_next, Y_next, C, set_of, step, l1, l2, f, t_mom, np.int32(n),
-            np.int32(p), np.int32(bool(positive))))
+        kernel(
+            (n,),
+            (check_block(BLOCK),),
+            (
+                GY,
+                Y,
+                W,
+                W_next,
+                Y_next,
+                C,
+                set_of,
+                step,
+                l1,
+                l2,
+                f,
+                t_mom,
+                np.int32(n),
+                np.int32(p),
+                np.int32(bool(positive)),
+            ),
+        )
 
     def gap(self, GW, W, C, yy, set_of, l1, l2, f, positive):
         """Launch ``enet_gap<T>``; returns the gaps, shape ``(n,)`` float64."""
@@ -171,14 +197,30 @@ class CudaOps:
         _contiguous(GW, W, C, yy, set_of, l1, l2, f)
         _dtypes((GW, W), W.dtype, (set_of,), (C, yy, l1, l2, f))
         kernel = get_function("enet_fista.cu", f"enet_gap<{_ctype(W.dtype)}>")
-        kernel((n,), (check_block(BLOCK),), (
-            GW, W, C, yy, set_of, l1, l2, f, out, np.int32(n), np.int32(p),
-            np.int32(bool(positive))))
+        kernel(
+            (n,),
+            (check_block(BLOCK),),
+            (
+                GW,
+                W,
+                C,
+                yy,
+                set_of,
+                l1,
+                l2,
+                f,
+                out,
+                np.int32(n),
+                np.int32(p),
+                np.int32(bool(positive)),
+            ),
+        )
         return out
 
 
-def solve_paths(batch, alphas, l1_ratios, penalty_factor, *, positive, tol, max_iter,
-                progress=None):
+def solve_paths(
+    batch, alphas, l1_ratios, penalty_factor, *, positive, tol, max_iter, progress=None
+):
     """Same contract as ``backends._numba.solve_paths``, solved on the device.
 
     ``max_iter`` counts FISTA iterations of each fit (and ``n_iter`` reports
@@ -191,8 +233,17 @@ def solve_paths(batch, alphas, l1_ratios, penalty_factor, *, positive, tol, max_
 
     from ._fista import solve_paths_with
 
-    sol = solve_paths_with(CudaOps(), batch, alphas, l1_ratios, penalty_factor,
-                           positive=positive, tol=tol, max_iter=max_iter,
-                           progress=progress, budget=memory_budget())
+    sol = solve_paths_with(
+        CudaOps(),
+        batch,
+        alphas,
+        l1_ratios,
+        penalty_factor,
+        positive=positive,
+        tol=tol,
+        max_iter=max_iter,
+        progress=progress,
+        budget=memory_budget(),
+    )
     cupy.cuda.Device().synchronize()
     return sol

@@ -25,7 +25,8 @@ KERNELS: dict[str, tuple[str, ...]] = {
     ),
     "dropout.cu": tuple(
         f"dropout_fwd<{tag}, {vec}>"
-        for tag in ("F32", "F64", "F16", "BF16") for vec in ("true", "false")
+        for tag in ("F32", "F64", "F16", "BF16")
+        for vec in ("true", "false")
     ),
 }
 
@@ -88,8 +89,10 @@ def get_function(filename: str, name: str):
     key = (filename, cupy.cuda.Device().id)
     module = _MODULES.get(key)
     if module is None:
-        module = cupy.RawModule(code=source(filename),
-                                options=compile_options(filename),
-                                name_expressions=list(KERNELS[filename]))
+        module = cupy.RawModule(
+            code=source(filename),
+            options=compile_options(filename),
+            name_expressions=list(KERNELS[filename]),
+        )
         _MODULES[key] = module
     return module.get_function(name)

@@ -293,10 +293,22 @@ def _ws_buffers(p):
     compact ``cA, diagA, wA, qA, l1A, l2A`` and Anderson's ``Ws, Qs, U, C, z``.
     """
     K = ANDERSON_K
-    return (np.zeros(p, dtype=np.bool_), np.empty(p, dtype=np.int64), np.arange(p),
-            np.zeros(p), np.zeros(p), np.zeros(p), np.zeros(p), np.zeros(p),
-            np.zeros(p), np.zeros((K + 1, p)), np.zeros((K + 1, p)), np.zeros((K, p)),
-            np.zeros((K, K)), np.zeros(K))
+    return (
+        np.zeros(p, dtype=np.bool_),
+        np.empty(p, dtype=np.int64),
+        np.arange(p),
+        np.zeros(p),
+        np.zeros(p),
+        np.zeros(p),
+        np.zeros(p),
+        np.zeros(p),
+        np.zeros(p),
+        np.zeros((K + 1, p)),
+        np.zeros((K + 1, p)),
+        np.zeros((K, p)),
+        np.zeros((K, K)),
+        np.zeros(K),
+    )
 
 
 @njit(cache=True)
@@ -307,8 +319,33 @@ def _ws_penalties(ws, m0, m, l1, l2, f, l1A, l2A):
 
 
 @njit(cache=True)
-def _cd_until_check(GA, cA, diagA, l1A, l2A, wA, qA, m, positive, tol, yy, l1, l2, f,
-                    ws, w, grad, n_iter, max_iter, check_every, Ws, Qs, U, C, z):
+def _cd_until_check(
+    GA,
+    cA,
+    diagA,
+    l1A,
+    l2A,
+    wA,
+    qA,
+    m,
+    positive,
+    tol,
+    yy,
+    l1,
+    l2,
+    f,
+    ws,
+    w,
+    grad,
+    n_iter,
+    max_iter,
+    check_every,
+    Ws,
+    Qs,
+    U,
+    C,
+    z,
+):
     """CD epochs (with Anderson extrapolation) on the working set.
 
     Runs until the full check is due: the last epoch was small
@@ -378,8 +415,9 @@ def _gram_fill(G, c, q, w, ws, m0, m, GA, cA, diagA, wA, qA):
 
 
 @njit(cache=True, nogil=True)
-def _gram_path(G, c, yy, alphas, rho, f, positive, tol, max_iter, coef, gaps, iters,
-               stop):
+def _gram_path(
+    G, c, yy, alphas, rho, f, positive, tol, max_iter, coef, gaps, iters, stop
+):
     """One alpha path in Gram form; writes coef (n_alphas, p), gaps, iters.
 
     Returns early, leaving the rest of the path unsolved, once ``stop[0]`` is
@@ -392,8 +430,7 @@ def _gram_path(G, c, yy, alphas, rho, f, positive, tol, max_iter, coef, gaps, it
     diag = np.empty(p)
     for j in range(p):
         diag[j] = G[j, j]
-    (in_ws, ws, all_idx, cA, diagA, wA, qA, l1A, l2A, Ws, Qs, U, C,
-     z) = _ws_buffers(p)
+    (in_ws, ws, all_idx, cA, diagA, wA, qA, l1A, l2A, Ws, Qs, U, C, z) = _ws_buffers(p)
     GA = np.zeros((min(p, 64), min(p, 64)))
     m = 0
     tol_abs = tol * yy
@@ -403,8 +440,9 @@ def _gram_path(G, c, yy, alphas, rho, f, positive, tol, max_iter, coef, gaps, it
         l2 = alpha * (1.0 - rho)
         a_prev = alphas[k - 1] if k > 0 else alpha
         m0 = m
-        m = _extend_strong(grad, w, diag, f, rho * (2.0 * alpha - a_prev), positive,
-                           in_ws, ws, m)
+        m = _extend_strong(
+            grad, w, diag, f, rho * (2.0 * alpha - a_prev), positive, in_ws, ws, m
+        )
         GA = _grow(GA, m, m, p)
         _gram_fill(G, c, q, w, ws, m0, m, GA, cA, diagA, wA, qA)
         _ws_penalties(ws, 0, m, l1, l2, f, l1A, l2A)
@@ -414,8 +452,32 @@ def _gram_path(G, c, yy, alphas, rho, f, positive, tol, max_iter, coef, gaps, it
             if stop[0] != 0:
                 return
             n_iter, small = _cd_until_check(
-                GA, cA, diagA, l1A, l2A, wA, qA, m, positive, tol, yy, l1, l2, f, ws,
-                w, grad, n_iter, max_iter, FULL_CHECK_EVERY, Ws, Qs, U, C, z)
+                GA,
+                cA,
+                diagA,
+                l1A,
+                l2A,
+                wA,
+                qA,
+                m,
+                positive,
+                tol,
+                yy,
+                l1,
+                l2,
+                f,
+                ws,
+                w,
+                grad,
+                n_iter,
+                max_iter,
+                FULL_CHECK_EVERY,
+                Ws,
+                Qs,
+                U,
+                C,
+                z,
+            )
             # Full check over all features, from an exact q = G w.
             q[:] = 0.0
             for a in range(m):
@@ -456,8 +518,9 @@ def _full_grad(X, swr, x_mean, x_scale, hdiag, grad):
 
 
 @njit(cache=True)
-def _design_fill(X, rows, sq, ys, x_mean, x_scale, ws, m0, m, XA, GA, cA, diagA, wA,
-                 qA, w):
+def _design_fill(
+    X, rows, sq, ys, x_mean, x_scale, ws, m0, m, XA, GA, cA, diagA, wA, qA, w
+):
     """Fill working-set rows ``m0..m`` of the compact design and its Gram.
 
     ``XA[a] = √sw · x̃_j`` over the training rows only, then the Gram entries
@@ -489,8 +552,25 @@ def _design_fill(X, rows, sq, ys, x_mean, x_scale, ws, m0, m, XA, GA, cA, diagA,
 
 
 @njit(cache=True, nogil=True)
-def _residual_path(X, yc, sw, x_mean, x_scale, hdiag, yy, alphas, rho, f, positive,
-                   tol, max_iter, coef, gaps, iters, stop):
+def _residual_path(
+    X,
+    yc,
+    sw,
+    x_mean,
+    x_scale,
+    hdiag,
+    yy,
+    alphas,
+    rho,
+    f,
+    positive,
+    tol,
+    max_iter,
+    coef,
+    gaps,
+    iters,
+    stop,
+):
     """One alpha path in residual form; writes coef (n_alphas, p), gaps, iters.
 
     Returns early, leaving the rest of the path unsolved, once ``stop[0]`` is
@@ -509,8 +589,7 @@ def _residual_path(X, yc, sw, x_mean, x_scale, hdiag, yy, alphas, rho, f, positi
     swr = np.zeros(n)
     w = np.zeros(p)
     grad = np.zeros(p)
-    (in_ws, ws, all_idx, cA, diagA, wA, qA, l1A, l2A, Ws, Qs, U, C,
-     z) = _ws_buffers(p)
+    (in_ws, ws, all_idx, cA, diagA, wA, qA, l1A, l2A, Ws, Qs, U, C, z) = _ws_buffers(p)
     start = min(p, 64)
     GA = np.zeros((start, start))
     XA = np.zeros((start, nt))
@@ -525,12 +604,14 @@ def _residual_path(X, yc, sw, x_mean, x_scale, hdiag, yy, alphas, rho, f, positi
         l2 = alpha * (1.0 - rho)
         a_prev = alphas[k - 1] if k > 0 else alpha
         m0 = m
-        m = _extend_strong(grad, w, hdiag, f, rho * (2.0 * alpha - a_prev), positive,
-                           in_ws, ws, m)
+        m = _extend_strong(
+            grad, w, hdiag, f, rho * (2.0 * alpha - a_prev), positive, in_ws, ws, m
+        )
         GA = _grow(GA, m, m, p)
         XA = _grow(XA, m, nt, p)
-        _design_fill(X, rows, sq, ys, x_mean, x_scale, ws, m0, m, XA, GA, cA, diagA,
-                     wA, qA, w)
+        _design_fill(
+            X, rows, sq, ys, x_mean, x_scale, ws, m0, m, XA, GA, cA, diagA, wA, qA, w
+        )
         _ws_penalties(ws, 0, m, l1, l2, f, l1A, l2A)
         n_iter = 0
         gap = np.inf
@@ -541,8 +622,32 @@ def _residual_path(X, yc, sw, x_mean, x_scale, hdiag, yy, alphas, rho, f, positi
             # the working set is small
             every = max(100, (n * p) // max(m * m, 1))
             n_iter, small = _cd_until_check(
-                GA, cA, diagA, l1A, l2A, wA, qA, m, positive, tol, yy, l1, l2, f, ws,
-                w, grad, n_iter, max_iter, every, Ws, Qs, U, C, z)
+                GA,
+                cA,
+                diagA,
+                l1A,
+                l2A,
+                wA,
+                qA,
+                m,
+                positive,
+                tol,
+                yy,
+                l1,
+                l2,
+                f,
+                ws,
+                w,
+                grad,
+                n_iter,
+                max_iter,
+                every,
+                Ws,
+                Qs,
+                U,
+                C,
+                z,
+            )
             # Full check: the exact residual, every feature's gradient.
             rs[:] = ys
             for a in range(m):
@@ -561,8 +666,24 @@ def _residual_path(X, yc, sw, x_mean, x_scale, hdiag, yy, alphas, rho, f, positi
             if m > m_before:
                 GA = _grow(GA, m, m, p)
                 XA = _grow(XA, m, nt, p)
-                _design_fill(X, rows, sq, ys, x_mean, x_scale, ws, m_before, m, XA, GA,
-                             cA, diagA, wA, qA, w)
+                _design_fill(
+                    X,
+                    rows,
+                    sq,
+                    ys,
+                    x_mean,
+                    x_scale,
+                    ws,
+                    m_before,
+                    m,
+                    XA,
+                    GA,
+                    cA,
+                    diagA,
+                    wA,
+                    qA,
+                    w,
+                )
                 _ws_penalties(ws, m_before, m, l1, l2, f, l1A, l2A)
             if (gap <= tol_abs and small and m == m_before) or n_iter >= max_iter:
                 break
@@ -571,8 +692,9 @@ def _residual_path(X, yc, sw, x_mean, x_scale, hdiag, yy, alphas, rho, f, positi
         iters[k] = n_iter
 
 
-def solve_paths(batch, alphas, l1_ratios, penalty_factor, *, positive, tol, max_iter,
-                progress=None) -> PathSolution:
+def solve_paths(
+    batch, alphas, l1_ratios, penalty_factor, *, positive, tol, max_iter, progress=None
+) -> PathSolution:
     """Solve every (training set, l1_ratio, alpha) fit by coordinate descent.
 
     Parameters
@@ -608,8 +730,17 @@ def solve_paths(batch, alphas, l1_ratios, penalty_factor, *, positive, tol, max_
     f = np.array(penalty_factor, dtype=np.float64)
     if isinstance(batch, ResidualBatch) and not batch.X.flags.writeable:
         batch = dataclasses.replace(batch, X=np.array(batch.X, order="F"))
-    run = _path_runner(batch, alphas, rhos, f, bool(positive), float(tol),
-                       int(max_iter), sol, stop_flag())
+    run = _path_runner(
+        batch,
+        alphas,
+        rhos,
+        f,
+        bool(positive),
+        float(tol),
+        int(max_iter),
+        sol,
+        stop_flag(),
+    )
     jobs = [(t, il) for t in range(n_sets) for il in range(n_l1)]
     # The jobs already fill every core; a threaded BLAS inside them (the
     # working-set Gram products) would oversubscribe: PN 30.6 s → 19.0 s.
@@ -626,17 +757,44 @@ def _path_runner(batch, alphas, rhos, f, positive, tol, max_iter, sol, stop):
         G = batch.G
 
         def run(t, il):
-            _gram_path(G[t], stats.c[t], stats.yy[t], alphas[il], rhos[il], f,
-                       positive, tol, max_iter, sol.coef[t, il], sol.dual_gap[t, il],
-                       sol.n_iter[t, il], stop)
+            _gram_path(
+                G[t],
+                stats.c[t],
+                stats.yy[t],
+                alphas[il],
+                rhos[il],
+                f,
+                positive,
+                tol,
+                max_iter,
+                sol.coef[t, il],
+                sol.dual_gap[t, il],
+                sol.n_iter[t, il],
+                stop,
+            )
     elif isinstance(batch, ResidualBatch):
         X = batch.X
 
         def run(t, il):
-            _residual_path(X, batch.y_centered[t], batch.sw[t], stats.x_mean[t],
-                           stats.x_scale[t], batch.hdiag[t], stats.yy[t], alphas[il],
-                           rhos[il], f, positive, tol, max_iter, sol.coef[t, il],
-                           sol.dual_gap[t, il], sol.n_iter[t, il], stop)
+            _residual_path(
+                X,
+                batch.y_centered[t],
+                batch.sw[t],
+                stats.x_mean[t],
+                stats.x_scale[t],
+                batch.hdiag[t],
+                stats.yy[t],
+                alphas[il],
+                rhos[il],
+                f,
+                positive,
+                tol,
+                max_iter,
+                sol.coef[t, il],
+                sol.dual_gap[t, il],
+                sol.n_iter[t, il],
+                stop,
+            )
     else:  # pragma: no cover - planner guarantees one of the two
         raise TypeError(f"unknown batch type {type(batch).__name__}")
     return run

@@ -25,16 +25,15 @@ from .._penalty import duality_gap, prox_update
 from ._common import DW_SAFETY, PathSolution
 
 
-def solve_paths(batch, alphas, l1_ratios, penalty_factor, *, positive, tol, max_iter,
-                progress=None) -> PathSolution:
+def solve_paths(
+    batch, alphas, l1_ratios, penalty_factor, *, positive, tol, max_iter, progress=None
+) -> PathSolution:
     """Same contract as ``backends._numba.solve_paths``."""
     n_sets = batch.stats.n_sets
     n_l1, n_alphas = alphas.shape
     p = batch.n_features
     f = np.asarray(penalty_factor, dtype=np.float64)
-    t_idx, l_idx, a_idx = (
-        ix.ravel() for ix in np.indices((n_sets, n_l1, n_alphas))
-    )
+    t_idx, l_idx, a_idx = (ix.ravel() for ix in np.indices((n_sets, n_l1, n_alphas)))
     n_problems = t_idx.size
     alpha = alphas[l_idx, a_idx]
     l1 = alpha * l1_ratios[l_idx]
@@ -87,7 +86,8 @@ def solve_paths(batch, alphas, l1_ratios, penalty_factor, *, positive, tol, max_
     if progress is not None:
         progress(n_sets * n_l1)
     return PathSolution(
-        coef=w.reshape(*shape, p), dual_gap=gap.reshape(shape),
+        coef=w.reshape(*shape, p),
+        dual_gap=gap.reshape(shape),
         n_iter=n_iter.reshape(shape),
     )
 

@@ -16,8 +16,9 @@ from ._common import PARALLEL_LOCK
 
 
 @njit(cache=True, parallel=True)
-def enet_fista_step(GY, Y, W, W_next, Y_next, C, set_of, step, l1, l2, f, t_mom,
-                    positive):
+def enet_fista_step(
+    GY, Y, W, W_next, Y_next, C, set_of, step, l1, l2, f, t_mom, positive
+):
     """Twin of ``enet_fista_step<T>``: one FISTA step with adaptive restart."""
     n, p = Y.shape
     for k in prange(n):
@@ -97,12 +98,26 @@ class TwinOps:
     xp = np
 
     @staticmethod
-    def fista_step(GY, Y, W, W_next, Y_next, C, set_of, step, l1, l2, f, t_mom,
-                   positive):
+    def fista_step(
+        GY, Y, W, W_next, Y_next, C, set_of, step, l1, l2, f, t_mom, positive
+    ):
         """In place: ``W_next``, ``Y_next`` and ``t_mom`` (see the kernel)."""
         with PARALLEL_LOCK:
-            enet_fista_step(GY, Y, W, W_next, Y_next, C, set_of, step, l1, l2, f,
-                            t_mom, bool(positive))
+            enet_fista_step(
+                GY,
+                Y,
+                W,
+                W_next,
+                Y_next,
+                C,
+                set_of,
+                step,
+                l1,
+                l2,
+                f,
+                t_mom,
+                bool(positive),
+            )
 
     @staticmethod
     def gap(GW, W, C, yy, set_of, l1, l2, f, positive):

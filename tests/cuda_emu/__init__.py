@@ -45,9 +45,18 @@ SHIM = HERE / "cuda_cpu_shim.h"
 
 #: g++ flags.  -ffp-contract=off: no a*b+c -> FMA, as NVRTC's --fmad=false.
 #: -fno-strict-aliasing: load_chunk/store_chunk read a uint4 through S*.
-CXXFLAGS = ("-std=c++20", "-O2", "-ffp-contract=off", "-fno-fast-math",
-            "-fno-strict-aliasing", "-fPIC", "-shared", "-Wall", "-Werror",
-            "-Wno-unknown-pragmas")
+CXXFLAGS = (
+    "-std=c++20",
+    "-O2",
+    "-ffp-contract=off",
+    "-fno-fast-math",
+    "-fno-strict-aliasing",
+    "-fPIC",
+    "-shared",
+    "-Wall",
+    "-Werror",
+    "-Wno-unknown-pragmas",
+)
 #: The oldest g++ that builds the emulator (C++20, ``if constexpr``).
 MIN_GXX = 12
 
@@ -61,8 +70,9 @@ def compiler_problem() -> str | None:
     if shutil.which(cxx) is None:
         return f"{cxx} is not installed (the CUDA emulator needs g++ >= {MIN_GXX})"
     try:
-        version = subprocess.run([cxx, "-dumpversion"], capture_output=True,
-                                 text=True, timeout=30).stdout.strip()
+        version = subprocess.run(
+            [cxx, "-dumpversion"], capture_output=True, text=True, timeout=30
+        ).stdout.strip()
         major = int(version.split(".")[0])
     except (OSError, ValueError, subprocess.SubprocessError) as exc:
         return f"could not read the version of {cxx}: {exc}"
@@ -111,17 +121,25 @@ def harness_source(kernels: dict[str, tuple[str, ...]]) -> str:
         "}  // namespace emu",
     ]
     for i, (filename, exprs) in enumerate(kernels.items()):
-        lines += [f"namespace module{i} {{", f'#include "{filename}"',
-                  "const emu::Entry entries[] = {"]
+        lines += [
+            f"namespace module{i} {{",
+            f'#include "{filename}"',
+            "const emu::Entry entries[] = {",
+        ]
         for expr in exprs:
-            lines.append(f'    {{"{expr}", emu::sig(&{expr}), '
-                         f'[](void** a) {{ emu::call(&{expr}, a); }}}},')
+            lines.append(
+                f'    {{"{expr}", emu::sig(&{expr}), '
+                f"[](void** a) {{ emu::call(&{expr}, a); }}}},"
+            )
         lines += ["};", f"}}  // namespace module{i}"]
     lines += [
         "static const std::vector<emu::Entry> kEntries = [] {",
         "    std::vector<emu::Entry> v;",
-        *[f"    v.insert(v.end(), std::begin(module{i}::entries), "
-          f"std::end(module{i}::entries));" for i in range(len(kernels))],
+        *[
+            f"    v.insert(v.end(), std::begin(module{i}::entries), "
+            f"std::end(module{i}::entries));"
+            for i in range(len(kernels))
+        ],
         "    return v;",
         "}();",
         'extern "C" {',
@@ -158,8 +176,11 @@ def harness_source(kernels: dict[str, tuple[str, ...]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def build(kernels_dir: Path, kernels: dict[str, tuple[str, ...]],
-          cache_dir: Path | None = None) -> Path:
+def build(
+    kernels_dir: Path,
+    kernels: dict[str, tuple[str, ...]],
+    cache_dir: Path | None = None,
+) -> Path:
     """Compile the emulated kernels into a shared library (cached by content).
 
     Parameters
@@ -180,8 +201,13 @@ def build(kernels_dir: Path, kernels: dict[str, tuple[str, ...]],
     cxx = os.environ.get("CXX", "g++")
     src = harness_source(kernels)
     h = hashlib.sha256()
-    for part in (src, SHIM.read_text(), " ".join(CXXFLAGS), cxx,
-                 *[(kernels_dir / n).read_text() for n in kernels]):
+    for part in (
+        src,
+        SHIM.read_text(),
+        " ".join(CXXFLAGS),
+        cxx,
+        *[(kernels_dir / n).read_text() for n in kernels],
+    ):
         h.update(part.encode())
     cache_dir = Path(cache_dir or Path(tempfile.gettempdir()) / "gpureg-cuda-emu")
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -193,13 +219,23 @@ def build(kernels_dir: Path, kernels: dict[str, tuple[str, ...]],
                 harness = Path(tmp) / "harness.cpp"
                 harness.write_text(src)
                 out = Path(tmp) / "lib.so"
-                cmd = [cxx, *CXXFLAGS, f"-I{HERE}", f"-I{kernels_dir}",
-                       str(harness), "-o", str(out)]
-                proc = subprocess.run(cmd, capture_output=True, text=True,
-                                      timeout=600)
+                cmd = [
+                    cxx,
+                    *CXXFLAGS,
+                    f"-I{HERE}",
+                    f"-I{kernels_dir}",
+                    str(harness),
+                    "-o",
+                    str(out),
+                ]
+                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
                 if proc.returncode != 0:
-                    raise RuntimeError("building the CUDA emulator failed:\n"
-                                       + " ".join(cmd) + "\n" + proc.stderr)
+                    raise RuntimeError(
+                        "building the CUDA emulator failed:\n"
+                        + " ".join(cmd)
+                        + "\n"
+                        + proc.stderr
+                    )
                 os.replace(out, lib)
     return lib
 
@@ -212,13 +248,16 @@ class Emulator:
         lib.gpureg_emu_name.restype = ctypes.c_char_p
         lib.gpureg_emu_signature.restype = ctypes.c_char_p
         lib.gpureg_emu_last_error.restype = ctypes.c_char_p
-        lib.gpureg_emu_launch.argtypes = [ctypes.c_char_p] + [ctypes.c_uint] * 6 + [
-            ctypes.c_void_p]
+        lib.gpureg_emu_launch.argtypes = (
+            [ctypes.c_char_p] + [ctypes.c_uint] * 6 + [ctypes.c_void_p]
+        )
         lib.gpureg_emu_set_schedule.argtypes = [ctypes.c_int, ctypes.c_ulonglong]
         self.signatures = {
-            lib.gpureg_emu_name(i).decode():
-                lib.gpureg_emu_signature(i).decode().split()
-            for i in range(lib.gpureg_emu_count())}
+            lib.gpureg_emu_name(i).decode(): lib.gpureg_emu_signature(i)
+            .decode()
+            .split()
+            for i in range(lib.gpureg_emu_count())
+        }
         #: ``(name, grid, block)`` of every launch since the last :meth:`reset`.
         self.launches: list = []
 
@@ -230,8 +269,14 @@ class Emulator:
         """Blocks, fiber switches, barriers, errors and warnings so far."""
         out = (ctypes.c_longlong * 6)()
         self.lib.gpureg_emu_counts(out)
-        keys = ("blocks", "fiber_switches", "syncthreads", "warp_syncs", "errors",
-                "warnings")
+        keys = (
+            "blocks",
+            "fiber_switches",
+            "syncthreads",
+            "warp_syncs",
+            "errors",
+            "warnings",
+        )
         return dict(zip(keys, out, strict=True))
 
     def reset(self):
@@ -246,8 +291,10 @@ class Emulator:
         if rc == -1:
             raise KeyError(f"{name} is not built into the emulator")
         if rc:
-            raise RuntimeError(f"{name}: the emulator reported {rc} error(s); first: "
-                               f"{self.lib.gpureg_emu_last_error().decode()}")
+            raise RuntimeError(
+                f"{name}: the emulator reported {rc} error(s); first: "
+                f"{self.lib.gpureg_emu_last_error().decode()}"
+            )
 
 
 # ------------------------------------------------- device arrays, counted
@@ -313,9 +360,13 @@ class DevArray(np.ndarray):
 
     @property
     def __cuda_array_interface__(self):  # noqa: D105 - what CuPy arrays expose
-        return {"shape": self.shape, "typestr": self.dtype.str,
-                "data": (self.ctypes.data, False), "version": 3,
-                "strides": None if self.flags.c_contiguous else self.strides}
+        return {
+            "shape": self.shape,
+            "typestr": self.dtype.str,
+            "data": (self.ctypes.data, False),
+            "version": 3,
+            "strides": None if self.flags.c_contiguous else self.strides,
+        }
 
     def get(self, stream=None):
         """A host copy (records the stream it was ordered on)."""
@@ -332,7 +383,7 @@ def _guarded_empty(shape, dtype):
     shape = (shape,) if np.isscalar(shape) else tuple(shape)
     nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     raw = np.full(nbytes + 2 * GUARD, CANARY, dtype=np.uint8)
-    body = raw[GUARD:GUARD + nbytes].view(dtype).reshape(shape)
+    body = raw[GUARD : GUARD + nbytes].view(dtype).reshape(shape)
     arr = body.view(DevArray)
     arr.device_id = _STATE["device"]
     return arr
@@ -344,7 +395,7 @@ def guards_intact(a) -> bool:
     if raw.dtype != np.uint8 or raw.ndim != 1 or raw.size < 2 * GUARD:
         return True  # not one of ours (e.g. a numpy result): nothing to check
     body = raw.size - 2 * GUARD
-    return bool((raw[:GUARD] == CANARY).all() and (raw[GUARD + body:] == CANARY).all())
+    return bool((raw[:GUARD] == CANARY).all() and (raw[GUARD + body :] == CANARY).all())
 
 
 def to_dev(a, dtype=None):
@@ -402,8 +453,17 @@ def fake_cupy(emulator: Emulator | None = None):
     def asnumpy(a):
         return a.get() if isinstance(a, DevArray) else np.asarray(a)
 
-    for f in (empty, zeros, ones, full, asarray, ascontiguousarray, empty_like,
-              zeros_like, asnumpy):
+    for f in (
+        empty,
+        zeros,
+        ones,
+        full,
+        asarray,
+        ascontiguousarray,
+        empty_like,
+        zeros_like,
+        asnumpy,
+    ):
         setattr(cupy, f.__name__, f)
 
     class Device:
@@ -462,8 +522,10 @@ def fake_cupy(emulator: Emulator | None = None):
             return 0
 
     cupy.cuda = types.SimpleNamespace(
-        Device=Device, ExternalStream=ExternalStream,
-        runtime=types.SimpleNamespace(getDeviceCount=lambda: _STATE["n_devices"]))
+        Device=Device,
+        ExternalStream=ExternalStream,
+        runtime=types.SimpleNamespace(getDeviceCount=lambda: _STATE["n_devices"]),
+    )
     cupy.RawModule = RawModule
     cupy.get_default_memory_pool = MemoryPool
     return cupy
@@ -477,9 +539,15 @@ def configure(*, device=0, sms=132, n_devices=2):
 # ---------------------------------------------------------------- kernels
 
 
-_CTYPES = {"i4": ctypes.c_int32, "i8": ctypes.c_int64, "u4": ctypes.c_uint32,
-           "u8": ctypes.c_uint64, "f8": ctypes.c_double, "f4": ctypes.c_float,
-           "b1": ctypes.c_bool}
+_CTYPES = {
+    "i4": ctypes.c_int32,
+    "i8": ctypes.c_int64,
+    "u4": ctypes.c_uint32,
+    "u8": ctypes.c_uint64,
+    "f8": ctypes.c_double,
+    "f4": ctypes.c_float,
+    "b1": ctypes.c_bool,
+}
 
 
 def _marshal(x):
@@ -516,19 +584,24 @@ class RawKernel:
         block = (tuple(int(b) for b in block) + (1, 1))[:3]
         sig = self.emu.signatures[self.name]
         if len(args) != len(sig):
-            raise TypeError(f"{self.name}: {len(args)} arguments, the kernel takes "
-                            f"{len(sig)}")
+            raise TypeError(
+                f"{self.name}: {len(args)} arguments, the kernel takes {len(sig)}"
+            )
         keep = []
         for i, (a, want) in enumerate(zip(args, sig, strict=True)):
             kind, obj = _marshal(a)
             # np.uintp(0) is how the launchers pass NULL
             if not (kind == want or (want == "p" and kind == "u8" and int(a) == 0)):
-                raise TypeError(f"{self.name}: argument {i} is passed as {kind}, the "
-                                f"kernel expects {want}")
+                raise TypeError(
+                    f"{self.name}: argument {i} is passed as {kind}, the "
+                    f"kernel expects {want}"
+                )
             if isinstance(a, DevArray) and a.device_id != _STATE["device"]:
-                raise RuntimeError(f"{self.name}: argument {i} lives on device "
-                                   f"{a.device_id}, the launch is on device "
-                                   f"{_STATE['device']}")
+                raise RuntimeError(
+                    f"{self.name}: argument {i} lives on device "
+                    f"{a.device_id}, the launch is on device "
+                    f"{_STATE['device']}"
+                )
             keep.append(ctypes.c_void_p(0) if kind == "u8" and want == "p" else obj)
         if min(grid + block) < 1 or block[0] * block[1] * block[2] > 1024:
             raise ValueError(f"{self.name}: bad launch geometry {grid} {block}")
@@ -537,8 +610,9 @@ class RawKernel:
         self.emu.launch(self.name, grid, block, argv)
         for i, a in enumerate(args):
             if isinstance(a, DevArray) and not guards_intact(a):
-                raise RuntimeError(f"{self.name}: argument {i} was written out of "
-                                   "bounds")
+                raise RuntimeError(
+                    f"{self.name}: argument {i} was written out of bounds"
+                )
 
 
 def install(monkeypatch, emulator=None, **state):
@@ -568,9 +642,15 @@ def parse_signatures(source: str) -> dict[str, list[str]]:
     A cross-check of the compiled signatures for readers of the source: each
     parameter is ``p`` (pointer) or its scalar type's kind and size.
     """
-    kinds = {"int": "i4", "long long": "i8", "unsigned int": "u4",
-             "unsigned long long": "u8", "double": "f8", "float": "f4",
-             "bool": "b1"}
+    kinds = {
+        "int": "i4",
+        "long long": "i8",
+        "unsigned int": "u4",
+        "unsigned long long": "u8",
+        "double": "f8",
+        "float": "f4",
+        "bool": "b1",
+    }
     out = {}
     source = re.sub(r"//[^\n]*", "", source)
     for m in re.finditer(r"__global__\s+void\s+(\w+)\s*\(([^)]*)\)", source):
