@@ -11,17 +11,16 @@ from sklearn.exceptions import ConvergenceWarning
 from . import _validation as v
 from ._folds import make_folds
 from ._gram import (
-    GramBatch,
-    build_gram_batch,
-    build_residual_batch,
     training_weights,
 )
 from ._grid import alpha_grid, alpha_max
 from ._interrupt import check_stop, interruptible, warn
 from ._memory import memory_budget, plan_grid
 from ._penalty import duality_gap
+from ._progress import progress_bar
 from ._result import GridResult
 from ._ridge import ridge_paths
+from ._scoring import FoldScorer
 from .backends import get_backend, resolve_backend
 
 
@@ -287,9 +286,6 @@ fit_intercept, standardize, positive, tol, max_iter, dtype, backend, progress
     n_samples, n_features = X.shape
     n_sets, n_l1 = len(folds) + 1, l1_ratios.size
     engine = get_backend(backend)
-    xp = engine.array_module()
-    # Grams built on a device are checked against the device's budget
-    device_budget = getattr(engine, "memory_budget", None) if xp is not np else None
     plan = plan_grid(
         n_samples=n_samples,
         n_features=n_features,
@@ -300,40 +296,27 @@ fit_intercept, standardize, positive, tol, max_iter, dtype, backend, progress
         x_is_float64=X.dtype == np.float64,
         n_test=max((len(test) for _, test in folds), default=0),
         budget=memory_budget(memory_limit),
-        gram_budget=None if device_budget is None else device_budget(),
+        # Grams built on a device are checked against the device's budget
+        gram_budget=engine.memory_budget(),
     )
     W = training_weights(n_samples, folds, sample_weight)
-    Xb, yb, kw = X, y, {}
-    if plan.mode == "gram" and xp is not np:
-        # the GPU backend: X goes to the device once, the Grams are built there
-        t_copy = time.perf_counter()
-        X_src = X if X_device is None else X_device
-        Xb, yb, kw = xp.asarray(X_src), xp.asarray(y), {"xp": xp}
-        timings["transfer"] = time.perf_counter() - t_copy
-    build = build_gram_batch if plan.mode == "gram" else build_residual_batch
     t_gram = time.perf_counter()
-    batch = build(
-        Xb,
-        yb,
+    batch = engine.build_batch(
+        X,
+        y,
         W,
+        mode=plan.mode,
         fit_intercept=fit_intercept,
         standardize=standardize,
         dtype=dtype,
-        **kw,
+        X_device=X_device,
+        timings=timings,
     )
     timings["gram"] = time.perf_counter() - t_gram
-    c_full = batch.stats.c[-1]
-    if isinstance(alphas, int):
-        grid = np.stack(
-            [
-                alpha_grid(
-                    alpha_max(c_full, rho, penalty_factor, positive), alphas, eps
-                )
-                for rho in l1_ratios
-            ]
-        )
-    else:
-        grid = np.tile(alphas, (n_l1, 1))
+    grid = _alpha_paths(
+        batch.stats.c[-1], l1_ratios, alphas, eps, penalty_factor, positive
+    )
+    timings["gram"] -= timings.get("transfer", 0.0)
     timings["prepare"] = (
         time.perf_counter() - t0 - timings["gram"] - timings.get("transfer", 0.0)
     )
@@ -343,59 +326,27 @@ fit_intercept, standardize, positive, tol, max_iter, dtype, backend, progress
     dual_gap = np.full((n_sets, n_l1, n_alphas), np.inf)
     n_iter = np.zeros((n_sets, n_l1, n_alphas), dtype=np.int64)
     coef_full = np.zeros((n_l1, n_alphas, n_features))
-    bar = _progress_bar(progress, n_sets * n_l1)
+    bar = progress_bar(progress, n_sets * n_l1)
     update = None if bar is None else bar.update
-    one_chunk = len(plan.chunks) == 1
     for sets, ls in plan.chunks:
         check_stop()
-        sub = batch if one_chunk else batch.subset(sets)
         t_ids = range(*sets.indices(n_sets))
-        cd = ~closed[ls]
-        t1 = time.perf_counter()
-        coef = None
-        if cd.any():
-            part = engine.solve_paths(
-                sub,
-                grid[ls[cd]],
-                l1_ratios[ls[cd]],
-                penalty_factor,
-                positive=positive,
-                tol=tol,
-                max_iter=max_iter,
-                progress=update,
-            )
-            dual_gap[sets, ls[cd]] = part.dual_gap
-            n_iter[sets, ls[cd]] = part.n_iter
-            coef = part.coef  # no second array when every l1_ratio is CD's
-            del part
-        if not cd.all():
-            if coef is not None:
-                full = np.empty((len(t_ids), ls.size, n_alphas, n_features))
-                full[:, cd] = coef
-                coef = full
-            else:
-                coef = np.empty((len(t_ids), ls.size, n_alphas, n_features))
-        t2 = time.perf_counter()
-        timings["solve"] += t2 - t1
-        for i in np.flatnonzero(~cd):  # Ridge paths: closed form
-            check_stop()
-            il = ls[i]
-            coef[:, i] = ridge_paths(sub, grid[il], penalty_factor)
-            for j, t in enumerate(t_ids):
-                grad, rnorm2 = batch.grad_rnorm2(t, coef[j, i])
-                dual_gap[t, il] = duality_gap(
-                    coef[j, i],
-                    grad,
-                    rnorm2,
-                    0.0 * grid[il],
-                    grid[il],
-                    penalty_factor,
-                    False,
-                )
-            if update is not None:
-                update(len(t_ids))
-        t3 = time.perf_counter()
-        timings["ridge"] += t3 - t2
+        coef = _solve_chunk(
+            engine,
+            batch,
+            sets,
+            ls,
+            grid,
+            l1_ratios,
+            closed,
+            penalty_factor,
+            dict(positive=positive, tol=tol, max_iter=max_iter, progress=update),
+            dual_gap,
+            n_iter,
+            timings,
+            whole=len(plan.chunks) == 1,
+        )
+        t0 = time.perf_counter()
         for j, t in enumerate(t_ids):
             if t == n_sets - 1:
                 coef_full[ls] = coef[j]
@@ -403,7 +354,7 @@ fit_intercept, standardize, positive, tol, max_iter, dtype, backend, progress
                 check_stop()
                 on_fold(batch, t, ls, coef[j])
         del coef
-        timings["score"] += time.perf_counter() - t3
+        timings["score"] += time.perf_counter() - t0
     if bar is not None:
         bar.close()
     return GridSolution(
@@ -418,140 +369,90 @@ fit_intercept, standardize, positive, tol, max_iter, dtype, backend, progress
     )
 
 
-def to_original_scale(coef, stats, out=None):
-    """Undo standardization and recover intercepts.
+def _alpha_paths(c_full, l1_ratios, alphas, eps, penalty_factor, positive):
+    """The alpha path of every l1_ratio, ``(n_l1_ratios, n_alphas)``.
 
-    Parameters
-    ----------
-    coef : ndarray of shape (n_sets, n_l1_ratios, n_alphas, n_features)
-    stats : TrainingStats
-    out : ndarray of shape (n_sets, n_l1_ratios, n_alphas, n_features), optional
-        Where to write the rescaled coefficients (``coef`` itself rescales in
-        place and saves a copy of the largest array).
-
-    Returns
-    -------
-    coef : ndarray of shape (n_sets, n_l1_ratios, n_alphas, n_features)
-    intercept : ndarray of shape (n_sets, n_l1_ratios, n_alphas)
+    An int: that many alphas from each l1_ratio's ``alpha_max`` (on the full
+    data) down to ``eps`` times it; an array: the same alphas for every row.
     """
-    coef = np.divide(coef, stats.x_scale[:, None, None, :], out=out)
-    intercept = stats.y_mean[:, None, None] - np.einsum(
-        "tlaj,tj->tla", coef, stats.x_mean
+    if not isinstance(alphas, int):
+        return np.tile(alphas, (l1_ratios.size, 1))
+    return np.stack(
+        [
+            alpha_grid(alpha_max(c_full, rho, penalty_factor, positive), alphas, eps)
+            for rho in l1_ratios
+        ]
     )
-    return coef, intercept
 
 
-class FoldScorer:
-    """Held-out mean squared errors, filled fold by fold as the paths come.
+def _solve_chunk(
+    engine,
+    batch,
+    sets,
+    ls,
+    grid,
+    l1_ratios,
+    closed,
+    penalty_factor,
+    solver_kw,
+    dual_gap,
+    n_iter,
+    timings,
+    *,
+    whole,
+):
+    """Solve the paths of training sets ``sets`` × l1_ratios ``ls``.
 
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features)
-    y : ndarray of shape (n_samples,)
-    sample_weight : ndarray of shape (n_samples,) or None
-        CV errors are weighted by it.
-    folds : list of (train, test)
-    n_l1 : int
-        Number of l1_ratios.
-
-    Attributes
-    ----------
-    mse : ndarray of shape (n_l1, n_alphas, n_folds)
-        Allocated by the first call; NaN where no path was scored yet.
-    """
-
-    def __init__(self, X, y, sample_weight, folds, n_l1):
-        self.X64 = np.asarray(X, dtype=np.float64)
-        self.y64 = np.asarray(y, dtype=np.float64)
-        self.s = (
-            np.ones(X.shape[0])
-            if sample_weight is None
-            else np.asarray(sample_weight, dtype=np.float64)
-        )
-        self.folds = folds
-        self.n_l1 = n_l1
-        self.mse = None
-
-    def __call__(self, batch, t, ls, coef):
-        """Score fold ``t``'s paths of l1_ratios ``ls`` (solver scale, overwritten).
-
-        Parameters
-        ----------
-        batch : GramBatch or ResidualBatch
-        t : int
-        ls : ndarray of int
-        coef : ndarray of shape (ls.size, n_alphas, n_features)
-        """
-        stats = batch.stats
-        n_alphas, p = coef.shape[1:]
-        if self.mse is None:
-            self.mse = np.full((self.n_l1, n_alphas, len(self.folds)), np.nan)
-        U = np.divide(coef, stats.x_scale[t], out=coef).reshape(-1, p)
-        b = stats.y_mean[t] - U @ stats.x_mean[t]
-        self.mse[ls, :, t] = self.fold_mse(t, U, b, batch).reshape(ls.size, n_alphas)
-
-    def fold_mse(self, k, U, b, batch=None):
-        """Held-out weighted MSE of fold ``k`` for coefficients on X's scale.
-
-        Parameters
-        ----------
-        k : int
-        U : ndarray of shape (n_fits, n_features)
-        b : ndarray of shape (n_fits,)
-        batch : GramBatch, optional
-            When given, and the fold's test rows are exactly the rows its
-            training set leaves out, the held-out Gram block scores it.
-
-        Returns
-        -------
-        ndarray of shape (n_fits,)
-        """
-        test = self.folds[k][1]
-        s = self.s
-        sse = None
-        if isinstance(batch, GramBatch):
-            mask = np.zeros(s.size, dtype=bool)
-            mask[test] = True
-            mask &= s > 0
-            sse = batch.heldout_sse(k, mask, U, b)
-        if sse is None:
-            sse = np.full(U.shape[0], np.nan)
-        redo = np.flatnonzero(np.isnan(sse))
-        if redo.size:  # predict the held-out rows directly
-            Ur = U if redo.size == U.shape[0] else U[redo]  # no copy when all
-            res = self.y64[test, None] - (self.X64[test] @ Ur.T + b[redo])
-            sse[redo] = s[test] @ (res * res)
-        return sse / s[test].sum()
-
-
-def cv_mse(X, y, sample_weight, folds, coef, intercept, batch=None):
-    """Held-out mean squared error of every fold fit (weighted if weights given).
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features)
-    y : ndarray of shape (n_samples,)
-    sample_weight : ndarray of shape (n_samples,) or None
-    folds : list of (train, test)
-    coef : ndarray of shape (n_folds, n_l1_ratios, n_alphas, n_features)
-    intercept : ndarray of shape (n_folds, n_l1_ratios, n_alphas)
-    batch : GramBatch, optional
-        When given, folds whose test rows are exactly the rows their training
-        set leaves out are scored from the held-out Gram blocks.
+    Coordinate descent (the backend) for the l1_ratios that need it, the
+    closed form for Ridge ones; gaps and iteration counts go into
+    ``dual_gap`` and ``n_iter`` (full-grid arrays).
 
     Returns
     -------
-    ndarray of shape (n_l1_ratios, n_alphas, n_folds)
+    ndarray of shape (n_chunk_sets, ls.size, n_alphas, n_features)
+        Solver-scale coefficients, the caller's to keep or overwrite.
     """
-    n_folds, n_l1, n_alphas, p = coef.shape
-    scorer = FoldScorer(X, y, sample_weight, folds, n_l1)
-    mse = np.empty((n_l1, n_alphas, n_folds))
-    for k in range(n_folds):
+    n_alphas, p = grid.shape[1], batch.n_features
+    sub = batch if whole else batch.subset(sets)
+    t_ids = range(*sets.indices(batch.stats.n_sets))
+    cd = ~closed[ls]
+    t1 = time.perf_counter()
+    coef = None
+    if cd.any():
+        part = engine.solve_paths(
+            sub, grid[ls[cd]], l1_ratios[ls[cd]], penalty_factor, **solver_kw
+        )
+        dual_gap[sets, ls[cd]] = part.dual_gap
+        n_iter[sets, ls[cd]] = part.n_iter
+        coef = part.coef  # no second array when every l1_ratio is CD's
+        del part
+    if not cd.all():
+        full = np.empty((len(t_ids), ls.size, n_alphas, p))
+        if coef is not None:
+            full[:, cd] = coef
+        coef = full
+    t2 = time.perf_counter()
+    timings["solve"] += t2 - t1
+    update = solver_kw["progress"]
+    for i in np.flatnonzero(~cd):  # Ridge paths: closed form
         check_stop()
-        mse[..., k] = scorer.fold_mse(
-            k, coef[k].reshape(-1, p), intercept[k].reshape(-1), batch
-        ).reshape(n_l1, n_alphas)
-    return mse
+        il = ls[i]
+        coef[:, i] = ridge_paths(sub, grid[il], penalty_factor)
+        for j, t in enumerate(t_ids):
+            grad, rnorm2 = batch.grad_rnorm2(t, coef[j, i])
+            dual_gap[t, il] = duality_gap(
+                coef[j, i],
+                grad,
+                rnorm2,
+                0.0 * grid[il],
+                grid[il],
+                penalty_factor,
+                False,
+            )
+        if update is not None:
+            update(len(t_ids))
+    timings["ridge"] += time.perf_counter() - t2
+    return coef
 
 
 def warn_uncertified(dual_gap, gap_tol, tol):
@@ -569,11 +470,3 @@ def warn_uncertified(dual_gap, gap_tol, tol):
         "max_iter, loosen tol, or use float64.",
         ConvergenceWarning,
     )
-
-
-def _progress_bar(progress, total):
-    if not progress:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc="gpureg paths", unit="path")

@@ -522,3 +522,26 @@ def build_residual_batch(
         n_weight=n_w, x_mean=x_mean, y_mean=y_mean, x_scale=x_scale, yy=yy, c=c
     )
     return ResidualBatch(stats=stats, X=Xd, y_centered=y_centered, sw=sw, hdiag=hdiag)
+
+
+def to_original_scale(coef, stats, out=None):
+    """Undo standardization and recover intercepts.
+
+    Parameters
+    ----------
+    coef : ndarray of shape (n_sets, n_l1_ratios, n_alphas, n_features)
+    stats : TrainingStats
+    out : ndarray of shape (n_sets, n_l1_ratios, n_alphas, n_features), optional
+        Where to write the rescaled coefficients (``coef`` itself rescales in
+        place and saves a copy of the largest array).
+
+    Returns
+    -------
+    coef : ndarray of shape (n_sets, n_l1_ratios, n_alphas, n_features)
+    intercept : ndarray of shape (n_sets, n_l1_ratios, n_alphas)
+    """
+    coef = np.divide(coef, stats.x_scale[:, None, None, :], out=out)
+    intercept = stats.y_mean[:, None, None] - np.einsum(
+        "tlaj,tj->tla", coef, stats.x_mean
+    )
+    return coef, intercept

@@ -165,28 +165,23 @@ def interruptible(func):
 
 
 def _caller_state():
-    """A context-manager factory that re-enters the caller's thread-local state."""
+    """A context-manager factory that re-enters the caller's thread-local state.
+
+    The scikit-learn configuration, and the device state of the GPU backend
+    (its current device and stream, when CuPy is in use).
+    """
     import contextlib
 
     import sklearn
 
+    from .backends import _gpu
+
     config = sklearn.get_config()
-    device = stream = None
-    cupy = sys.modules.get("cupy")
-    if cupy is not None:
-        try:
-            device = cupy.cuda.Device().id
-            stream = cupy.cuda.get_current_stream()
-        except Exception:  # no usable device: nothing to carry over
-            device = stream = None
+    device_state = _gpu.caller_state()
 
     @contextlib.contextmanager
     def enter():
-        with contextlib.ExitStack() as stack:
-            stack.enter_context(sklearn.config_context(**config))
-            if device is not None:
-                stack.enter_context(cupy.cuda.Device(device))
-                stack.enter_context(stream)
+        with sklearn.config_context(**config), device_state():
             yield
 
     return enter

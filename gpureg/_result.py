@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._scoring import mean_and_se, one_se_index
+
 
 @dataclass
 class GridResult:
@@ -76,19 +78,14 @@ class GridResult:
     def __post_init__(self):
         if self.mse_path is None:
             return
-        n_folds = self.mse_path.shape[-1]
-        self.mse_mean = self.mse_path.mean(axis=-1)
-        if n_folds > 1:
-            self.mse_se = self.mse_path.std(axis=-1, ddof=1) / np.sqrt(n_folds)
-        else:
-            self.mse_se = np.zeros_like(self.mse_mean)
+        self.mse_mean, self.mse_se = mean_and_se(self.mse_path)
         l_best, a_best = np.unravel_index(np.argmin(self.mse_mean), self.mse_mean.shape)
         self.best_index_ = (int(l_best), int(a_best))
         self.alpha_ = float(self.alphas[l_best, a_best])
         self.l1_ratio_ = float(self.l1_ratios[l_best])
-        bound = self.mse_mean[l_best, a_best] + self.mse_se[l_best, a_best]
-        within = np.flatnonzero(self.mse_mean[l_best] <= bound)
-        a_1se = int(within[np.argmax(self.alphas[l_best, within])])
+        _, a_1se = one_se_index(
+            self.mse_mean[l_best], self.mse_se[l_best], self.alphas[l_best]
+        )
         self.index_1se_ = (int(l_best), a_1se)
         self.alpha_1se_ = float(self.alphas[l_best, a_1se])
 

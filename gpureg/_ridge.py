@@ -21,6 +21,7 @@ import numpy as np
 
 from ._gram import GramBatch
 from ._interrupt import check_stop
+from .backends import stacked_eigh
 
 
 def _inverse_shifted(e, alphas):
@@ -234,14 +235,7 @@ def ridge_paths_gram_batched(batch, alphas, penalty_factor):
     fi_h = 1.0 / np.sqrt(penalty_factor)
     fi = xp.asarray(fi_h)
     M = batch.G.astype(np.float64) * fi[None, :, None] * fi[None, None, :]
-    if xp is not np and p > 32:
-        # CuPy's stacked eigh is batched Jacobi (syevjBatched), meant for
-        # p <= 32; one syevd per training set is the fast path beyond that
-        pairs = [xp.linalg.eigh(M[t]) for t in range(M.shape[0])]
-        e = xp.stack([w for w, _ in pairs])
-        V = xp.stack([v for _, v in pairs])
-    else:
-        e, V = xp.linalg.eigh(M)
+    e, V = stacked_eigh(xp, M)
     e = xp.maximum(e, 0.0)
     proj = xp.einsum("tji,tj->ti", V, xp.asarray(batch.stats.c * fi_h))  # Vᵀ F^-½ c
     shifted = e[:, :, None] + xp.asarray(alphas)[:, None, :]  # (T, p, A)

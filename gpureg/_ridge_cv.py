@@ -19,12 +19,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
 
-from ._fit import to_original_scale
-from ._gram import build_gram_batch, build_residual_batch, training_weights
+from ._gram import (
+    build_gram_batch,
+    build_residual_batch,
+    to_original_scale,
+    training_weights,
+)
 from ._interrupt import interruptible
 from ._memory import choose_mode, gram_bytes, require
 from ._ridge import ridge_loo, ridge_paths
+from ._scoring import mean_and_se
 
 
 @dataclass
@@ -185,3 +191,128 @@ def ridge_kfold_path(
         fold_coef=coef[:-1],
         fold_intercept=intercept[:-1],
     )
+
+
+class _IdentityRegressor(RegressorMixin, BaseEstimator):
+    """Stands in for a fitted model whose predictions are its input (LOO scoring)."""
+
+    def predict(self, y_predict):
+        """Return ``y_predict`` unchanged."""
+        return y_predict
+
+
+def _r2_columns(y, predictions, sample_weight=None):
+    """R² of every column of ``predictions`` (scikit-learn's ``r2_score``).
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_test,)
+    predictions : ndarray of shape (n_test, n_alphas)
+    sample_weight : ndarray of shape (n_test,) or None
+
+    Returns
+    -------
+    ndarray of shape (n_alphas,)
+    """
+    s = np.ones(y.shape[0]) if sample_weight is None else sample_weight
+    sse = s @ (y[:, None] - predictions) ** 2
+    sst = s @ (y - np.average(y, weights=s)) ** 2
+    if sst == 0:  # scikit-learn's force_finite convention
+        return np.where(sse == 0, 1.0, 0.0)
+    return 1.0 - sse / sst
+
+
+def loo_scores(path, y, sample_weight, scorer=None):
+    """Leave-one-out scores of every alpha.
+
+    Parameters
+    ----------
+    path : RidgeCVPath
+        From :func:`ridge_loo_path`.
+    y : ndarray of shape (n_samples,)
+    sample_weight : ndarray of shape (n_samples,) or None
+    scorer : callable, optional
+        A scikit-learn scorer; None scores by the negative weighted squared
+        error (scikit-learn's RidgeCV default with ``cv=None``).
+
+    Returns
+    -------
+    mean, se : ndarray of shape (n_alphas,)
+        Mean score over the samples and its standard error (0 with a scorer,
+        which gives one score per alpha).
+    stored : ndarray of shape (n_samples, n_alphas)
+        What ``store_cv_results`` keeps: squared errors, or the LOO
+        predictions when a scorer is given.
+    """
+    if scorer is None:
+        s = np.ones(y.shape[0]) if sample_weight is None else sample_weight
+        sq_err = s * path.loo_residual**2  # (n_alphas, n_samples)
+        mean, se = mean_and_se(-sq_err)
+        return mean, se, sq_err.T
+    predictions = y[None, :] - path.loo_residual
+    kw = {} if sample_weight is None else {"sample_weight": sample_weight}
+    mean = np.array(
+        [float(scorer(_IdentityRegressor(), pred, y, **kw)) for pred in predictions]
+    )
+    return mean, np.zeros_like(mean), predictions.T
+
+
+def kfold_scores(path, X, y, sample_weight, folds, alphas, scorer, make_model):
+    """Held-out score of every (alpha, fold) fit.
+
+    Parameters
+    ----------
+    path : RidgeCVPath
+        From :func:`ridge_kfold_path`.
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,)
+    sample_weight : ndarray of shape (n_samples,) or None
+    folds : list of (train, test)
+    alphas : ndarray of shape (n_alphas,)
+    scorer : callable or None
+        A scikit-learn scorer; None scores by R² (scikit-learn's default).
+    make_model : callable
+        ``make_model(alpha, coef, intercept)``: a fitted estimator holding one
+        fold's solution, for the scorer.
+
+    Returns
+    -------
+    ndarray of shape (n_alphas, n_folds)
+    """
+    scores = np.empty((alphas.size, len(folds)))
+    for k, (_, test) in enumerate(folds):
+        sw = None if sample_weight is None else sample_weight[test]
+        if scorer is None:
+            scores[:, k] = _r2_columns(y[test], path.predict_fold(k, X[test]), sw)
+            continue
+        kw = {} if sw is None else {"sample_weight": sw}
+        for a, alpha in enumerate(alphas):
+            model = make_model(
+                float(alpha),
+                path.fold_coef[k, a].copy(),
+                float(path.fold_intercept[k, a]),
+            )
+            scores[a, k] = float(scorer(model, X[test], y[test], **kw))
+    return scores
+
+
+def cv_results_table(alphas, mean, se, split_scores=None):
+    """RidgeCV's ``cv_results_`` dict (scikit-learn's GridSearchCV layout).
+
+    Parameters
+    ----------
+    alphas, mean, se : ndarray of shape (n_alphas,)
+    split_scores : ndarray of shape (n_alphas, n_folds), optional
+
+    Returns
+    -------
+    dict of str to ndarray of shape (n_alphas,)
+    """
+    table = {"alpha": alphas.copy(), "mean_test_score": mean, "std_err_test_score": se}
+    if split_scores is not None:
+        for k in range(split_scores.shape[1]):
+            table[f"split{k}_test_score"] = split_scores[:, k]
+    table["rank_test_score"] = (
+        np.argsort(np.argsort(-mean, kind="stable"), kind="stable") + 1
+    )
+    return table

@@ -11,8 +11,6 @@ from numbers import Integral, Real
 
 import numpy as np
 
-_FLOAT_DTYPES = (np.float32, np.float64)
-
 
 def _is_sparse(A) -> bool:
     return hasattr(A, "tocsr") and hasattr(A, "nnz")

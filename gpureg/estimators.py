@@ -19,9 +19,17 @@ from sklearn.utils.validation import (
 )
 
 from . import _validation as v
-from ._fit import _progress_bar, fit_grid
+from ._fit import fit_grid
 from ._folds import make_folds
-from ._ridge_cv import ridge_kfold_path, ridge_loo_path
+from ._progress import progress_bar
+from ._ridge_cv import (
+    cv_results_table,
+    kfold_scores,
+    loo_scores,
+    ridge_kfold_path,
+    ridge_loo_path,
+)
+from ._scoring import mean_and_se, one_se_index
 from .backends import resolve_backend
 
 _DTYPES = [np.float64, np.float32]
@@ -49,9 +57,9 @@ class _LinearPredictMixin:
         )
         out = X @ self.coef_ + self.intercept_
         if on_device:
-            from .backends import _gpu
+            from .backends import get_backend
 
-            return _gpu.to_device(out)
+            return get_backend("gpu").to_device(out)
         return out
 
     def score(self, X, y, sample_weight=None):
@@ -670,35 +678,6 @@ class LassoCV(_CVBase):
         return 1.0
 
 
-class _IdentityRegressor(RegressorMixin, BaseEstimator):
-    """Stands in for a fitted model whose predictions are its input (LOO scoring)."""
-
-    def predict(self, y_predict):
-        """Return ``y_predict`` unchanged."""
-        return y_predict
-
-
-def _r2_columns(y, predictions, sample_weight=None):
-    """R² of every column of ``predictions`` (scikit-learn's ``r2_score``).
-
-    Parameters
-    ----------
-    y : ndarray of shape (n_test,)
-    predictions : ndarray of shape (n_test, n_alphas)
-    sample_weight : ndarray of shape (n_test,) or None
-
-    Returns
-    -------
-    ndarray of shape (n_alphas,)
-    """
-    s = np.ones(y.shape[0]) if sample_weight is None else sample_weight
-    sse = s @ (y[:, None] - predictions) ** 2
-    sst = s @ (y - np.average(y, weights=s)) ** 2
-    if sst == 0:  # scikit-learn's force_finite convention
-        return np.where(sse == 0, 1.0, 0.0)
-    return 1.0 - sse / sst
-
-
 def _check_ridge_alphas(alphas, strictly_positive):
     arr = np.atleast_1d(np.asarray(alphas, dtype=np.float64))
     if arr.ndim != 1 or arr.size == 0:
@@ -886,27 +865,10 @@ class RidgeCV(_LinearPredictMixin, RegressorMixin, BaseEstimator):
                     f"but X has only n_samples={X.shape[0]}."
                 )
             path = ridge_loo_path(X, y, alphas, **common)
-            s = np.ones(X.shape[0]) if sw is None else sw
-            if scorer is None:
-                sq_err = s * path.loo_residual**2  # (n_alphas, n_samples)
-                per_sample = -sq_err
-                mean = per_sample.mean(axis=1)
-                se = per_sample.std(axis=1, ddof=1) / np.sqrt(X.shape[0])
-                stored = sq_err.T
-            else:
-                predictions = y[None, :] - path.loo_residual
-                kw = {} if sw is None else {"sample_weight": sw}
-                mean = np.array(
-                    [
-                        float(scorer(_IdentityRegressor(), pred, y, **kw))
-                        for pred in predictions
-                    ]
-                )
-                se = np.zeros_like(mean)
-                stored = predictions.T
+            mean, se, stored = loo_scores(path, y, sw, scorer)
         else:
             folds = make_folds(self.cv, X.shape[0], groups)
-            bar = _progress_bar(self.progress, len(folds) + 1)
+            bar = progress_bar(self.progress, len(folds) + 1)
             path = ridge_kfold_path(
                 X,
                 y,
@@ -917,31 +879,14 @@ class RidgeCV(_LinearPredictMixin, RegressorMixin, BaseEstimator):
             )
             if bar is not None:
                 bar.close()
-            split_scores = np.empty((alphas.size, len(folds)))
-            for k, (_, test) in enumerate(folds):
-                sw_test = None if sw is None else sw[test]
-                if scorer is None:
-                    split_scores[:, k] = _r2_columns(
-                        y[test], path.predict_fold(k, X[test]), sw_test
-                    )
-                else:
-                    split_scores[:, k] = [
-                        self._score_fold(
-                            scorer, X[test], y[test], sw_test, path, k, a, float(alpha)
-                        )
-                        for a, alpha in enumerate(alphas)
-                    ]
-            mean = split_scores.mean(axis=1)
-            se = (
-                split_scores.std(axis=1, ddof=1) / np.sqrt(len(folds))
-                if len(folds) > 1
-                else np.zeros_like(mean)
+            split_scores = kfold_scores(
+                path, X, y, sw, folds, alphas, scorer, self._fold_model
             )
+            mean, se = mean_and_se(split_scores)
             stored = None
 
-        best = int(np.argmax(mean))  # first of ties, as scikit-learn
-        within = np.flatnonzero(mean >= mean[best] - se[best])
-        i_1se = int(within[np.argmax(alphas[within])])
+        # first of ties, as scikit-learn
+        best, i_1se = one_se_index(mean, se, alphas, greater_is_better=True)
         chosen = best if self.alpha_selection == "min" else i_1se
         self.alpha_ = float(alphas[chosen])
         self.alpha_1se_ = float(alphas[i_1se])
@@ -951,28 +896,16 @@ class RidgeCV(_LinearPredictMixin, RegressorMixin, BaseEstimator):
         if self.store_cv_results:
             self.cv_results_ = stored.astype(out_dtype)
         else:
-            table = {
-                "alpha": alphas.copy(),
-                "mean_test_score": mean,
-                "std_err_test_score": se,
-            }
-            if split_scores is not None:
-                for k in range(split_scores.shape[1]):
-                    table[f"split{k}_test_score"] = split_scores[:, k]
-            table["rank_test_score"] = (
-                np.argsort(np.argsort(-mean, kind="stable"), kind="stable") + 1
-            )
-            self.cv_results_ = table
+            self.cv_results_ = cv_results_table(alphas, mean, se, split_scores)
         return self
 
-    def _score_fold(self, scorer, X_test, y_test, sw_test, path, k, a, alpha):
-        """Score fold ``k``'s fit at alpha index ``a`` with a scikit-learn scorer."""
+    def _fold_model(self, alpha, coef, intercept):
+        """A fitted :class:`Ridge` holding one fold's solution (for scorers)."""
         model = Ridge(alpha=alpha, fit_intercept=self.fit_intercept)
-        model.coef_ = path.fold_coef[k, a].copy()
-        model.intercept_ = float(path.fold_intercept[k, a])
-        model.n_features_in_ = X_test.shape[1]
-        kw = {} if sw_test is None else {"sample_weight": sw_test}
-        return float(scorer(model, X_test, y_test, **kw))
+        model.coef_ = coef
+        model.intercept_ = intercept
+        model.n_features_in_ = coef.shape[0]
+        return model
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

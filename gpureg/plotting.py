@@ -32,6 +32,8 @@ from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from ._scoring import one_se_index
+
 __all__ = [
     "plot_cv_curve",
     "plot_cv_heatmap",
@@ -388,9 +390,7 @@ def plot_cv_curve(result, *, l1_ratio=None, path=None) -> Figure:
         i_best, i_1se = result.best_index_[1], result.index_1se_[1]
         best_label = "alpha_"
     else:
-        i_best = int(np.argmin(mean))
-        within = np.flatnonzero(mean <= mean[i_best] + se[i_best])
-        i_1se = int(within[np.argmax(result.alphas[row, within])])
+        i_best, i_1se = one_se_index(mean, se, result.alphas[row])
         best_label = "row minimum"
 
     fig = _new_figure((6.4, 4.4))

@@ -551,6 +551,20 @@ class _TwinBackend:
     def array_module(cls):
         return cls.xp
 
+    @staticmethod
+    def memory_budget():
+        return None
+
+    @classmethod
+    def build_batch(cls, X, y, W, *, mode, timings=None, X_device=None, **kw):
+        """The GPU backend's build: Gram form on the foreign module."""
+        if mode != "gram":
+            return build_residual_batch(X, y, W, **kw)
+        timings["transfer"] = 0.0
+        return build_gram_batch(
+            cls.xp.asarray(X), cls.xp.asarray(y), W, xp=cls.xp, **kw
+        )
+
     @classmethod
     def solve_paths(
         cls,

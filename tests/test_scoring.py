@@ -5,8 +5,10 @@ import pytest
 from sklearn.model_selection import KFold, ShuffleSplit
 
 import gpureg
-from gpureg._fit import cv_mse, solve_grid, to_original_scale
+from gpureg._fit import solve_grid
 from gpureg._folds import make_folds
+from gpureg._gram import to_original_scale
+from gpureg._scoring import cv_mse
 
 
 def _direct_and_blocked(X, y, sw, cv, **kw):

@@ -434,7 +434,6 @@ def solve(
     coef : ndarray of shape (n_problems, n_features)
     gap : ndarray of shape (n_problems,)
     n_iter : ndarray of shape (n_problems,)
-    n_chunks : int
     """
     xp = ops.xp
     dtype = np.dtype(op.dtype)
@@ -485,7 +484,7 @@ def solve(
                 steps[t] = 1.0 / lipschitz(op, int(t), p, xp, dtype)
         _solve_chunk(start, stop, set_all, problems, xp.asarray(steps), **shared)
         op.release()
-    return coef, gaps, iters, len(chunks)
+    return coef, gaps, iters
 
 
 def _solve_chunk(
@@ -784,7 +783,7 @@ def solve_paths_with(
                 progress(paths - state["paths"])
                 state["paths"] = paths
 
-    coef, gap, iters, _ = solve(
+    coef, gap, iters = solve(
         op,
         batch.stats.c,
         batch.stats.yy,

@@ -17,17 +17,9 @@ import os
 
 import numpy as np
 
-#: The CuPy solver is in place: ``"auto"`` picks the GPU when CuPy sees one.
-IMPLEMENTED = True
-
 #: Device bytes the planner may use; None = 80% of the free memory (the
 #: environment variable ``GPUREG_GPU_MEMORY_BYTES`` overrides both).
 MEMORY_BUDGET: int | None = None
-
-#: The Gram matrices are built on the device (cuBLAS), and the Ridge path
-#: (batched ``cupy.linalg.eigh``) and the held-out scoring run there too;
-#: benchmarks read this.
-GRAM_ON_DEVICE = True
 
 #: Threads per block of every kernel (one block per fit).  The kernels'
 #: block reductions need a multiple of 32 (whole warps) and at most 1024.
@@ -78,8 +70,6 @@ def missing_reason() -> str | None:
         )
     if not is_available():
         return "CuPy found no CUDA device"
-    if not IMPLEMENTED:
-        return "the GPU solver is not implemented in this version of gpureg yet"
     return None
 
 
@@ -104,6 +94,98 @@ def to_device(a):
     import cupy
 
     return cupy.asarray(a)
+
+
+def to_host(a):
+    """``a`` as a numpy array (a device-to-host copy for CuPy arrays).
+
+    Parameters
+    ----------
+    a : cupy.ndarray or ndarray
+
+    Returns
+    -------
+    ndarray
+    """
+    return a.get() if hasattr(a, "__cuda_array_interface__") else np.asarray(a)
+
+
+def synchronize() -> None:
+    """Wait until the work queued on the current device is done."""
+    import cupy
+
+    cupy.cuda.Device().synchronize()
+
+
+def device_name() -> str:
+    """Name of the current CUDA device (``NVIDIA H200``, ...)."""
+    import cupy
+
+    name = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)["name"]
+    return name.decode() if isinstance(name, bytes) else str(name)
+
+
+def caller_state():
+    """A context-manager factory re-entering this thread's device and stream.
+
+    Called in the calling thread; the factory is entered in the worker thread
+    of an interruptible call, so that its kernels go to the caller's device
+    and stream.
+    """
+    import contextlib
+    import sys
+
+    cupy = sys.modules.get("cupy")  # not imported: no device state to carry
+    if cupy is None:
+        return contextlib.nullcontext
+    try:
+        device = cupy.cuda.Device().id
+        stream = cupy.cuda.get_current_stream()
+    except Exception:  # no usable device: nothing to carry over
+        return contextlib.nullcontext
+
+    @contextlib.contextmanager
+    def enter():
+        with cupy.cuda.Device(device), stream:
+            yield
+
+    return enter
+
+
+def build_batch(
+    X, y, W, *, mode, fit_intercept, standardize, dtype, X_device=None, timings=None
+):
+    """Every training set's problems; Gram form is built on the device.
+
+    X goes to the device once (``X_device``, the caller's CuPy array, when
+    given) and the Grams and held-out blocks are built there by cuBLAS; the
+    residual form keeps the host batch (the engine copies it per chunk).
+    See ``_contract.Backend.build_batch``.
+    """
+    from .._gram import build_gram_batch, build_residual_batch
+
+    if mode != "gram":
+        return build_residual_batch(
+            X, y, W, fit_intercept=fit_intercept, standardize=standardize, dtype=dtype
+        )
+    import time
+
+    import cupy
+
+    t0 = time.perf_counter()
+    Xd = cupy.asarray(X if X_device is None else X_device)
+    yd = cupy.asarray(y)
+    if timings is not None:
+        timings["transfer"] = time.perf_counter() - t0
+    return build_gram_batch(
+        Xd,
+        yd,
+        W,
+        fit_intercept=fit_intercept,
+        standardize=standardize,
+        dtype=dtype,
+        xp=cupy,
+    )
 
 
 def memory_budget() -> int:

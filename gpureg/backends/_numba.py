@@ -45,6 +45,18 @@ from threadpoolctl import threadpool_limits
 from .._gram import GramBatch, ResidualBatch
 from .._interrupt import check_stop, stop_flag
 from ._common import DW_SAFETY, PathSolution
+from ._host import (  # noqa: F401  (the backend contract: _contract.Backend)
+    array_module,
+    build_batch,
+    caller_state,
+    device_name,
+    is_available,
+    memory_budget,
+    missing_reason,
+    synchronize,
+    to_device,
+    to_host,
+)
 
 #: Soft-threshold outputs within this relative margin of the threshold are
 #: rounding noise (the gradient summed in another order) and snap to zero, so
@@ -824,8 +836,3 @@ def _run_jobs(run, jobs, n_threads, progress):
         finally:
             for fut in pending:
                 fut.cancel()
-
-
-def array_module():
-    """Where this backend keeps its arrays: numpy."""
-    return np

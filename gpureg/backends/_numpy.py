@@ -23,6 +23,18 @@ from .._gram import GramBatch
 from .._interrupt import check_stop
 from .._penalty import duality_gap, prox_update
 from ._common import DW_SAFETY, PathSolution
+from ._host import (  # noqa: F401  (the backend contract: _contract.Backend)
+    array_module,
+    build_batch,
+    caller_state,
+    device_name,
+    is_available,
+    memory_budget,
+    missing_reason,
+    synchronize,
+    to_device,
+    to_host,
+)
 
 
 def solve_paths(
@@ -99,8 +111,3 @@ def _exact_grad(batch, t_idx, w):
         sel = t_idx == t
         grad[sel], rnorm2[sel] = batch.grad_rnorm2(t, w[sel])
     return grad, rnorm2
-
-
-def array_module():
-    """Where this backend keeps its arrays: numpy."""
-    return np

@@ -1,0 +1,175 @@
+"""Cross-validation scores, written once for fit_grid, estimators and plots.
+
+Held-out errors per fold, their mean and standard error, and the
+one-standard-error rule.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._gram import GramBatch
+from ._interrupt import check_stop
+
+
+def mean_and_se(per_fold: np.ndarray):
+    """Mean over the last axis and its standard error ``std(ddof=1) / √k``.
+
+    Parameters
+    ----------
+    per_fold : ndarray of shape (..., n_folds)
+
+    Returns
+    -------
+    mean, se : ndarray of shape (...)
+        ``se`` is 0 with a single fold.
+    """
+    k = per_fold.shape[-1]
+    mean = per_fold.mean(axis=-1)
+    if k < 2:
+        return mean, np.zeros_like(mean)
+    return mean, per_fold.std(axis=-1, ddof=1) / np.sqrt(k)
+
+
+def one_se_index(mean, se, alphas, *, greater_is_better=False):
+    """The best alpha and the largest one within one standard error of it.
+
+    glmnet's ``lambda.1se``: among the alphas whose mean score is within one
+    standard error of the best mean (the best's own standard error), the
+    largest, i.e. the most regularized.
+
+    Parameters
+    ----------
+    mean, se : ndarray of shape (n_alphas,)
+        Mean CV score per alpha and its standard error.
+    alphas : ndarray of shape (n_alphas,)
+    greater_is_better : bool, default=False
+        False for errors (the minimum is best), True for scores such as R².
+
+    Returns
+    -------
+    best : int
+        Index of the best mean (the first of ties).
+    one_se : int
+        Index of the largest alpha within one standard error of it.
+    """
+    if greater_is_better:
+        best = int(np.argmax(mean))
+        within = np.flatnonzero(mean >= mean[best] - se[best])
+    else:
+        best = int(np.argmin(mean))
+        within = np.flatnonzero(mean <= mean[best] + se[best])
+    return best, int(within[np.argmax(alphas[within])])
+
+
+class FoldScorer:
+    """Held-out mean squared errors, filled fold by fold as the paths come.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,)
+    sample_weight : ndarray of shape (n_samples,) or None
+        CV errors are weighted by it.
+    folds : list of (train, test)
+    n_l1 : int
+        Number of l1_ratios.
+
+    Attributes
+    ----------
+    mse : ndarray of shape (n_l1, n_alphas, n_folds)
+        Allocated by the first call; NaN where no path was scored yet.
+    """
+
+    def __init__(self, X, y, sample_weight, folds, n_l1):
+        self.X64 = np.asarray(X, dtype=np.float64)
+        self.y64 = np.asarray(y, dtype=np.float64)
+        self.s = (
+            np.ones(X.shape[0])
+            if sample_weight is None
+            else np.asarray(sample_weight, dtype=np.float64)
+        )
+        self.folds = folds
+        self.n_l1 = n_l1
+        self.mse = None
+
+    def __call__(self, batch, t, ls, coef):
+        """Score fold ``t``'s paths of l1_ratios ``ls`` (solver scale, overwritten).
+
+        Parameters
+        ----------
+        batch : GramBatch or ResidualBatch
+        t : int
+        ls : ndarray of int
+        coef : ndarray of shape (ls.size, n_alphas, n_features)
+        """
+        stats = batch.stats
+        n_alphas, p = coef.shape[1:]
+        if self.mse is None:
+            self.mse = np.full((self.n_l1, n_alphas, len(self.folds)), np.nan)
+        U = np.divide(coef, stats.x_scale[t], out=coef).reshape(-1, p)
+        b = stats.y_mean[t] - U @ stats.x_mean[t]
+        self.mse[ls, :, t] = self.fold_mse(t, U, b, batch).reshape(ls.size, n_alphas)
+
+    def fold_mse(self, k, U, b, batch=None):
+        """Held-out weighted MSE of fold ``k`` for coefficients on X's scale.
+
+        Parameters
+        ----------
+        k : int
+        U : ndarray of shape (n_fits, n_features)
+        b : ndarray of shape (n_fits,)
+        batch : GramBatch, optional
+            When given, and the fold's test rows are exactly the rows its
+            training set leaves out, the held-out Gram block scores it.
+
+        Returns
+        -------
+        ndarray of shape (n_fits,)
+        """
+        test = self.folds[k][1]
+        s = self.s
+        sse = None
+        if isinstance(batch, GramBatch):
+            mask = np.zeros(s.size, dtype=bool)
+            mask[test] = True
+            mask &= s > 0
+            sse = batch.heldout_sse(k, mask, U, b)
+        if sse is None:
+            sse = np.full(U.shape[0], np.nan)
+        redo = np.flatnonzero(np.isnan(sse))
+        if redo.size:  # predict the held-out rows directly
+            Ur = U if redo.size == U.shape[0] else U[redo]  # no copy when all
+            res = self.y64[test, None] - (self.X64[test] @ Ur.T + b[redo])
+            sse[redo] = s[test] @ (res * res)
+        return sse / s[test].sum()
+
+
+def cv_mse(X, y, sample_weight, folds, coef, intercept, batch=None):
+    """Held-out mean squared error of every fold fit (weighted if weights given).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,)
+    sample_weight : ndarray of shape (n_samples,) or None
+    folds : list of (train, test)
+    coef : ndarray of shape (n_folds, n_l1_ratios, n_alphas, n_features)
+    intercept : ndarray of shape (n_folds, n_l1_ratios, n_alphas)
+    batch : GramBatch, optional
+        When given, folds whose test rows are exactly the rows their training
+        set leaves out are scored from the held-out Gram blocks.
+
+    Returns
+    -------
+    ndarray of shape (n_l1_ratios, n_alphas, n_folds)
+    """
+    n_folds, n_l1, n_alphas, p = coef.shape
+    scorer = FoldScorer(X, y, sample_weight, folds, n_l1)
+    mse = np.empty((n_l1, n_alphas, n_folds))
+    for k in range(n_folds):
+        check_stop()
+        mse[..., k] = scorer.fold_mse(
+            k, coef[k].reshape(-1, p), intercept[k].reshape(-1), batch
+        ).reshape(n_l1, n_alphas)
+    return mse
