@@ -18,8 +18,10 @@ checked against the CPU reference mapping on a prefix before timing.
 
 Usage::
 
-    python benchmarks/bench_dropout.py [--out DIR] [--log2n 28] [--cpu-log2n 24]
+    python -m benchmarks.bench_dropout [--out DIR] [--log2n 28] [--cpu-log2n 24]
         [--repeat 10] [--cpu-only]
+
+(from the repository root).
 """
 
 from __future__ import annotations
@@ -28,16 +30,14 @@ import argparse
 import datetime as dt
 import json
 import platform
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from bench_w1 import cpu_name  # noqa: E402
+import gpureg
 
-import gpureg  # noqa: E402
+from ._common import cpu_name
 
 P = 0.1
 SEED, OFFSET = 1234, 5

@@ -1,6 +1,6 @@
 """Workloads W1 and W2 on the GPU backend, checked against the CPU backend, then timed.
 
-Workloads (data from ``bench_w1.make_w1``: Toeplitz(0.5)-correlated Gaussian
+Workloads (data from ``benchmarks._common.make_w1``: Toeplitz(0.5)-correlated Gaussian
 columns, 50 non-zero true coefficients, noise σ = 3; float64; ``alphas=100``
 per l1_ratio; ``tol=1e-4``; ``cv=K`` is ``KFold(K)`` without shuffling):
 
@@ -41,16 +41,16 @@ A missed speed target is printed (MISS) but does not change the status.
 
 Usage::
 
-    python benchmarks/bench_gpu.py --out DIR [--quick] [--skip-sklearn]
+    python -m benchmarks.bench_gpu --out DIR [--quick] [--skip-sklearn]
                                    [--workloads w1,w2]
+
+(from the repository root).
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import os
 import platform
 import socket
 import subprocess
@@ -65,13 +65,8 @@ from sklearn.linear_model import ElasticNetCV
 from sklearn.model_selection import KFold
 
 import gpureg
-from gpureg.backends import _gpu as _gpu_backend
 
-#: Whether the GPU backend builds the Gram matrices on the device.
-GRAM_ON_DEVICE = getattr(_gpu_backend, "GRAM_ON_DEVICE", False)
-
-sys.path.insert(0, str(Path(__file__).parent))
-from bench_w1 import L1_RATIOS, cpu_name, make_w1  # noqa: E402
+from ._common import L1_RATIOS, cpu_device, make_w1, utc_now
 
 TOL = 1e-4
 N_ALPHAS = 100
@@ -185,9 +180,9 @@ def environment(cp):
         sklearn=sklearn.__version__,
         gpureg=gpureg.__version__,
         python=platform.python_version(),
-        cpu=f"{cpu_name()} ({os.cpu_count()} cores)",
+        cpu=cpu_device(),
         hostname=socket.gethostname(),
-        date=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        date=utc_now(),
     )
 
 
@@ -340,14 +335,7 @@ def gpu_phases(timings, n_samples, n_features, itemsize, n_fits, ceilings):
     phases = {}
     for name, seconds in timings.items():
         row = {"seconds": float(seconds)}
-        if seconds > 0 and name == "gram" and not GRAM_ON_DEVICE:
-            # this version builds the Gram matrices on the host: a device
-            # ceiling would be the wrong yardstick
-            row.update(
-                where="host",
-                tflops_host=2.0 * n_samples * n_features**2 / seconds / 1e12,
-            )
-        elif seconds > 0 and name == "gram":
+        if seconds > 0 and name == "gram":  # always built on the device
             flops = 2.0 * n_samples * n_features**2
             min_bytes = float(n_samples * n_features * itemsize)
             row.update(

@@ -18,15 +18,15 @@ Writes one JSON file of rows (DESIGN.md §7) and prints a table.
 
 Usage::
 
-    python benchmarks/bench_w1.py [--quick] [--out benchmarks/results]
+    python -m benchmarks.bench_w1 [--quick] [--out benchmarks/results]
+
+(from the repository root; the data are ``benchmarks._common.make_w1``).
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import os
 import time
 from pathlib import Path
 
@@ -36,32 +36,8 @@ from sklearn.linear_model import ElasticNetCV, enet_path
 from sklearn.model_selection import KFold
 
 import gpureg
-from gpureg._bench import _cpu_name, _make_data
 
-L1_RATIOS = [0.1, 0.5, 0.7, 0.9, 1.0]
-
-
-def make_w1(
-    n_samples=10_000, n_features=1_000, n_informative=50, rho=0.5, noise=3.0, seed=0
-):
-    """Toeplitz(rho)-correlated Gaussian design: x_j = rho x_{j-1} + √(1-rho²) e_j.
-
-    gpureg's own benchmark generator (``gpureg._bench._make_data``), with W1's
-    50 informative features.
-    """
-    return _make_data(
-        n_samples,
-        n_features,
-        n_informative=n_informative,
-        rho=rho,
-        noise=noise,
-        seed=seed,
-    )
-
-
-def cpu_name() -> str:
-    """The CPU model name (as ``gpureg bench`` records it)."""
-    return _cpu_name()
+from ._common import L1_RATIOS, cpu_device, make_w1, utc_now
 
 
 def sklearn_gaps(X, y, folds, alphas, tol):
@@ -97,7 +73,7 @@ def main(argv=None):
     folds = list(cv.split(X))
     print(
         f"W1: X {n}×{p}, 5 folds × {len(L1_RATIOS)} l1_ratios × {n_alphas} alphas, "
-        f"tol={tol:g}; CPU: {cpu_name()} ({os.cpu_count()} cores)"
+        f"tol={tol:g}; CPU: {cpu_device()}"
     )
 
     # 1. warm-up: numba compiles (cached on disk after the first run ever)
@@ -161,8 +137,8 @@ def main(argv=None):
         n_alphas=n_alphas,
         tol=tol,
         dtype="float64",
-        device=f"{cpu_name()} ({os.cpu_count()} cores)",
-        date=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        device=cpu_device(),
+        date=utc_now(),
         numpy=np.__version__,
         sklearn=sklearn.__version__,
         gpureg=gpureg.__version__,

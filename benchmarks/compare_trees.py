@@ -8,8 +8,10 @@ the two trees' coefficient paths and CV errors.
 
 Usage::
 
-    python benchmarks/compare_trees.py --old /path/to/old/checkout \\
+    python -m benchmarks.compare_trees --old /path/to/old/checkout \\
         [--new .] [--repeats 3] [--out benchmarks/results/compare.json]
+
+(from the repository root).
 """
 
 from __future__ import annotations

@@ -27,8 +27,10 @@ targets are met, 1 when one is missed.
 
 Usage::
 
-    python benchmarks/first_run.py [--runs 3] [--python PYTHON]
+    python -m benchmarks.first_run [--runs 3] [--python PYTHON]
         [--out benchmarks/results] [--demo-args="--backend cpu --svg"]
+
+(from the repository root).
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
+
+from ._common import cpu_device
 
 #: Seconds: (cold, warm) targets of issue 13.
 TARGET_COLD_S = 25.0
@@ -68,13 +72,6 @@ PACKAGES = (
     "pandas",
     "matplotlib",
 )
-
-
-def cpu_name() -> str:
-    """CPU model name (the one ``gpureg bench`` records)."""
-    from gpureg._bench import _cpu_name
-
-    return _cpu_name()
 
 
 def versions() -> dict:
@@ -157,10 +154,9 @@ def main(argv=None):
     demo_args = shlex.split(args.demo_args)
     command = shlex.join(["python", "-m", "gpureg", "demo", *demo_args, "--out", "DIR"])
 
-    cores = os.cpu_count()
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
     print(
-        f"{command}\nCPU: {cpu_name()} ({cores} cores), load average "
+        f"{command}\nCPU: {cpu_device()}, load average "
         f"{'n/a' if load is None else ' '.join(f'{v:.2f}' for v in load)}"
     )
 
@@ -203,7 +199,7 @@ def main(argv=None):
         command=command,
         date=now.isoformat(timespec="seconds"),
         host=host,
-        cpu=f"{cpu_name()} ({cores} cores)",
+        cpu=cpu_device(),
         platform=platform.platform(),
         load_average_before=None if load is None else [round(v, 2) for v in load],
         versions=versions(),

@@ -10,8 +10,10 @@ model, not a GPU timing: ``bench_gpu.py`` measures the real thing.
 
 Usage::
 
-    python benchmarks/fista_work.py [--workload w1|w1small] [--tflops 50]
+    python -m benchmarks.fista_work [--workload w1|w1small] [--tflops 50]
         [--out benchmarks/results]
+
+(from the repository root).
 """
 
 from __future__ import annotations
@@ -19,40 +21,43 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from bench_w1 import L1_RATIOS, cpu_name, make_w1  # noqa: E402
+import gpureg
+import gpureg._fit as fit_module
+from gpureg.backends import _fista, get_backend
+from gpureg.backends._twins import TwinOps
 
-import gpureg  # noqa: E402
-import gpureg._fit as fit_module  # noqa: E402
-from gpureg.backends import _fista  # noqa: E402
-from gpureg.backends._twins import TwinOps  # noqa: E402
+from ._common import L1_RATIOS, cpu_name, make_w1
 
 SIZES = {"w1": (10_000, 1_000, 5), "w1small": (2_000, 200, 5)}
 
 
 class _TwinEngine:
-    """The GPU engine with the numba twins, recording every fit's iterations."""
+    """The GPU engine with the numba twins, recording every fit's iterations.
 
-    last = None
+    A backend (``gpureg.backends._contract.Backend``): the CPU backend's
+    functions (numpy arrays, the batch built in host memory, no device
+    budget), except :meth:`solve_paths`, the GPU backend's batched FISTA on
+    the twins of its CUDA kernels.
+    """
 
-    @classmethod
-    def array_module(cls):
-        """numpy (the twins run on the host)."""
-        return np
+    def __init__(self):
+        self.host = get_backend("cpu")
+        self.last = None
 
-    @classmethod
-    def solve_paths(cls, batch, alphas, l1_ratios, penalty_factor, **kw):
+    def __getattr__(self, name):
+        return getattr(self.host, name)
+
+    def solve_paths(self, batch, alphas, l1_ratios, penalty_factor, **kw):
         """Solve as the GPU backend does and keep the solution."""
         sol = _fista.solve_paths_with(
             TwinOps, batch, alphas, l1_ratios, penalty_factor, **kw
         )
-        cls.last = sol
+        self.last = sol
         return sol
 
 
@@ -70,13 +75,14 @@ def main(argv=None):
     args = ap.parse_args(argv)
     n, p, k = SIZES[args.workload]
     X, y = make_w1(n, p)
-    fit_module.get_backend = lambda name: _TwinEngine
+    engine = _TwinEngine()
+    fit_module.get_backend = lambda name: engine
     t0 = time.perf_counter()
     res = gpureg.fit_grid(
         X, y, l1_ratio=L1_RATIOS, alphas=100, cv=k, tol=1e-4, backend="cpu"
     )
     wall = time.perf_counter() - t0
-    it = _TwinEngine.last.n_iter  # (sets, l1, alphas)
+    it = engine.last.n_iter  # (sets, l1, alphas)
     checks = np.ceil(it / _fista.CHECK_EVERY)
     gemm_flops = float(2.0 * p * p * (it.sum() + checks.sum()))
     gram_flops = 2.0 * n * p * p

@@ -18,26 +18,27 @@
 #            versions, CUDA device name, driver and runtime versions
 #   pytest   python -m pytest -m gpu  (-n 4 where pytest-xdist is installed;
 #            timeout 130 s; OUTDIR/pytest_gpu.xml)
-#   bench    python benchmarks/bench_gpu.py --repeat 3 --out OUTDIR
+#   bench    python -m benchmarks.bench_gpu --repeat 3 --out OUTDIR
 #            (timeout 150 s; W1, W2 checked against the CPU backend, then
 #            timed; OUTDIR/gpu_bench.json)
-#   dropout  python benchmarks/bench_dropout.py --out OUTDIR  (timeout 45 s;
+#   dropout  python -m benchmarks.bench_dropout --out OUTDIR  (timeout 45 s;
 #            OUTDIR/dropout_bench.json)
-#   summary  python benchmarks/gpu_summary.py OUTDIR: one screen of every
+#   summary  python -m benchmarks.gpu_summary OUTDIR: one screen of every
 #            check and figure against its target (OUTDIR/gpu_summary.txt)
 #
 # The kernels' compilation (nvcc, CuPy's NVRTC path) and their execution on
 # the CPU emulator are CI's job (tests/test_kernels*.py) and are not repeated
 # here.  Nothing is installed: the device's Python has cupy, numpy, numba,
 # scikit-learn, matplotlib, pandas, tqdm, pytest (and torch, ml_dtypes,
-# pytest-xdist); gpureg runs from the checkout (PYTHONPATH=.).  Five files
+# pytest-xdist); gpureg runs from the checkout (PYTHONPATH=.) and the
+# benchmarks as modules of the checkout's benchmarks package.  Five files
 # come back in OUTDIR.
 #
 # Budget: each step's timeout is cut to what is left of GPU_CHECK_BUDGET_S
 # (default 345 s), so the whole run ends within 6 minutes; a step with under
 # 15 s left is not run (status 124).  Exit status: the worst (largest) step
 # status; 124 or 137 means a step hit its timeout.  Without a GPU the gpu
-# tests skip and bench_gpu.py exits 3 ("no CuPy / no device").
+# tests skip and benchmarks.bench_gpu exits 3 ("no CuPy / no device").
 #
 # Environment: PYTHON (default python3).  NUMBA_CACHE_DIR and CUPY_CACHE_DIR
 # go under /tmp so a read-only checkout works.
@@ -142,9 +143,9 @@ except Exception as exc:
     print(f"cupy device query failed: {exc.__class__.__name__}: {exc}")
 try:
     import gpureg
-    from gpureg.backends import _gpu
+    from gpureg.backends import get_backend
     print("gpureg", gpureg.__version__, "gpu backend:",
-          _gpu.missing_reason() or "available")
+          get_backend("gpu").missing_reason() or "available")
 except Exception as exc:
     print(f"gpureg: {exc.__class__.__name__}: {exc}")
 ' || echo "version query failed ($?)"
@@ -171,13 +172,13 @@ run_step pytest-gpu 130 "$PY" -m pytest -m gpu "${XDIST[@]}" -v -p no:cacheprovi
     --junitxml="$OUTDIR/pytest_gpu.xml"
 
 # (c) the GPU benchmark (W1, W2): checks, then timings, then JSON rows
-run_step bench-gpu 150 "$PY" benchmarks/bench_gpu.py --repeat 3 --out "$OUTDIR"
+run_step bench-gpu 150 "$PY" -m benchmarks.bench_gpu --repeat 3 --out "$OUTDIR"
 
 # (d) the dropout benchmark
-run_step bench-dropout 45 "$PY" benchmarks/bench_dropout.py --out "$OUTDIR"
+run_step bench-dropout 45 "$PY" -m benchmarks.bench_dropout --out "$OUTDIR"
 
 # (e) one screen: every check and figure against its target
-run_step summary 15 "$PY" benchmarks/gpu_summary.py "$OUTDIR"
+run_step summary 15 "$PY" -m benchmarks.gpu_summary "$OUTDIR"
 
 rm -rf "$CACHE_ROOT"
 

@@ -20,7 +20,9 @@ failure), 1 otherwise.
 
 Usage::
 
-    python benchmarks/gpu_summary.py OUTDIR
+    python -m benchmarks.gpu_summary OUTDIR
+
+(from the repository root).
 """
 
 from __future__ import annotations
@@ -172,7 +174,7 @@ def main(argv=None) -> int:
     """Print and write the summary; 1 when a check failed."""
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
-        print("usage: python benchmarks/gpu_summary.py OUTDIR", file=sys.stderr)
+        print("usage: python -m benchmarks.gpu_summary OUTDIR", file=sys.stderr)
         return 64
     out = Path(argv[0])
     lines = tests_lines(out) + bench_lines(out) + dropout_lines(out)

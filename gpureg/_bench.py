@@ -8,7 +8,11 @@ and are written by :func:`write_rows` as JSON and CSV; plotting them is left
 to ``gpureg.plotting`` or ``benchmarks/suite/plot.py``, which never time.
 
 The fuller benchmark suite (fixed workloads W1, W2, p >> n, float32 and peer
-libraries) is ``benchmarks/suite/``; it delegates its scaling series here.
+libraries) is ``benchmarks/suite/`` in the source tree, not in the package;
+it delegates its scaling series here.  Only what ``gpureg bench`` needs is
+kept in this module; the device name and synchronization come from the
+backend contract (``gpureg.backends.get_backend``), so nothing here imports
+cupy, and scikit-learn is imported only for the ``'sklearn'`` rows.
 """
 
 from __future__ import annotations
@@ -16,13 +20,15 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-import os
 import platform
 import time
 import warnings
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+
+from .backends import get_backend
 
 #: The default scaling series: ``(n_alphas, n_l1_ratios, cv)`` per grid, giving
 #: ``(cv + 1) * n_l1_ratios * n_alphas`` = 15, 50, 150, 500, 1,500, 5,000,
@@ -69,11 +75,12 @@ def throughput_rows(
 ) -> list[dict]:
     """Time ``fit_grid`` on a scaling series of grid sizes, after checking it.
 
-    The data are a Toeplitz(0.5)-correlated Gaussian design (as workload W1
-    of ``benchmarks/``) with ``min(50, n_features // 4)`` non-zero true
-    coefficients and noise 3.  Each grid is ``n_alphas`` automatic alphas
-    (``eps=1e-3``) × ``n_l1_ratios`` values ``linspace(0.1, 1, n_l1_ratios)``
-    (``[0.5]`` for one) × ``KFold(cv)`` plus the full-data path, ``tol=1e-4``.
+    The data are a Toeplitz(0.5)-correlated Gaussian design (the generator of
+    workload W1 of the source tree's ``benchmarks/``) with
+    ``min(50, n_features // 4)`` non-zero true coefficients and noise 3.
+    Each grid is ``n_alphas`` automatic alphas (``eps=1e-3``) ×
+    ``n_l1_ratios`` values ``linspace(0.1, 1, n_l1_ratios)`` (``[0.5]`` for
+    one) × ``KFold(cv)`` plus the full-data path, ``tol=1e-4``.
 
     For each gpureg backend an untimed warm-up on the smallest grid comes
     first (numba compilation, CUDA module loading).  Then, for every grid,
@@ -143,7 +150,7 @@ def throughput_rows(
 
     rows, run = [], []
     for backend in dict.fromkeys(backends):  # unique, in the given order
-        reason = _gpu_missing_reason() if backend == "gpu" else None
+        reason = get_backend("gpu").missing_reason() if backend == "gpu" else None
         if reason is not None:
             rows.append({"backend": "gpu", "skipped": reason})
         else:
@@ -229,7 +236,8 @@ def _make_data(
     ``n_informative`` (default ``min(50, n_features // 4)``, at least one)
     non-zero coefficients of
     magnitude in [0.5, 2] with random signs; Gaussian noise of std ``noise``.
-    ``benchmarks/bench_w1.make_w1`` (workload W1) is this generator.
+    ``benchmarks._common.make_w1`` (workload W1 of the source tree's
+    benchmarks) is this generator.
 
     Returns
     -------
@@ -278,48 +286,32 @@ def _n_fits_sklearn(n_alphas, n_l1, cv):
 # ------------------------------------------------------------------ environment
 
 
-def _cpu_name() -> str:
-    """CPU model name from /proc/cpuinfo (or ``platform.processor()``)."""
+def _gpureg_backend(backend):
+    """The gpureg backend a row's device and synchronization come from.
+
+    scikit-learn runs on the host: the CPU backend's (``"<model> (<n>
+    cores)"``, nothing to synchronize).
+    """
+    return get_backend("cpu" if backend == "sklearn" else backend)
+
+
+def _version(distribution):
+    """Installed version of a distribution (without importing it), or None."""
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
-def _gpu_missing_reason():
-    from .backends import _gpu
-
-    return _gpu.missing_reason()
-
-
-def _gpu_name():
-    import cupy
-
-    name = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)["name"]
-    return name.decode() if isinstance(name, bytes) else str(name)
-
-
-def _synchronize(backend):
-    if backend == "gpu":
-        import cupy
-
-        cupy.cuda.Device().synchronize()
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def _environment():
-    import sklearn
-
     from . import __version__
 
     return dict(
-        cpu=f"{_cpu_name()} ({os.cpu_count()} cores)",
+        cpu=get_backend("cpu").device_name(),  # "<model> (<n> cores)"
         date=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         gpureg=__version__,
         numpy=np.__version__,
-        sklearn=sklearn.__version__,
+        sklearn=_version("scikit-learn"),
         python=platform.python_version(),
     )
 
@@ -357,9 +349,9 @@ def _warm_up(backend, size):
         _fit_gpureg(X, y, size, backend)
 
 
-def _base_row(X, size, backend, env):
+def _base_row(X, size, backend):
     n_alphas, n_l1, cv = size
-    device = _gpu_name() if backend == "gpu" else env["cpu"]
+    device = _gpureg_backend(backend).device_name()
     return dict(
         workload="scaling",
         backend=backend,
@@ -379,14 +371,15 @@ def _timed(fn, backend):
     Calls are repeated while together they took under :data:`MIN_TIMED_S`
     (small grids take milliseconds); the caller reports the fastest.
     """
+    synchronize = _gpureg_backend(backend).synchronize  # a no-op on the host
     secs = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         while not secs or (len(secs) < MAX_RUNS and sum(secs) < MIN_TIMED_S):
-            _synchronize(backend)
+            synchronize()
             t0 = time.perf_counter()
             fn()
-            _synchronize(backend)
+            synchronize()
             secs.append(time.perf_counter() - t0)
     return secs
 
@@ -407,7 +400,7 @@ def _gpureg_row(X, y, size, backend, env):
     secs = _timed(lambda: _fit_gpureg(X, y, size, backend), backend)
     wall = min(secs)
     row = dict(
-        _base_row(X, size, backend, env),
+        _base_row(X, size, backend),
         n_fits=n_fits,
         tol=TOL,
         wall_s=wall,
@@ -449,7 +442,7 @@ def _sklearn_row(X, y, size, reference, env):
     wall = min(secs)
     n_fits = _n_fits_sklearn(*size)
     row = dict(
-        _base_row(X, size, "sklearn", env),
+        _base_row(X, size, "sklearn"),
         n_fits=n_fits,
         tol=TOL,
         wall_s=wall,

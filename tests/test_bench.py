@@ -1,14 +1,26 @@
-"""gpureg._bench: the throughput runner behind ``gpureg bench`` (small grids only)."""
+"""gpureg._bench: the throughput runner behind ``gpureg bench`` (small grids only).
 
+Also the ``benchmarks`` package of the source tree: its modules import as
+``benchmarks.*`` from the repository root, with no ``sys.path`` set-up.
+"""
+
+import ast
 import json
 import math
+import re
+import subprocess
+import sys
+import types
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from gpureg import _bench
-from gpureg.backends import _gpu
+from gpureg.backends import get_backend
+
+ROOT = Path(__file__).resolve().parent.parent
 
 SIZES = [(5, 1, 2), (4, 2, 3), (10, 3, 2)]  # (n_alphas, n_l1_ratios, cv)
 
@@ -43,6 +55,7 @@ def test_cpu_rows_have_the_required_keys(cpu_rows):
         assert row["dtype"] == "float64"
         assert (row["n_samples"], row["n_features"]) == _bench.QUICK_SHAPE
         assert isinstance(row["device"], str) and row["device"]
+        assert row["device"] == get_backend("cpu").device_name()
 
 
 def test_n_fits_follow_the_grid(cpu_rows):
@@ -69,7 +82,7 @@ def test_every_fit_is_certified(cpu_rows):
 
 
 def test_gpu_is_a_skipped_row_without_a_device():
-    reason = _gpu.missing_reason()
+    reason = get_backend("gpu").missing_reason()
     if reason is None:
         pytest.skip("a GPU is available here")
     rows = _bench.throughput_rows(backends=("gpu",), sizes=SIZES[:1], quick=True)
@@ -205,3 +218,117 @@ def test_gpu_summary_judges_each_figure_against_its_target(tmp_path, capsys):
     )
     assert summary.main([str(tmp_path)]) == 0  # MISS is reported, not a failure
     capsys.readouterr()
+
+
+def test_timing_synchronizes_through_the_backend_contract(monkeypatch):
+    calls = []
+
+    def fake_get_backend(name):
+        return types.SimpleNamespace(synchronize=lambda: calls.append(name))
+
+    monkeypatch.setattr(_bench, "get_backend", fake_get_backend)
+    secs = _bench._timed(lambda: None, "gpu")
+    assert 1 <= len(secs) <= _bench.MAX_RUNS
+    assert calls == ["gpu"] * (2 * len(secs))  # before and after every call
+    calls.clear()
+    _bench._timed(lambda: None, "sklearn")  # not a gpureg backend: the host's
+    assert set(calls) == {"cpu"}
+
+
+def _imports(nodes):
+    """Top-level names of the modules imported (absolutely) by AST nodes."""
+    names = set()
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            names.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_bench_module_needs_no_cupy_and_sklearn_only_for_its_rows():
+    tree = ast.parse(Path(_bench.__file__).read_text())
+    # the device name and synchronization go through get_backend
+    assert "cupy" not in _imports(ast.walk(tree))
+    # heavy imports only inside the functions that need them
+    heavy = {"sklearn", "pandas", "matplotlib", "tqdm", "numba"}
+    assert not _imports(tree.body) & heavy
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, gpureg._bench; "
+            "print(sorted(m for m in ('cupy', 'sklearn') if m in sys.modules))",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
+def test_benchmarks_have_no_path_hacks():
+    files = [p for p in (ROOT / "benchmarks").rglob("*") if p.suffix in (".py", ".sh")]
+    assert len(files) > 10
+    hack = re.compile(r"sys\.path\.(insert|append)|sys\.path\s*\+?=")
+    offenders = [str(p.relative_to(ROOT)) for p in files if hack.search(p.read_text())]
+    assert offenders == []
+    assert (ROOT / "benchmarks" / "__init__.py").is_file()
+    assert (ROOT / "benchmarks" / "suite" / "__init__.py").is_file()
+
+
+_IMPORT_CHECK = """
+import numpy as np
+import benchmarks.bench_dropout, benchmarks.bench_gpu, benchmarks.bench_w1
+import benchmarks.compare_trees, benchmarks.first_run, benchmarks.fista_work
+import benchmarks.gpu_summary
+import benchmarks.suite.isolate, benchmarks.suite.plot, benchmarks.suite.reference
+import benchmarks.suite.run
+from benchmarks import _common
+from benchmarks.suite import workloads
+from gpureg import _bench
+from gpureg.backends import get_backend
+
+# one generator: W1's data are gpureg bench's
+X, y = _common.make_w1(300, 40, n_informative=7, rho=0.9, seed=4)
+X2, y2 = _bench._make_data(300, 40, n_informative=7, rho=0.9, seed=4)
+assert np.array_equal(X, X2) and np.array_equal(y, y2)
+assert workloads.make_w1 is _common.make_w1
+assert benchmarks.bench_w1.L1_RATIOS == [0.1, 0.5, 0.7, 0.9, 1.0]
+# the records name the CPU as gpureg bench does
+device = get_backend("cpu").device_name()
+assert _common.cpu_device() == device
+assert device.startswith(_common.cpu_name()) and "cores" not in _common.cpu_name()
+env = _common.environment()
+assert env["cpu"] == device and set(env) == {
+    "cpu", "date", "gpureg", "numpy", "sklearn", "python"
+}
+print("ok")
+"""
+
+
+def test_benchmarks_import_as_a_package_from_the_repository_root():
+    # as a user runs them (python -m benchmarks.X from the root), in a fresh
+    # interpreter whose only addition to sys.path is the working directory
+    proc = subprocess.run(
+        [sys.executable, "-c", _IMPORT_CHECK],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "ok"
+
+
+def test_a_benchmark_script_runs_as_a_module():
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.gpu_summary"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 64  # usage: no OUTDIR
+    assert "python -m benchmarks.gpu_summary OUTDIR" in proc.stderr

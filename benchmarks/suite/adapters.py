@@ -35,6 +35,7 @@ import numpy as np
 
 from gpureg._grid import alpha_grid, alpha_max
 from gpureg._penalty import duality_gap
+from gpureg.backends import get_backend
 
 #: ``eps`` of the workloads' alpha grids (gpureg's and scikit-learn's default).
 EPS = 1e-3
@@ -227,9 +228,7 @@ def _gpureg(backend):
         import gpureg
 
         if backend == "gpu":
-            from gpureg.backends import _gpu
-
-            reason = _gpu.missing_reason()
+            reason = get_backend("gpu").missing_reason()
             if reason is not None:
                 raise UnavailableError(reason)
         alphas = np.asarray(alphas, dtype=np.float64)
@@ -261,7 +260,7 @@ def _gpureg(backend):
             )
             for rho, a in calls
         ]
-        _synchronize(backend)
+        get_backend(backend).synchronize()  # queued device work counts
         wall = time.perf_counter() - t0
 
         def cat(name):
@@ -298,13 +297,6 @@ def _gpureg(backend):
     scikit-learn's duality-gap criterion; ``max_iter`` caps CD epochs.
     """
     return fit
-
-
-def _synchronize(backend):
-    if backend == "gpu":
-        import cupy
-
-        cupy.cuda.Device().synchronize()
 
 
 # --------------------------------------------------------------------- sklearn
@@ -560,9 +552,7 @@ def unavailable(name):
     except Exception as exc:
         return f"{ADAPTERS[name][1]} is not importable ({type(exc).__name__}: {exc})"
     if name == "gpureg-gpu":
-        from gpureg.backends import _gpu
-
-        return _gpu.missing_reason()
+        return get_backend("gpu").missing_reason()
     return None
 
 

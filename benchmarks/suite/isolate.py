@@ -157,7 +157,7 @@ def call(library, problem):
     -------
     adapters.AdapterResult
     """
-    import adapters
+    from . import adapters
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -204,8 +204,7 @@ def _measured_call(library, problem, method):
 def _serve(conn, key, quick, shape, library):
     """The child: build the problem, then answer ``check`` / ``time`` / ``stop``."""
     try:
-        import adapters
-        import workloads
+        from . import adapters, workloads
 
         reason = adapters.unavailable(library)  # also imports the library
         if reason is not None:

@@ -9,7 +9,9 @@
 
 Usage::
 
-    python benchmarks/suite/plot.py [--results benchmarks/results/suite] [--out DIR]
+    python -m benchmarks.suite.plot [--results benchmarks/results/suite] [--out DIR]
+
+(from the repository root).
 """
 
 from __future__ import annotations

@@ -49,7 +49,8 @@ from pathlib import Path
 
 import numpy as np
 import scipy.linalg
-from adapters import certify_path
+
+from .adapters import certify_path
 
 #: Tolerance and epoch cap of the coordinate-descent stage.
 REF_TOL = 1e-10
@@ -112,7 +113,7 @@ def tol_reference(problem, *, cache_dir=None, recompute=False, log=print):
     adapters.AdapterResult
         ``extra['cached']`` says whether it was read from the cache.
     """
-    from adapters import AdapterResult, get
+    from .adapters import AdapterResult, get
 
     def compute():
         X = np.asarray(problem.X, dtype=np.float64)

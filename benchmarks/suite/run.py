@@ -33,19 +33,18 @@ the end of each workload.  The scaling series goes to ``<out>/scaling.json``
 
 Usage::
 
-    python benchmarks/suite/run.py --workloads w1,pn,h1,h2,float32,scaling \\
+    python -m benchmarks.suite.run --workloads w1,pn,h1,h2,float32,scaling \\
         [--libraries gpureg-cpu,sklearn,...] [--quick] [--repeat N] \\
         [--shape pn=500x5000] [--timeout 3600] [--max-fits 100000] \\
         [--out benchmarks/results/suite]
+
+(from the repository root).
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import os
-import platform
 import sys
 import time
 import traceback
@@ -53,20 +52,12 @@ from pathlib import Path
 
 import numpy as np
 
+from gpureg._bench import write_rows
+
+from .._common import environment, gpu_device
+from . import adapters, isolate, reference, workloads
+
 _HERE = Path(__file__).resolve().parent
-for _folder in (_HERE, _HERE.parent):
-    if str(_folder) not in sys.path:
-        sys.path.insert(0, str(_folder))
-
-import adapters  # noqa: E402
-import isolate  # noqa: E402
-import reference  # noqa: E402
-import sklearn  # noqa: E402
-import workloads  # noqa: E402
-from bench_w1 import cpu_name  # noqa: E402
-
-import gpureg  # noqa: E402
-from gpureg._bench import write_rows  # noqa: E402
 
 #: A library is "correct" on a workload when no full-data grid point's
 #: objective exceeds the reference's by more than this many certification
@@ -76,23 +67,6 @@ OBJ_EXCESS_MAX = 1.0
 BUDGET_S = 120.0
 #: Libraries of the scaling series, by their gpureg._bench backend names.
 SCALING_BACKENDS = {"gpureg-cpu": "cpu", "gpureg-gpu": "gpu", "sklearn": "sklearn"}
-
-
-def environment():
-    """Versions, CPU, host and date recorded in every row.
-
-    Returns
-    -------
-    dict
-    """
-    return dict(
-        cpu=f"{cpu_name()} ({os.cpu_count()} cores)",
-        date=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        gpureg=gpureg.__version__,
-        numpy=np.__version__,
-        sklearn=sklearn.__version__,
-        python=platform.python_version(),
-    )
 
 
 def device_name(library, env):
@@ -108,11 +82,7 @@ def device_name(library, env):
     str
     """
     if library == "gpureg-gpu":
-        import cupy
-
-        props = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)
-        name = props["name"]
-        return name.decode() if isinstance(name, bytes) else str(name)
+        return gpu_device()
     return env["cpu"]
 
 

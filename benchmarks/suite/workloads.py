@@ -12,7 +12,7 @@ workload     X                      folds  l1_ratios                    alphas
 ``scaling``  2,000 × 100            2–9    1–100 values (gpureg._bench)  5–100
 ===========  =====================  =====  ===========================  ======
 
-X is ``bench_w1.make_w1``'s Toeplitz(ρ)-correlated Gaussian design
+X is ``benchmarks._common.make_w1``'s Toeplitz(ρ)-correlated Gaussian design
 (``cov_ij = ρ^|i-j|``; ρ = 0.5 except H1's 0.9: wide and highly correlated,
 as in genomics) with
 ``min(50, p // 4)`` non-zero true coefficients and noise σ = 3; folds are
@@ -28,19 +28,13 @@ overrides one.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from sklearn.model_selection import KFold
 
-_HERE = Path(__file__).resolve().parent
-for _folder in (_HERE, _HERE.parent):  # this folder (adapters) and benchmarks/
-    if str(_folder) not in sys.path:
-        sys.path.insert(0, str(_folder))
-from adapters import default_alphas  # noqa: E402
-from bench_w1 import L1_RATIOS, make_w1  # noqa: E402
+from .._common import L1_RATIOS, make_w1
+from .adapters import default_alphas
 
 TOL = 1e-4
 MAX_ITER = 1000
