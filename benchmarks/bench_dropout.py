@@ -145,7 +145,8 @@ def _gpu_bf16_raw(x16, n, dev, copy_gb, repeat):
     import cupy
 
     from gpureg.backends._dropout_cpu import keep_mask
-    from gpureg.dropout import _gpu, _scale, threshold
+    from gpureg.backends._dropout_gpu import dropout_forward as _gpu
+    from gpureg.dropout import _scale, threshold
 
     thr, scale = threshold(P), _scale(P, "BF16")
     out = cupy.empty_like(x16)

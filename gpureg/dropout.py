@@ -12,11 +12,16 @@ family, shape and dtype.  dtypes: float16, bfloat16 (torch, or numpy through
 ``ml_dtypes``), float32 (float32 arithmetic) and float64 (float64
 arithmetic).  Values are rounded to the dtype once, to nearest even; NaN
 payloads of 16-bit results may differ between backends, masks never do.
+
+This module checks the arguments, adapts the caller's arrays and picks where
+to compute; the storage and the launchers live in the backends
+(:mod:`gpureg.backends._dropout_cpu`, numba, and
+:mod:`gpureg.backends._dropout_gpu`, CuPy, with the same functions), so that
+this module never imports cupy.
 """
 
 from __future__ import annotations
 
-import contextlib
 from numbers import Integral, Real
 
 import numpy as np
@@ -47,7 +52,18 @@ def _check_u64(value, name) -> int:
 
 
 def threshold(p: float) -> int:
-    """``round(p · 2³²)`` (half to even): ``keep_i = r_i >= threshold``."""
+    """``round(p · 2³²)`` (half to even): ``keep_i = r_i >= threshold``.
+
+    Parameters
+    ----------
+    p : float
+        Drop probability in [0, 1].
+
+    Returns
+    -------
+    int
+        In [0, 2**32].
+    """
     return int(np.rint(np.float64(p) * 2.0**32))
 
 
@@ -61,10 +77,35 @@ def _scale(p: float, tag: str):
 
 # ---------------------------------------------------------- array families
 
+#: The family label of a CuPy array, for messages (``_dropout_gpu`` tells
+#: CuPy arrays apart: the module is only named in the backends).
+_DEVICE_ARRAY = "cupy-array"
+
+
+def _backend_module(on_device: bool):
+    """The backend module of one side: its storage helpers and launchers.
+
+    ``gpureg.backends._dropout_gpu`` (CuPy) for device memory,
+    ``gpureg.backends._dropout_cpu`` (numpy and numba) for host memory; both
+    have the same functions.  Imported on first use.
+    """
+    if on_device:
+        from .backends import _dropout_gpu
+
+        return _dropout_gpu
+    from .backends import _dropout_cpu
+
+    return _dropout_cpu
+
 
 def _on_device(a) -> bool:
-    """True for a CuPy (CUDA) array: it exposes the CUDA array interface."""
+    """True for a device (CUDA) array: it exposes the CUDA array interface."""
     return hasattr(a, "__cuda_array_interface__")
+
+
+def _host(a):
+    """``a`` in host memory (a device-to-host copy for a device array)."""
+    return _backend_module(True).to_host(a) if _on_device(a) else a
 
 
 class _Operand:
@@ -76,8 +117,8 @@ class _Operand:
         mod = type(a).__module__.split(".")[0]
         if mod == "torch":
             self._init_torch(a)
-        elif mod == "cupy":
-            self.family = "cupy"
+        elif _backend_module(True).is_device_array(a):
+            self.family = _DEVICE_ARRAY
             self._init_array(a, a.dtype)
         else:
             if hasattr(a, "tocsr"):
@@ -98,8 +139,7 @@ class _Operand:
         self.tag = tag
         self.shape = tuple(arr.shape)
         self.dtype = arr.dtype
-        xp = self.xp
-        flat = xp.ascontiguousarray(arr).reshape(-1)
+        flat = self.home.flatten(arr)
         self.storage = flat.view(np.uint16) if tag in ("F16", "BF16") else flat
 
     def _init_torch(self, t):
@@ -122,33 +162,27 @@ class _Operand:
         t = t.detach().contiguous().reshape(-1)
         self.torch_tensor = t
         view = t.view(torch.int16) if self.tag in ("F16", "BF16") else t
-        if t.is_cuda:
-            import cupy
-
-            self.family = "torch-cuda"
-            store = cupy.from_dlpack(view)
-        else:
-            self.family = "torch-cpu"
-            store = view.numpy()
+        self.family = "torch-cuda" if t.is_cuda else "torch-cpu"
+        store = self.home.from_torch(view)
         self.storage = store.view(np.uint16) if self.tag in ("F16", "BF16") else store
-
-    @property
-    def xp(self):
-        """Numpy or cupy: where the storage lives."""
-        if self.family in ("cupy", "torch-cuda"):
-            import cupy
-
-            return cupy
-        return np
 
     @property
     def on_device(self) -> bool:
         """Whether the data is in GPU memory."""
-        return self.family in ("cupy", "torch-cuda")
+        return self.family in (_DEVICE_ARRAY, "torch-cuda")
 
-    def empty_like(self, storage_xp):
-        """``(result in the caller's family, flat storage view to write into)``."""
-        if self.family.startswith("torch") and storage_xp is self.xp:
+    @property
+    def home(self):
+        """The backend module of the memory the data lives in."""
+        return _backend_module(self.on_device)
+
+    def empty_like(self, backend):
+        """``(result in the caller's family, flat storage view to write into)``.
+
+        ``backend`` is the backend module that computes: a torch result is
+        allocated by torch when it computes where the tensor lives.
+        """
+        if self.family.startswith("torch") and backend is self.home:
             import torch
 
             out = torch.empty(
@@ -156,31 +190,36 @@ class _Operand:
             )
             flat = out.reshape(-1)
             view = flat.view(torch.int16) if self.tag in ("F16", "BF16") else flat
-            if self.family == "torch-cuda":
-                import cupy
-
-                store = cupy.from_dlpack(view)
-            else:
-                store = view.numpy()
+            store = backend.from_torch(view)
             if self.tag in ("F16", "BF16"):
                 store = store.view(np.uint16)
             return out, store
-        store = storage_xp.empty(self.storage.shape, dtype=self.storage.dtype)
+        store = backend.empty(self.storage.shape, self.storage.dtype)
         return None, store
+
+    def device_context(self, backend, others):
+        """Where ``backend`` computes: the data's device (and torch's stream).
+
+        Every device operand of ``others`` must be on that device.
+        """
+        if not self.on_device:
+            return backend.device_context(None)
+        torch_device = self.torch_tensor.device if self.family == "torch-cuda" else None
+        return backend.device_context(
+            self.storage,
+            [(o.name, o.storage) for o in others if o is not None],
+            torch_device,
+        )
 
     def wrap(self, store):
         """An array of the caller's family, shape and dtype holding ``store``."""
-        host = None if _on_device(store) else store
         if self.family == "numpy":
-            data = host if host is not None else store.get()
-            return data.view(self.dtype).reshape(self.shape)
-        if self.family == "cupy":
-            import cupy
-
-            return cupy.asarray(store).view(self.dtype).reshape(self.shape)
+            return _host(store).view(self.dtype).reshape(self.shape)
+        if self.family == _DEVICE_ARRAY:
+            return self.home.asarray(store).view(self.dtype).reshape(self.shape)
         import torch
 
-        data = host if host is not None else store.get()
+        data = _host(store)
         if self.tag in ("F16", "BF16"):
             t = torch.from_numpy(data.view(np.int16)).view(self.dtype)
         else:
@@ -190,150 +229,33 @@ class _Operand:
     def wrap_mask(self, words):
         """The mask words in the caller's family (uint32; torch: int32 view)."""
         if self.family == "numpy":
-            return words.get() if _on_device(words) else words
-        if self.family == "cupy":
-            import cupy
-
-            return cupy.asarray(words)
+            return _host(words)
+        if self.family == _DEVICE_ARRAY:
+            return self.home.asarray(words)
         import torch
 
         if _on_device(words) and self.family == "torch-cuda":
             # stays on the device; DLPack orders it on torch's current stream
             return torch.from_dlpack(words.view(np.int32))
-        host = words.get() if _on_device(words) else words
+        host = _host(words)
         return torch.from_numpy(host.view(np.int32)).to(self.torch_tensor.device)
 
 
 # ----------------------------------------------------------------- compute
 
 
-def _to_float(storage, tag):
-    """Storage values → arithmetic dtype (numpy)."""
-    if tag == "BF16":
-        return (storage.astype(np.uint32) << np.uint32(16)).view(np.float32)
-    if tag == "F16":
-        return storage.view(np.float16).astype(np.float32)
-    return storage
-
-
-def _from_float(values, tag):
-    """Arithmetic dtype → storage, rounding to nearest even (numpy)."""
-    if tag == "BF16":
-        u = values.astype(np.float32).view(np.uint32).astype(np.uint64)
-        rounded = (
-            (u + np.uint64(0x7FFF) + ((u >> np.uint64(16)) & np.uint64(1)))
-            >> np.uint64(16)
-        ).astype(np.uint16)
-        return np.where(np.isnan(values), np.uint16(0x7FFF), rounded)
-    if tag == "F16":
-        return values.astype(np.float32).astype(np.float16).view(np.uint16)
-    return values
-
-
-def _cpu(x, residual, bias, out, n, bias_n, tag, seed, offset, thr, scale, want_mask):
-    """The CPU twin of ``dropout_fwd``.
-
-    One numba pass for float32/float64; for 16-bit dtypes a numba Philox mask,
-    then numpy float32 arithmetic and one rounding to the dtype.
-    """
-    from .backends._common import PARALLEL_LOCK
-    from .backends._dropout_cpu import fused_dropout, keep_mask
-
-    if tag in ("F32", "F64"):
-        keep = np.empty(n if want_mask else 0, dtype=bool)
-        dummy = x[:0]
-        with PARALLEL_LOCK:
-            fused_dropout(
-                x,
-                dummy if residual is None else residual,
-                x[:1] if bias is None else bias,
-                out,
-                keep,
-                np.uint64(seed),
-                np.uint64(offset),
-                np.uint64(thr),
-                x.dtype.type(scale),
-                residual is not None,
-                bias is not None,
-                want_mask,
-            )
-        return _pack(keep) if want_mask else None
-    keep = np.empty(n, dtype=bool)
-    with PARALLEL_LOCK:
-        keep_mask(n, np.uint64(seed), np.uint64(offset), np.uint64(thr), keep)
-    with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN are results
-        _cpu_16bit(x, residual, bias, out, bias_n, tag, scale, keep)
-    return _pack(keep) if want_mask else None
-
-
-def _cpu_16bit(x, residual, bias, out, bias_n, tag, scale, keep):
-    """float32 arithmetic and one rounding to the 16-bit dtype (numpy)."""
-    ctype = np.float32
-    v = _to_float(x, tag).astype(ctype, copy=False)
-    if bias is not None:
-        b = _to_float(bias, tag).astype(ctype, copy=False)
-        v = (v.reshape(-1, bias_n) + b).reshape(-1)  # x + b
-    t = np.where(keep, v * ctype(scale), ctype(0.0))  # keep ? (x + b)·scale : 0
-    if residual is not None:
-        t = _to_float(residual, tag).astype(ctype, copy=False) + t
-    out[...] = _from_float(t.astype(ctype, copy=False), tag)
-
-
-def _pack(keep):
-    """Bit-pack a bool mask into little-endian uint32 words."""
-    packed = np.packbits(keep, bitorder="little")
-    packed = np.concatenate([packed, np.zeros(-packed.size % 4, np.uint8)])
-    return packed.view("<u4").astype(np.uint32)
-
-
-#: Threads per block of ``dropout_fwd``.
-BLOCK = 256
-
-
-def _gpu(x, residual, bias, out, n, bias_n, tag, seed, offset, thr, scale, want_mask):
-    """Launch ``dropout_fwd<tag, VEC>`` on the device arrays."""
-    import cupy
-
-    from .backends._gpu import check_block
-    from .backends._kernels import get_function
-
-    block = check_block(BLOCK)
-    E = 4 if tag in ("F32", "F64") else 8
-    n_chunks = -(-n // E)
-    words = cupy.zeros(-(-n // 32), dtype=np.uint32) if want_mask else None
-    if n == 0:
-        return words
-    arrays = [a for a in (x, residual, out) if a is not None]
-    vec = all(a.data.ptr % 16 == 0 for a in arrays)
-    kernel = get_function(
-        "dropout.cu", f"dropout_fwd<{tag}, {'true' if vec else 'false'}>"
-    )
-    sms = cupy.cuda.Device().attributes["MultiProcessorCount"]
-    grid = max(1, min(-(-n_chunks // block), 32 * sms))
-    null = np.uintp(0)
-    kernel(
-        (grid,),
-        (block,),
-        (
-            x,
-            null if residual is None else residual,
-            null if bias is None else bias,
-            out,
-            null if words is None else words,
-            np.int64(n),
-            np.int64(bias_n),
-            np.uint32(seed & 0xFFFFFFFF),
-            np.uint32(seed >> 32),
-            np.uint32(offset & 0xFFFFFFFF),
-            np.uint32(offset >> 32),
-            np.uint64(thr),
-            np.float64(scale),
-        ),
-    )
-    return words
-
-
-def _run(x, p, seed, offset, return_mask, backend, residual=None, bias=None, name="x"):
+def _run(
+    x,
+    p,
+    seed,
+    offset,
+    return_mask,
+    backend,
+    residual=None,
+    bias=None,
+    name="x",
+    backward=False,
+):
     p = _check_p(p)
     seed = _check_u64(seed, "seed")
     offset = _check_u64(offset, "offset")
@@ -367,73 +289,37 @@ def _run(x, p, seed, offset, return_mask, backend, residual=None, bias=None, nam
         reason = gpu_backend.missing_reason()
         if reason is not None:
             raise RuntimeError(f"dropout on the GPU cannot run: {reason}.")
-        import cupy
-
-        xp, launch = cupy, _gpu
-    else:
-        xp, launch = np, _cpu
-    move = (
-        (lambda a: xp.asarray(a))
-        if xp is not np
-        else (lambda a: a.get() if _on_device(a) else a)
-    )
-    with _device_context(X, on_gpu, (R, B)):
+    be = _backend_module(on_gpu)
+    with X.device_context(be, (R, B)):
         # everything from the launch to the results (the mask's copy to the
         # host included) is ordered on the launch's device and stream
-        result, store = X.empty_like(xp)
+        result, store = X.empty_like(be)
         n = int(np.prod(X.shape, dtype=np.int64))
-        words = launch(
-            move(X.storage),
-            None if R is None else move(R.storage),
-            None if B is None else move(B.storage),
-            store,
-            n,
-            bias_n,
-            X.tag,
-            seed,
-            offset,
-            threshold(p),
-            _scale(p, X.tag),
-            return_mask,
-        )
+        thr, scale = threshold(p), _scale(p, X.tag)
+        if backward:
+            be.dropout_backward(
+                be.asarray(X.storage), store, n, X.tag, seed, offset, thr, scale
+            )
+            words = None
+        else:
+            words = be.dropout_forward(
+                be.asarray(X.storage),
+                None if R is None else be.asarray(R.storage),
+                None if B is None else be.asarray(B.storage),
+                store,
+                n,
+                bias_n,
+                X.tag,
+                seed,
+                offset,
+                thr,
+                scale,
+                return_mask,
+            )
         y = result if result is not None else X.wrap(store)
         if return_mask:
             return y, X.wrap_mask(words)
     return y
-
-
-def _device_context(X, on_gpu, others):
-    """Where a GPU launch runs: the device of the data (and torch's stream).
-
-    CuPy launches on the *current* device; data on another one must bring its
-    device along (``cupy.cuda.Device``), and a torch CUDA tensor its device
-    and torch's current stream.  Every device operand must be on that device.
-    """
-    ctx = contextlib.ExitStack()
-    if not on_gpu or not X.on_device:
-        return ctx
-    import cupy
-
-    if X.family == "torch-cuda":
-        import torch
-
-        dev = X.torch_tensor.device
-        device_id = dev.index
-        ctx.enter_context(cupy.cuda.Device(device_id))
-        ctx.enter_context(
-            cupy.cuda.ExternalStream(torch.cuda.current_stream(dev).cuda_stream)
-        )
-    else:
-        device_id = X.storage.device.id
-        ctx.enter_context(cupy.cuda.Device(device_id))
-    for other in others:
-        if other is not None and other.storage.device.id != device_id:
-            ctx.close()
-            raise ValueError(
-                f"{other.name} is on CUDA device "
-                f"{other.storage.device.id}, x on device {device_id}."
-            )
-    return ctx
 
 
 # ---------------------------------------------------------------- public API
@@ -505,7 +391,7 @@ def dropout_backward(grad_y, p, *, seed, offset=0, backend="auto"):
     array of grad_y's shape, dtype and family
         ``grad_y · keep / (1 - p)``.
     """
-    return _run(grad_y, p, seed, offset, False, backend, name="grad_y")
+    return _run(grad_y, p, seed, offset, False, backend, name="grad_y", backward=True)
 
 
 def dropout_add(

@@ -4,9 +4,9 @@
 (``tests/cuda_emu``: every thread a fiber, real block and warp barriers,
 shuffle-mask and barrier-divergence checks, guard bytes around every device
 buffer) and launched by the unmodified launchers (``_gpu.CudaOps``,
-``gpureg.dropout._gpu``) through a CuPy stand-in that marshals arguments as
-CuPy does and checks them against each kernel's compiled C signature.  Every
-result is compared with the kernel's numba twin:
+``_dropout_gpu.dropout_forward``) through a CuPy stand-in that marshals
+arguments as CuPy does and checks them against each kernel's compiled C
+signature.  Every result is compared with the kernel's numba twin:
 
 * ``enet_fista_step``: W_next, Y_next and the momentum bit for bit;
 * ``enet_gap``: to 1e-12 relative (block reductions sum in another order);
@@ -26,7 +26,7 @@ import cuda_emu as emu_tools
 import numpy as np
 import pytest
 
-from gpureg.backends import _fista, _gpu, _kernels
+from gpureg.backends import _dropout_cpu, _dropout_gpu, _fista, _gpu, _kernels
 from gpureg.backends._twins import TwinOps
 
 to_dev = emu_tools.to_dev  # a guarded device copy
@@ -308,7 +308,7 @@ def test_block_size_must_be_whole_warps(cupy, monkeypatch):
                 dev["f"],
                 False,
             )
-        monkeypatch.setattr(D, "BLOCK", bad)
+        monkeypatch.setattr(_dropout_gpu, "BLOCK", bad)
         with pytest.raises(ValueError, match="multiple of 32"):
             D.dropout(cupy.asarray(np.ones(100, np.float32)), 0.5, seed=1)
 
@@ -324,7 +324,7 @@ def _storage(x, tag):
 
 
 def _run_dropout(rng, tag, n, misalign, variant, *, seed=None, offset=None, p=None):
-    """One launch through ``dropout._gpu`` and the CPU twin ``dropout._cpu``.
+    """One launch through ``_dropout_gpu`` and the CPU twin ``_dropout_cpu``.
 
     Returns the (device, twin) outputs as storage bits and the two masks.
     """
@@ -361,10 +361,14 @@ def _run_dropout(rng, tag, n, misalign, variant, *, seed=None, offset=None, p=No
         else to_dev(np.full(n, np.nan, dt))
     )
     thr, scale = D.threshold(p), D._scale(p, tag)
-    words_g = D._gpu(*st, out_g, n, bias_n, tag, seed, offset, thr, scale, want_mask)
+    words_g = _dropout_gpu.dropout_forward(
+        *st, out_g, n, bias_n, tag, seed, offset, thr, scale, want_mask
+    )
     host = [None if a is None else np.array(a) for a in st]
     out_c = np.empty_like(np.asarray(out_g))
-    words_c = D._cpu(*host, out_c, n, bias_n, tag, seed, offset, thr, scale, want_mask)
+    words_c = _dropout_cpu.dropout_forward(
+        *host, out_c, n, bias_n, tag, seed, offset, thr, scale, want_mask
+    )
     return (
         np.asarray(out_g),
         out_c,
@@ -411,7 +415,7 @@ def test_dropout_kernel_equals_its_twin(cupy, emulator, tag, variant):
 def test_dropout_at_other_block_sizes_and_many_grid_strides(
     cupy, emulator, monkeypatch, block
 ):
-    monkeypatch.setattr(D, "BLOCK", block)
+    monkeypatch.setattr(_dropout_gpu, "BLOCK", block)
     emu_tools.configure(sms=1)
     rng = np.random.default_rng(block)
     for tag in ("F32", "BF16"):

@@ -5,7 +5,7 @@ A backend is a module (``_numba`` for ``"cpu"``, ``_numpy`` for ``"numpy"``,
 that touches a device — its array module, copies, synchronization, memory,
 where the batch is built, the caller's device state carried into a worker
 thread — goes through these functions, so that the rest of the package
-never imports cupy (``tests/test_backends.py`` checks both rules).
+never imports cupy (``tests/test_backend_contract.py`` checks both rules).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ class Backend(Protocol):
     """The functions a backend module defines (written here as methods).
 
     Every backend module must define each of them with the same parameters
-    (``tests/test_backends.py`` compares the signatures).
+    (``tests/test_backend_contract.py`` compares the signatures).
     """
 
     def is_available(self) -> bool:

@@ -7,8 +7,9 @@ GEMM per training set plus one fused kernel (``enet_fista_step``), and every
 then leave the batch.  The memory planner sizes chunks from the free device
 memory (or :data:`MEMORY_BUDGET` / ``GPUREG_GPU_MEMORY_BYTES``).
 
-Only this module and the kernel loader may import cupy, and only inside
-functions: importing gpureg never touches the GPU.
+Only ``gpureg/backends/`` imports cupy (``tests/test_backend_contract.py``
+checks it), and only inside functions: importing gpureg never touches the
+GPU.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ compile options so CuPy's on-disk cache never serves a stale binary.
 
 The sources are found in an installed wheel (``gpureg/_kernels``, put there
 by hatchling's ``force-include``) or in a source checkout (``kernels/`` at the
-repository root).  Only this module and ``_gpu.py`` import cupy.
+repository root).  Only modules of ``gpureg/backends/`` import cupy.
 """
 
 from __future__ import annotations
