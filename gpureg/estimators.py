@@ -10,8 +10,12 @@ closed-form Ridge path).
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.metrics import get_scorer_names
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
@@ -33,6 +37,27 @@ from ._scoring import mean_and_se, one_se_index
 from .backends import resolve_backend
 
 _DTYPES = [np.float64, np.float32]
+
+#: scikit-learn parameter constraints of gpureg's own estimator parameters
+#: (checked by ``_fit_context`` before every fit, as scikit-learn does).
+_GPUREG_CONSTRAINTS = {
+    "backend": [StrOptions({"auto", "cpu", "gpu", "numpy"})],
+    "dtype": [None, StrOptions({"float32", "float64"}), type, np.dtype],
+    "standardize": ["boolean"],
+    "penalty_factor": ["array-like", None],
+    "progress": ["boolean"],
+}
+_SOLVER_CONSTRAINTS = {
+    "fit_intercept": ["boolean"],
+    "precompute": ["boolean", "array-like", StrOptions({"auto"})],
+    "max_iter": [Interval(Integral, 1, None, closed="left"), None],
+    "copy_X": ["boolean"],
+    "tol": [Interval(Real, 0, None, closed="neither")],
+    "positive": ["boolean"],
+    "random_state": ["random_state"],
+    "selection": [StrOptions({"cyclic", "random"})],
+}
+_ALPHA_SELECTION = {"alpha_selection": [StrOptions({"min", "1se"})]}
 
 
 class _LinearPredictMixin:
@@ -127,6 +152,14 @@ def _validate_fit_input(est, X, y, sample_weight):
 class _ElasticNetBase(_LinearPredictMixin, RegressorMixin, BaseEstimator):
     """Shared ``fit`` of the single-alpha estimators."""
 
+    _parameter_constraints: dict = {
+        "alpha": [Interval(Real, 0, None, closed="neither")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "warm_start": ["boolean"],
+        **_SOLVER_CONSTRAINTS,
+        **_GPUREG_CONSTRAINTS,
+    }
+
     def _l1_ratio(self):
         return self.l1_ratio
 
@@ -134,6 +167,7 @@ class _ElasticNetBase(_LinearPredictMixin, RegressorMixin, BaseEstimator):
         """The alpha of ``fit_grid``'s objective for this estimator."""
         return self.alpha
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, check_input=True):
         """Fit the model.
 
@@ -150,10 +184,6 @@ class _ElasticNetBase(_LinearPredictMixin, RegressorMixin, BaseEstimator):
         self
         """
         X, y, sw = _validate_fit_input(self, X, y, sample_weight)
-        if getattr(self, "selection", "cyclic") not in ("cyclic", "random"):
-            raise ValueError("selection should be either 'cyclic' or 'random'.")
-        if not np.isscalar(self.alpha) or not self.alpha > 0:
-            raise ValueError(f"alpha must be a positive number, got {self.alpha!r}.")
         n_weight = X.shape[0] if sw is None else float(np.sum(sw))
         max_iter = 1000 if self.max_iter is None else self.max_iter
         res = fit_grid(
@@ -409,9 +439,22 @@ class Ridge(_ElasticNetBase):
 class _CVBase(_LinearPredictMixin, RegressorMixin, BaseEstimator):
     """Shared ``fit`` of ElasticNetCV and LassoCV: one ``fit_grid`` call."""
 
+    _parameter_constraints: dict = {
+        "l1_ratio": [Interval(Real, 0, 1, closed="both"), "array-like"],
+        "eps": [Interval(Real, 0, 1, closed="neither")],
+        "alphas": [Interval(Integral, 1, None, closed="left"), "array-like", None],
+        "cv": ["cv_object"],
+        "verbose": ["verbose"],
+        "n_jobs": [Integral, None],
+        **_SOLVER_CONSTRAINTS,
+        **_ALPHA_SELECTION,
+        **_GPUREG_CONSTRAINTS,
+    }
+
     def _l1_ratios(self):
         return self.l1_ratio
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, groups=None, **params):
         """Fit every alpha × l1_ratio × fold, pick the best, keep its full-data fit.
 
@@ -432,10 +475,6 @@ class _CVBase(_LinearPredictMixin, RegressorMixin, BaseEstimator):
         """
         if params:
             raise ValueError(f"Unexpected fit parameters: {sorted(params)}.")
-        if self.alpha_selection not in ("min", "1se"):
-            raise ValueError(
-                f"alpha_selection must be 'min' or '1se', got {self.alpha_selection!r}."
-            )
         X, y, sw = _validate_fit_input(self, X, y, sample_weight)
         l1 = self._l1_ratios()
         res = fit_grid(
@@ -769,6 +808,18 @@ class RidgeCV(_LinearPredictMixin, RegressorMixin, BaseEstimator):
     (the leave-one-out errors and each fold's held-out score).
     """
 
+    _parameter_constraints: dict = {
+        "alphas": ["array-like", Interval(Real, 0, None, closed="left")],
+        "fit_intercept": ["boolean"],
+        "scoring": [StrOptions(set(get_scorer_names())), callable, None],
+        "cv": ["cv_object"],
+        "gcv_mode": [StrOptions({"auto", "svd", "eigen"}), None],
+        "store_cv_results": ["boolean"],
+        "alpha_per_target": ["boolean"],
+        **_ALPHA_SELECTION,
+        **_GPUREG_CONSTRAINTS,
+    }
+
     def __init__(
         self,
         alphas=(0.1, 1.0, 10.0),
@@ -801,15 +852,6 @@ class RidgeCV(_LinearPredictMixin, RegressorMixin, BaseEstimator):
         self.progress = progress
 
     def _check_params(self):
-        if self.alpha_selection not in ("min", "1se"):
-            raise ValueError(
-                f"alpha_selection must be 'min' or '1se', got {self.alpha_selection!r}."
-            )
-        if self.gcv_mode not in (None, "auto", "svd", "eigen"):
-            raise ValueError(
-                "gcv_mode must be one of None, 'auto', 'svd', 'eigen', got "
-                f"{self.gcv_mode!r}."
-            )
         if self.cv is not None and self.store_cv_results:
             raise ValueError("cv!=None and store_cv_results=True are incompatible")
         if self.cv is not None and self.alpha_per_target:
@@ -826,6 +868,7 @@ class RidgeCV(_LinearPredictMixin, RegressorMixin, BaseEstimator):
             f"scoring must be None, a scorer name or a callable, got {self.scoring!r}."
         )
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, groups=None, **params):
         """Fit the Ridge path, score every alpha by CV and keep the best fit.
 

@@ -281,11 +281,20 @@ def test_values_whose_squares_overflow_are_named(which, dtype):
 def test_loose_inputs_are_type_errors_naming_the_parameter(kw, match):
     """'got [nan]' for None; '10', True, 'no' and string weights were
     accepted or failed elsewhere.  The same rule in fit_grid and the
-    estimators."""
+    estimators, which word it as scikit-learn's parameter validation does."""
+    import re
+
     X, y = _data()
     with pytest.raises(TypeError, match=match):
         gpureg.fit_grid(X, y, cv=3, **{"alphas": 5, **kw})
     est_kw = {"alphas": 5, **{k: a for k, a in kw.items() if k != "sample_weight"}}
+    if "sample_weight" not in kw:
+        ((name, value),) = kw.items()
+        # bools pass scikit-learn's numeric constraints and meet gpureg's check
+        match = (
+            f"(The '{name}' parameter of ElasticNetCV must be .* "
+            f"Got {re.escape(repr(value))} instead|{match})"
+        )
     with pytest.raises(TypeError, match=match):
         gpureg.ElasticNetCV(cv=3, **est_kw).fit(
             X, y, sample_weight=kw.get("sample_weight")
