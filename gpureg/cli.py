@@ -242,10 +242,14 @@ def _read_table(path: Path):
         raise UserError(f"cannot read {path}: {first}") from exc
 
 
-def cmd_sweep(args) -> int:
-    """Cross-validate a grid on a CSV/Parquet file's columns."""
-    from . import fit_grid
+def _sweep_table(args):
+    """Read and check ``sweep``'s file: ``(X, y, groups, feature names, path)``.
 
+    Raises
+    ------
+    UserError
+        For every problem of the file a user can fix, naming it.
+    """
     path = Path(args.data)
     df = _read_table(path)
     if len(df) == 0:
@@ -275,6 +279,20 @@ def cmd_sweep(args) -> int:
     features = df.drop(columns=[args.target])
     if features.shape[1] == 0:
         raise UserError(f"{path.name} has no feature columns besides the target.")
+    _check_columns(df, path)
+    X = features.to_numpy(dtype=np.float64)
+    y = df[args.target].to_numpy(dtype=np.float64)
+    if np.ptp(y) == 0:
+        print(
+            f"gpureg: warning: target {args.target!r} is constant: every "
+            "coefficient is 0 and every alpha fits it exactly.",
+            file=sys.stderr,
+        )
+    return X, y, groups, [str(c) for c in features.columns], path
+
+
+def _check_columns(df, path):
+    """Every column numeric (not bool) and without missing values."""
     from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
     bad = [
@@ -292,32 +310,35 @@ def cmd_sweep(args) -> int:
         raise UserError(
             f"missing values (NaN) in {path.name}, columns: {', '.join(nan_cols)}."
         )
-    X = features.to_numpy(dtype=np.float64)
-    y = df[args.target].to_numpy(dtype=np.float64)
-    if np.ptp(y) == 0:
-        print(
-            f"gpureg: warning: target {args.target!r} is constant: every "
-            "coefficient is 0 and every alpha fits it exactly.",
-            file=sys.stderr,
-        )
-    out = _prepare_out(args.out, args.force)  # before the fit, not after it
-    cv = args.cv
-    if groups is not None:
-        from sklearn.model_selection import GroupKFold
 
-        n_groups = len(np.unique(groups))
-        if n_groups < args.cv:
-            raise UserError(
-                f"--groups {args.groups}: {n_groups} groups, fewer than "
-                f"the {args.cv} folds."
-            )
-        cv = GroupKFold(n_splits=args.cv)
+
+def _sweep_cv(args, groups):
+    """``--cv`` folds, by ``GroupKFold`` when ``--groups`` names a column."""
+    if groups is None:
+        return args.cv
+    from sklearn.model_selection import GroupKFold
+
+    n_groups = len(np.unique(groups))
+    if n_groups < args.cv:
+        raise UserError(
+            f"--groups {args.groups}: {n_groups} groups, fewer than "
+            f"the {args.cv} folds."
+        )
+    return GroupKFold(n_splits=args.cv)
+
+
+def cmd_sweep(args) -> int:
+    """Cross-validate a grid on a CSV/Parquet file's columns."""
+    from . import fit_grid
+
+    X, y, groups, names, path = _sweep_table(args)
+    out = _prepare_out(args.out, args.force)  # before the fit, not after it
     res = fit_grid(
         X,
         y,
         l1_ratio=_l1_ratios(args.l1_ratio),
         alphas=args.alphas,
-        cv=cv,
+        cv=_sweep_cv(args, groups),
         standardize=args.standardize,
         backend=args.backend,
         dtype=args.dtype,
@@ -325,7 +346,6 @@ def cmd_sweep(args) -> int:
         groups=groups,
         memory_limit=args.memory_limit,
     )
-    names = [str(c) for c in features.columns]
     print(
         f"{path.name}: {X.shape[0]} samples, {X.shape[1]} features, target "
         f"{args.target!r}, {args.cv}-fold CV\n"
@@ -376,49 +396,43 @@ def cmd_bench(args) -> int:
 # ----------------------------------------------------------------- parser
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``gpureg`` (subcommands demo, sweep, bench)."""
-    parser = argparse.ArgumentParser(
-        prog="gpureg",
-        description="Thousands of elastic-net fits in one call: cross-validated "
-        "alpha x l1_ratio grids on the CPU or one GPU. Without a command, runs "
-        "'demo'.",
+def _svg_option(p):
+    """``--svg``."""
+    p.add_argument(
+        "--svg",
+        action="store_true",
+        help="write each plot as SVG too, not only PNG (slower)",
     )
-    sub = parser.add_subparsers(dest="command", metavar="{demo,sweep,bench}")
 
-    def svg_option(p):
-        p.add_argument(
-            "--svg",
-            action="store_true",
-            help="write each plot as SVG too, not only PNG (slower)",
-        )
 
-    def grid_options(p, cv, l1):
-        p.add_argument(
-            "--backend",
-            default="auto",
-            choices=["auto", "cpu", "gpu", "numpy"],
-            help="where to solve (default: auto = GPU if present)",
-        )
-        p.add_argument("--cv", type=int, default=cv, help=f"folds (default {cv})")
-        p.add_argument(
-            "--alphas", type=int, default=100, help="alphas per l1_ratio (default 100)"
-        )
-        p.add_argument(
-            "--l1-ratio",
-            default=l1,
-            help=f"comma-separated l1_ratios in [0, 1] (default {l1})",
-        )
-        p.add_argument(
-            "--quiet", action="store_true", help="no progress bar or file list"
-        )
-        p.add_argument(
-            "--force",
-            action="store_true",
-            help="overwrite an earlier run in the output folder",
-        )
-        svg_option(p)
+def _grid_options(p, cv, l1):
+    """The grid, backend and output options of ``demo`` and ``sweep``."""
+    p.add_argument(
+        "--backend",
+        default="auto",
+        choices=["auto", "cpu", "gpu", "numpy"],
+        help="where to solve (default: auto = GPU if present)",
+    )
+    p.add_argument("--cv", type=int, default=cv, help=f"folds (default {cv})")
+    p.add_argument(
+        "--alphas", type=int, default=100, help="alphas per l1_ratio (default 100)"
+    )
+    p.add_argument(
+        "--l1-ratio",
+        default=l1,
+        help=f"comma-separated l1_ratios in [0, 1] (default {l1})",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar or file list")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="overwrite an earlier run in the output folder",
+    )
+    _svg_option(p)
 
+
+def _add_demo(sub):
+    """The ``demo`` subcommand."""
     demo = sub.add_parser(
         "demo",
         help="CV grid on the embedded diabetes data",
@@ -426,7 +440,7 @@ def build_parser() -> argparse.ArgumentParser:
         "embedded diabetes data (Efron et al. 2004, 442 x 10), "
         "standardized.",
     )
-    grid_options(demo, 10, "0,0.1,0.5,0.7,0.9,0.95,1")
+    _grid_options(demo, 10, "0,0.1,0.5,0.7,0.9,0.95,1")
     demo.add_argument(
         "--out",
         default=None,
@@ -435,6 +449,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(func=cmd_demo)
 
+
+def _add_sweep(sub):
+    """The ``sweep`` subcommand."""
     sweep = sub.add_parser(
         "sweep",
         help="CV grid on your CSV/Parquet data",
@@ -444,7 +461,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument("data", help="CSV or Parquet file with a header row")
     sweep.add_argument("--target", required=True, help="name of the target column")
-    grid_options(sweep, 5, "0.1,0.5,1")
+    _grid_options(sweep, 5, "0.1,0.5,1")
     sweep.add_argument(
         "--groups",
         default=None,
@@ -470,6 +487,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sweep.set_defaults(func=cmd_sweep)
 
+
+def _add_bench(sub):
+    """The ``bench`` subcommand."""
     bench = sub.add_parser(
         "bench",
         help="throughput on this machine, plotted",
@@ -489,8 +509,23 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="overwrite an earlier run in the output folder",
     )
-    svg_option(bench)
+    _svg_option(bench)
     bench.set_defaults(func=cmd_bench)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``gpureg`` (subcommands demo, sweep, bench)."""
+    parser = argparse.ArgumentParser(
+        prog="gpureg",
+        description="Thousands of elastic-net fits in one call: cross-validated "
+        "alpha x l1_ratio grids on the CPU or one GPU. Without a command, runs "
+        "'demo'.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="{demo,sweep,bench}")
+
+    _add_demo(sub)
+    _add_sweep(sub)
+    _add_bench(sub)
     return parser
 
 
