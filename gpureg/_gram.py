@@ -353,6 +353,35 @@ def _finish(
     )
 
 
+def _heldout_blocks(Xs, ys, sq, held_out, xp):
+    """Sufficient statistics of the rows each training set leaves out.
+
+    One small GEMM per fold over its held-out rows of the centered,
+    weight-scaled ``Xs`` and ``ys``: ``(G_out, c_out, yy_out, Σ s x0, Σ s y0,
+    Σ s)``, or None for a set that leaves nothing out.
+    """
+    blocks = [None] * held_out.shape[0]
+    for t in range(held_out.shape[0]):
+        check_stop()
+        rows = np.flatnonzero(held_out[t])
+        if not rows.size:
+            continue
+        if rows[-1] - rows[0] + 1 == rows.size:  # contiguous (KFold): a view
+            rows = slice(int(rows[0]), int(rows[-1]) + 1)
+        else:
+            rows = xp.asarray(rows)
+        Xo, yo, so = Xs[rows], ys[rows], sq[rows]
+        blocks[t] = (
+            Xo.T @ Xo,
+            Xo.T @ yo,
+            float(yo @ yo),
+            so @ Xo,
+            float(so @ yo),
+            float(so @ so),
+        )
+    return blocks
+
+
 def build_gram_batch(X, y, W, *, fit_intercept, standardize, dtype, xp=np) -> GramBatch:
     """Gram matrices of every training set from one pass of GEMMs over X.
 
@@ -398,25 +427,7 @@ def build_gram_batch(X, y, W, *, fit_intercept, standardize, dtype, xp=np) -> Gr
     # block".  When the blocks partition the rows (KFold) the full Gram is
     # their sum, so X is read once.
     held_out = (W[:-1] == 0) & (s_full > 0)
-    blocks = [None] * (n_sets - 1)
-    for t in range(n_sets - 1):
-        check_stop()
-        rows = np.flatnonzero(held_out[t])
-        if rows.size:
-            if rows[-1] - rows[0] + 1 == rows.size:  # contiguous (KFold): a view
-                rows = slice(int(rows[0]), int(rows[-1]) + 1)
-            else:
-                rows = xp.asarray(rows)
-            Xo, yo, so = Xs[rows], ys[rows], sq[rows]
-            # (G_out, c_out, yy_out, Σ s x0, Σ s y0) over the held-out rows
-            blocks[t] = (
-                Xo.T @ Xo,
-                Xo.T @ yo,
-                float(yo @ yo),
-                so @ Xo,
-                float(so @ yo),
-                float(so @ so),
-            )
+    blocks = _heldout_blocks(Xs, ys, sq, held_out, xp)
     if n_sets > 1 and (held_out.sum(axis=0)[s_full > 0] == 1).all():
         G_full = blocks[0][0].copy()
         for b in blocks[1:]:
@@ -426,14 +437,13 @@ def build_gram_batch(X, y, W, *, fit_intercept, standardize, dtype, xp=np) -> Gr
     full = (G_full, Xs.T @ ys, float(ys @ ys), sq @ Xs, float(sq @ ys), n_full)
 
     G = xp.empty((n_sets, n_features, n_features), dtype=dtype)
-    c = np.empty((n_sets, n_features))
     stats = TrainingStats(
         n_weight=W.sum(axis=1),
         x_mean=np.zeros((n_sets, n_features)),
         y_mean=np.zeros(n_sets),
         x_scale=np.ones((n_sets, n_features)),
         yy=np.zeros(n_sets),
-        c=c,
+        c=np.empty((n_sets, n_features)),
     )
     for t in range(n_sets):
         check_stop()
@@ -459,7 +469,7 @@ def build_gram_batch(X, y, W, *, fit_intercept, standardize, dtype, xp=np) -> Gr
             xp=xp,
         )
         G[t] = Gt
-        c[t] = ct
+        stats.c[t] = ct
         stats.yy[t] = yyt
         stats.x_mean[t] = xm
         stats.y_mean[t] = ym
