@@ -558,39 +558,28 @@ def _solve_chunk(
         if it % check_every and it != max_iter:
             continue
         check_stop()
-        for t, lo, hi in segs:
-            op.apply(t, W[lo:hi], GY[lo:hi])
-        g = _to_host(xp, ops.gap(GY, W, C_d, yy_d, set_d, l1_d, l2_d, f_d, positive))
-        thr = thr_all[set_h]
-        last = it == max_iter
-        cand = np.ones(g.shape, dtype=bool) if last else g <= thr
-        exact = dtype == np.float64
-        done = cand.copy()
-        if cand.any() and not (last and exact):
-            g_c, dmax, wmax = _end_checks(
-                op,
-                W,
-                GY,
-                cand,
-                set_h,
-                C_d,
-                yy_d,
-                D_d,
-                set_d,
-                l1_d,
-                l2_d,
-                f_d,
-                positive,
-                ops,
-                recompute=not exact,
-                steps=not last,
-            )
-            if g_c is not None:
-                g[cand] = g_c
-            if not last:
-                done[cand] = (g[cand] <= thr[cand]) & (
-                    dmax <= step_rel * wmax + step_abs[set_h[cand]]
-                )
+        g, done = _finished_rows(
+            it == max_iter,
+            segs,
+            W,
+            GY,
+            set_h,
+            set_d,
+            l1_d,
+            l2_d,
+            op=op,
+            ops=ops,
+            xp=xp,
+            dtype=dtype,
+            C_d=C_d,
+            yy_d=yy_d,
+            f_d=f_d,
+            D_d=D_d,
+            positive=positive,
+            thr_all=thr_all,
+            step_rel=step_rel,
+            step_abs=step_abs,
+        )
         if not done.any():
             continue
         rows = idx[done]
@@ -619,6 +608,76 @@ def _solve_chunk(
             l2_d[keep_d],
             t_mom[keep_d],
         )
+
+
+def _finished_rows(
+    last,
+    segs,
+    W,
+    GY,
+    set_h,
+    set_d,
+    l1_d,
+    l2_d,
+    *,
+    op,
+    ops,
+    xp,
+    dtype,
+    C_d,
+    yy_d,
+    f_d,
+    D_d,
+    positive,
+    thr_all,
+    step_rel,
+    step_abs,
+):
+    """The gap of every row and which rows stop now (see :func:`solve`).
+
+    A row stops when its gap is certified and its coordinate steps are small
+    (the accuracy contract's two stages); at the last iteration every row
+    stops, with its float64 gap.  ``GY`` is overwritten with ``G_s W``.
+
+    Returns
+    -------
+    g : ndarray of shape (m,)
+        Each row's duality gap (host).
+    done : ndarray of shape (m,) of bool
+    """
+    for t, lo, hi in segs:
+        op.apply(t, W[lo:hi], GY[lo:hi])
+    g = _to_host(xp, ops.gap(GY, W, C_d, yy_d, set_d, l1_d, l2_d, f_d, positive))
+    thr = thr_all[set_h]
+    cand = np.ones(g.shape, dtype=bool) if last else g <= thr
+    exact = dtype == np.float64
+    done = cand.copy()
+    if cand.any() and not (last and exact):
+        g_c, dmax, wmax = _end_checks(
+            op,
+            W,
+            GY,
+            cand,
+            set_h,
+            C_d,
+            yy_d,
+            D_d,
+            set_d,
+            l1_d,
+            l2_d,
+            f_d,
+            positive,
+            ops,
+            recompute=not exact,
+            steps=not last,
+        )
+        if g_c is not None:
+            g[cand] = g_c
+        if not last:
+            done[cand] = (g[cand] <= thr[cand]) & (
+                dmax <= step_rel * wmax + step_abs[set_h[cand]]
+            )
+    return g, done
 
 
 def _end_checks(
