@@ -728,26 +728,31 @@ def plot_penalty_geometry(path=None) -> Figure:
     ax.set_title("Constraint regions and least-squares contours")
     ax.legend(loc="lower right", fontsize="x-small")
 
+    _draw_priors(ax_prior, lasso_color, ridge_color)
+    return _finish(fig, path)
+
+
+def _draw_priors(ax, lasso_color, ridge_color):
+    """Laplace and Gaussian prior densities of unit variance on [-4, 4]."""
     x = np.linspace(-4.0, 4.0, 801)
     b = 1.0 / np.sqrt(2.0)  # Laplace scale of unit variance: 2 b² = 1
-    ax_prior.plot(
+    ax.plot(
         x,
         np.exp(-np.abs(x) / b) / (2 * b),
         color=lasso_color,
         lw=2,
         label=r"Laplace, $b = 1/\sqrt{2}$ (Lasso, L1)",
     )
-    ax_prior.plot(
+    ax.plot(
         x,
         np.exp(-0.5 * x**2) / np.sqrt(2 * np.pi),
         color=ridge_color,
         lw=2,
         label=r"Gaussian, $\sigma = 1$ (Ridge, L2)",
     )
-    ax_prior.set_xlim(-4.0, 4.0)
-    ax_prior.set_ylim(bottom=0.0)
-    ax_prior.set_xlabel(r"coefficient $w_j$")
-    ax_prior.set_ylabel("prior density")
-    ax_prior.set_title("Priors of unit variance")
-    ax_prior.legend(fontsize="small")
-    return _finish(fig, path)
+    ax.set_xlim(-4.0, 4.0)
+    ax.set_ylim(bottom=0.0)
+    ax.set_xlabel(r"coefficient $w_j$")
+    ax.set_ylabel("prior density")
+    ax.set_title("Priors of unit variance")
+    ax.legend(fontsize="small")
