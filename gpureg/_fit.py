@@ -286,19 +286,7 @@ fit_intercept, standardize, positive, tol, max_iter, dtype, backend, progress
     n_samples, n_features = X.shape
     n_sets, n_l1 = len(folds) + 1, l1_ratios.size
     engine = get_backend(backend)
-    plan = plan_grid(
-        n_samples=n_samples,
-        n_features=n_features,
-        n_sets=n_sets,
-        n_l1=n_l1,
-        n_alphas=alphas if isinstance(alphas, int) else alphas.size,
-        itemsize=np.dtype(dtype).itemsize,
-        x_is_float64=X.dtype == np.float64,
-        n_test=max((len(test) for _, test in folds), default=0),
-        budget=memory_budget(memory_limit),
-        # Grams built on a device are checked against the device's budget
-        gram_budget=engine.memory_budget(),
-    )
+    plan = _plan(X, folds, n_l1, alphas, dtype, memory_limit, engine)
     W = training_weights(n_samples, folds, sample_weight)
     t_gram = time.perf_counter()
     batch = engine.build_batch(
@@ -366,6 +354,23 @@ fit_intercept, standardize, positive, tol, max_iter, dtype, backend, progress
         mode=plan.mode,
         plan=plan,
         timings=timings,
+    )
+
+
+def _plan(X, folds, n_l1, alphas, dtype, memory_limit, engine):
+    """The grid's memory plan (:func:`gpureg._memory.plan_grid`)."""
+    return plan_grid(
+        n_samples=X.shape[0],
+        n_features=X.shape[1],
+        n_sets=len(folds) + 1,
+        n_l1=n_l1,
+        n_alphas=alphas if isinstance(alphas, int) else alphas.size,
+        itemsize=np.dtype(dtype).itemsize,
+        x_is_float64=X.dtype == np.float64,
+        n_test=max((len(test) for _, test in folds), default=0),
+        budget=memory_budget(memory_limit),
+        # Grams built on a device are checked against the device's budget
+        gram_budget=engine.memory_budget(),
     )
 
 
