@@ -12,7 +12,7 @@ per l1_ratio; ``tol=1e-4``; ``cv=K`` is ``KFold(K)`` without shuffling):
 ``--quick`` divides n_samples by 10 and n_features by 4 (a smoke run; the
 targets are then not judged).
 
-Order of work (correctness before time, STYLE.md item 8):
+Order of work (correctness before time, docs/design.md §7):
 
 1. ceilings of this device, measured in this run with CUDA events:
    FP64 GEMM rate (``cupy.matmul`` of two 8192 × 8192 float64 matrices) and

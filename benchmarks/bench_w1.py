@@ -14,7 +14,7 @@ Order of work (correctness before time):
 4. scikit-learn's own duality gaps: the ``enet_path`` calls ElasticNetCV
    makes internally, repeated to read their gaps (also timed, reported apart).
 
-Writes one JSON file of rows (DESIGN.md §7) and prints a table.
+Writes one JSON file of rows (docs/design.md §7) and prints a table.
 
 Usage::
 

@@ -3,7 +3,7 @@
 One synthetic problem, a series of grids from about ten to about a hundred
 thousand fits, and for each grid and backend: an untimed call that checks the
 result (every fit certified by its duality gap; scikit-learn's CV errors
-against gpureg-cpu's), then one timed call.  The rows follow DESIGN.md §7
+against gpureg-cpu's), then one timed call.  The rows follow docs/design.md §7
 and are written by :func:`write_rows` as JSON and CSV; plotting them is left
 to ``gpureg.plotting`` or ``benchmarks/suite/plot.py``, which never time.
 

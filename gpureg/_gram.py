@@ -1,7 +1,7 @@
 """Per-training-set statistics: centering, scaling and the shared Gram matrices.
 
 A grid with K folds has ``K + 1`` *training sets*: the K fold complements first,
-then the full data (DESIGN.md §3 puts the fold axis first).  Every fit of a
+then the full data (docs/design.md §3 puts the fold axis first).  Every fit of a
 training set shares its statistics, computed here once:
 
 * Gram form (``n_samples >= n_features``): ``G = X̃ᵀ S X̃ / n_w`` and

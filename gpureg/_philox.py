@@ -1,7 +1,7 @@
 """Philox4x32-10 (Salmon et al., SC'11; Random123) and the dropout RNG mapping.
 
 ``philox4x32(counter, key)`` is the public, vectorized generator.  The
-element → word mapping every backend uses (DESIGN.md §6)::
+element → word mapping every backend uses (docs/design.md §6)::
 
     key     = (seed mod 2³², seed div 2³²)
     counter = (q mod 2³², q div 2³², offset mod 2³², offset div 2³²),  q = i div 4

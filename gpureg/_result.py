@@ -13,7 +13,7 @@ from ._scoring import mean_and_se, one_se_index
 class GridResult:
     """Every fit of a grid, with its certificate and the cross-validation summary.
 
-    Training sets are ordered as in DESIGN.md §3: the ``n_folds`` fold
+    Training sets are ordered as in docs/design.md §3: the ``n_folds`` fold
     complements first, then the full data (index ``-1``).
 
     Attributes

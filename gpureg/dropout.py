@@ -1,7 +1,7 @@
 """Fused dropout with a counter-based RNG: the same mask on every backend.
 
 ``y = x · keep / (1 - p)`` where ``keep`` comes from Philox4x32-10 through the
-mapping of DESIGN.md §6 (see :mod:`gpureg._philox`): it depends only on
+mapping of docs/design.md §6 (see :mod:`gpureg._philox`): it depends only on
 ``(seed, offset, element index, p)``, so the backward pass regenerates the
 mask instead of storing it, and the CPU (numba) and GPU (``kernels/
 dropout.cu``) give identical masks, bit for bit, for every dtype.

@@ -21,7 +21,7 @@
 // threads (a multiple of 32 is required: the mask words are assembled with
 // warp shuffles), grid = min(ceil(n_chunks / 256), 32 · SMs).
 //
-// RNG mapping (DESIGN.md §6; bit-exact on every backend):
+// RNG mapping (docs/design.md §6; bit-exact on every backend):
 //   key     = (seed mod 2³², seed div 2³²)
 //   counter = (q mod 2³², q div 2³², offset mod 2³², offset div 2³²), q = i div 4
 //   r_i     = philox4x32_10(counter, key)[i mod 4]

@@ -1,4 +1,4 @@
-"""Dropout and its RNG: Random123 answers, the DESIGN.md §6 mapping, statistics."""
+"""Dropout and its RNG: Random123 answers, the docs/design.md §6 mapping, statistics."""
 
 import ast
 import importlib
@@ -83,7 +83,7 @@ def test_philox_bad_input(counter, key, exc):
 
 
 def _mapping(n, seed, offset, p):
-    """DESIGN.md §6 written out with the vectorized generator."""
+    """docs/design.md §6 written out with the vectorized generator."""
     q = np.arange(-(-n // 4), dtype=np.uint64)
     m = np.uint64(0xFFFFFFFF)
     ctr = np.stack(

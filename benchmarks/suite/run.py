@@ -23,7 +23,7 @@ For each workload (``workloads.py``) and library (``adapters.py``):
    measured in the child (``peak_rss_mb`` and its increment over the
    resident data, ``peak_rss_increment_mb``).
 
-Rows (DESIGN.md §7: backend, device, dtype, sizes, n_fits, wall_s, fits/s,
+Rows (docs/design.md §7: backend, device, dtype, sizes, n_fits, wall_s, fits/s,
 peak memory, the accuracy reached, versions and date) go to
 ``<out>/<workload>.json`` and ``.csv``, rewritten after each library (rows of
 libraries not in this run are kept from the earlier file, so each library can

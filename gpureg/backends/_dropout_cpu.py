@@ -1,6 +1,6 @@
 """CPU side of :mod:`gpureg.dropout`: numba twins of ``kernels/dropout.cu``.
 
-The DESIGN.md §6 mapping on the host: :func:`keep_mask` and
+The docs/design.md §6 mapping on the host: :func:`keep_mask` and
 :func:`fused_dropout` (numba), the launcher :func:`dropout_forward` /
 :func:`dropout_backward` built on them, and the host storage helpers
 (:func:`flatten`, :func:`from_torch`, :func:`asarray`, :func:`to_host`,

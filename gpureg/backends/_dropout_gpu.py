@@ -187,7 +187,7 @@ def dropout_forward(
     """Launch ``dropout_fwd<tag, VEC>``: fused bias, dropout and residual.
 
     ``out = residual + (keep ? (x + b)·scale : 0)``, ``keep`` from the
-    DESIGN.md §6 mapping.  ``VEC`` (16-byte vector loads) when x, residual
+    docs/design.md §6 mapping.  ``VEC`` (16-byte vector loads) when x, residual
     and out are 16-byte aligned; a grid of at most 32 blocks of
     :data:`BLOCK` threads per SM, striding over the array.  Runs on the
     current device and stream (see :func:`device_context`).

@@ -1,7 +1,7 @@
 """Batched accelerated proximal gradient (FISTA) over a whole grid: the GPU engine.
 
 Every fit of the grid is one row of an ``(n_problems, n_features)`` batch;
-problems are ordered as DESIGN.md §3 (``((set · n_l1) + l1) · n_alphas + a``),
+problems are ordered as docs/design.md §3 (``((set · n_l1) + l1) · n_alphas + a``),
 so the rows of one training set are contiguous.  One iteration is
 
 1. ``GY = Y G_s`` for each training set s: one GEMM per set over all of its

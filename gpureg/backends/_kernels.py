@@ -1,6 +1,6 @@
 """Kernel loader: CUDA sources in ``kernels/`` → ``cupy.RawModule``, compiled lazily.
 
-DESIGN.md §5: the ``.cu`` files are read as text and compiled with NVRTC on
+docs/design.md §5: the ``.cu`` files are read as text and compiled with NVRTC on
 first use (never on import), once per device; templated kernels are
 instantiated through ``name_expressions``.  A hash of the source goes into the
 compile options so CuPy's on-disk cache never serves a stale binary.
