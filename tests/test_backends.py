@@ -1,40 +1,85 @@
 """Backend selection (DESIGN.md §4) and the textbook-form mapping of the README."""
 
+import re
+
 import numpy as np
 import pytest
 
 import gpureg
 from gpureg.backends import _gpu, resolve_backend
 
+_NO_DEVICE = "CuPy found no CUDA device (stand-in reason for the test)"
 
-def test_auto_picks_the_gpu_only_where_cupy_sees_a_device():
-    assert resolve_backend("auto") == (
-        "gpu" if _gpu.IMPLEMENTED and _gpu.is_available() else "cpu"
+
+def _pretend_gpu(monkeypatch, available):
+    """Make gpureg believe a CUDA device is (or is not) usable, whatever the
+    machine: ``is_available`` and ``missing_reason`` are all it asks."""
+    monkeypatch.setattr(_gpu, "is_available", lambda: available)
+    monkeypatch.setattr(
+        _gpu, "missing_reason", lambda: None if available else _NO_DEVICE
     )
+
+
+def test_auto_and_gpu_resolve_to_the_gpu_where_a_device_is_usable(monkeypatch):
+    """With a usable device 'auto' and 'gpu' pick the GPU; 'cpu' and 'numpy'
+    stay what they name."""
+    _pretend_gpu(monkeypatch, True)
+    assert resolve_backend("auto") == "gpu"
+    assert resolve_backend("gpu") == "gpu"
+    # explicit CPU backends are never redirected to the device
+    assert resolve_backend("cpu") == "cpu"
+    assert resolve_backend("numpy") == "numpy"
+
+
+def test_auto_falls_back_to_the_cpu_without_a_device(monkeypatch):
+    """Without a usable device 'auto' quietly means the CPU (numba) backend."""
+    _pretend_gpu(monkeypatch, False)
+    assert resolve_backend("auto") == "cpu"
+    assert resolve_backend("cpu") == "cpu"
+    assert resolve_backend("numpy") == "numpy"
+    # fit_grid's default backend is 'auto': it runs, on the CPU
     X = np.random.default_rng(0).standard_normal((30, 4))
     res = gpureg.fit_grid(X, X[:, 0], alphas=5, cv=None)
-    assert res.backend == resolve_backend("auto")
+    assert res.backend == "cpu"
 
 
-@pytest.mark.skipif(
-    _gpu.is_available() and _gpu.IMPLEMENTED, reason="the GPU backend runs here"
-)
-def test_explicit_gpu_backend_names_what_is_missing():
+def test_explicit_gpu_without_a_device_raises_naming_the_reason(monkeypatch):
+    """An explicit 'gpu' never falls back silently: RuntimeError with the
+    reason ``missing_reason`` gives, from resolve_backend and from fit_grid."""
+    _pretend_gpu(monkeypatch, False)
+    msg = re.escape(f"backend='gpu' was requested but {_NO_DEVICE}")
+    with pytest.raises(RuntimeError, match=msg):
+        resolve_backend("gpu")
     X = np.random.default_rng(0).standard_normal((30, 4))
-    msg = "backend='gpu'.*(CuPy|CUDA|not implemented)"
     with pytest.raises(RuntimeError, match=msg):
         gpureg.fit_grid(X, X[:, 0], alphas=5, cv=None, backend="gpu")
 
 
+@pytest.mark.skipif(_gpu.is_available(), reason="the GPU backend runs here")
+def test_explicit_gpu_backend_names_what_is_missing_here():
+    """On this machine (no usable device): the real reason, naming CuPy or
+    CUDA."""
+    X = np.random.default_rng(0).standard_normal((30, 4))
+    with pytest.raises(RuntimeError, match="backend='gpu'.*(CuPy|CUDA)"):
+        gpureg.fit_grid(X, X[:, 0], alphas=5, cv=None, backend="gpu")
+
+
+@pytest.mark.parametrize("available", [True, False])
+@pytest.mark.parametrize("name", ["GPU", "cuda", "", "numba", None])
+def test_unknown_backend_name_raises_value_error(monkeypatch, name, available):
+    """Names are exact (no case folding, no aliases), device or not."""
+    _pretend_gpu(monkeypatch, available)
+    with pytest.raises(ValueError, match="backend must be one of"):
+        resolve_backend(name)
+
+
 @pytest.mark.gpu
-def test_gpu_backend_matches_cpu_or_says_it_is_missing():
+def test_gpu_backend_matches_cpu():
+    """Where a device runs: 'auto' picks it and it agrees with the CPU."""
     rng = np.random.default_rng(0)
     X = rng.standard_normal((60, 8))
     y = X[:, 0] - X[:, 1] + rng.standard_normal(60)
-    if not _gpu.IMPLEMENTED:
-        with pytest.raises(RuntimeError, match="not implemented"):
-            gpureg.fit_grid(X, y, alphas=5, cv=None, backend="gpu")
-        return
+    assert resolve_backend("auto") == "gpu"
     kw = dict(l1_ratio=[0.0, 0.5, 1.0], alphas=10, cv=3, tol=1e-10)
     cpu = gpureg.fit_grid(X, y, backend="cpu", **kw)
     gpu = gpureg.fit_grid(X, y, backend="gpu", **kw)

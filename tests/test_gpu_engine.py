@@ -83,7 +83,11 @@ def test_fista_step_twin_equals_numpy_formula(dtype, positive):
     t_new = np.where(restart, 1.0, 0.5 * (1 + np.sqrt(1 + 4 * t_mom**2)))
     beta = np.where(restart, 0.0, (t_mom - 1) / t_new)[:, None]
     np.testing.assert_allclose(t_out, t_new, rtol=1e-14)
-    np.testing.assert_allclose(Y_next, w_new + beta * (w_new - W), rtol=1e-5, atol=1e-6)
+    # Y_next = w_new + β (w_new - w), evaluated like the kernel: float64
+    # arithmetic on the (stored) operands, one rounding to dtype on the store.
+    # Not a copy, but the same operations in the same order: bit-identical.
+    w64, W64 = w_new.astype(np.float64), W.astype(np.float64)
+    np.testing.assert_array_equal(Y_next, (w64 + beta * (w64 - W64)).astype(dtype))
 
 
 @pytest.mark.parametrize("positive", [False, True])
