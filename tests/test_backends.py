@@ -1,4 +1,4 @@
-"""Backend selection (DESIGN.md §4) and the textbook-form mapping of the README."""
+"""Backend selection (docs/design.md §4) and the textbook-form mapping of the README."""
 
 import re
 

@@ -69,7 +69,7 @@ def test_lasso_has_exact_zeros_ridge_has_none(n, p):
     ids=["cpu-gram", "cpu-residual", "numpy-gram", "numpy-residual"],
 )
 def test_top_of_automatic_grid_is_the_null_model(backend, n, p, l1_ratio, positive):
-    """DESIGN.md §2: alpha_max is the smallest alpha with w = 0, so the first
+    """docs/design.md §2: alpha_max is the smallest alpha with w = 0, so the first
     fit of an automatic grid has no non-zero coefficient (glmnet: df = 0)."""
     X, y = make_data(n, p, "iid", seed=21)
     res = gpureg.fit_grid(
