@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 from sklearn.exceptions import ConvergenceWarning
 
 from . import _validation as v
@@ -26,25 +27,25 @@ from .backends import get_backend, resolve_backend
 
 @interruptible
 def fit_grid(
-    X,
-    y,
+    X: ArrayLike,
+    y: ArrayLike,
     *,
-    l1_ratio=0.5,
-    alphas=100,
-    eps=1e-3,
-    cv=5,
-    fit_intercept=True,
-    standardize=False,
-    sample_weight=None,
-    penalty_factor=None,
-    positive=False,
-    tol=1e-4,
-    max_iter=1000,
-    dtype=None,
-    backend="auto",
-    progress=False,
-    groups=None,
-    memory_limit=None,
+    l1_ratio: float | ArrayLike = 0.5,
+    alphas: int | ArrayLike = 100,
+    eps: float = 1e-3,
+    cv: int | object | None = 5,
+    fit_intercept: bool = True,
+    standardize: bool = False,
+    sample_weight: ArrayLike | None = None,
+    penalty_factor: ArrayLike | None = None,
+    positive: bool = False,
+    tol: float = 1e-4,
+    max_iter: int = 1000,
+    dtype: DTypeLike = None,
+    backend: str = "auto",
+    progress: bool = False,
+    groups: ArrayLike | None = None,
+    memory_limit: int | str | None = None,
 ) -> GridResult:
     r"""Fit every alpha × l1_ratio × CV-fold elastic net at once.
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from numpy.typing import ArrayLike
+
 from . import _validation as v
 from ._fit import solve_grid, warn_uncertified
 from ._interrupt import interruptible, warn
@@ -23,23 +27,23 @@ _PARAMS = {
 
 @interruptible
 def enet_path(
-    X,
-    y,
+    X: ArrayLike,
+    y: ArrayLike,
     *,
-    l1_ratio=0.5,
-    eps=1e-3,
-    n_alphas="deprecated",
-    alphas=100,
-    precompute="auto",
-    Xy=None,
-    copy_X=True,
-    coef_init=None,
-    verbose=False,
-    return_n_iter=False,
-    positive=False,
-    check_input=True,
-    **params,
-):
+    l1_ratio: float = 0.5,
+    eps: float = 1e-3,
+    n_alphas: int | str = "deprecated",
+    alphas: int | ArrayLike | None = 100,
+    precompute: bool | str | ArrayLike = "auto",
+    Xy: ArrayLike | None = None,
+    copy_X: bool = True,
+    coef_init: ArrayLike | None = None,
+    verbose: bool | int = False,
+    return_n_iter: bool = False,
+    positive: bool = False,
+    check_input: bool = True,
+    **params: Any,
+) -> tuple:
     """Elastic-net path by coordinate descent, as ``sklearn.linear_model.enet_path``.
 
     Minimizes ``1/(2 n_samples) ‖y - X w‖² + alpha * l1_ratio * ‖w‖₁
@@ -137,21 +141,21 @@ def enet_path(
 
 
 def lasso_path(
-    X,
-    y,
+    X: ArrayLike,
+    y: ArrayLike,
     *,
-    eps=1e-3,
-    n_alphas="deprecated",
-    alphas=100,
-    precompute="auto",
-    Xy=None,
-    copy_X=True,
-    coef_init=None,
-    verbose=False,
-    return_n_iter=False,
-    positive=False,
-    **params,
-):
+    eps: float = 1e-3,
+    n_alphas: int | str = "deprecated",
+    alphas: int | ArrayLike | None = 100,
+    precompute: bool | str | ArrayLike = "auto",
+    Xy: ArrayLike | None = None,
+    copy_X: bool = True,
+    coef_init: ArrayLike | None = None,
+    verbose: bool | int = False,
+    return_n_iter: bool = False,
+    positive: bool = False,
+    **params: Any,
+) -> tuple:
     """Lasso path: :func:`enet_path` with ``l1_ratio=1``.
 
     Parameters

@@ -16,13 +16,14 @@ dropout.cu`` is their CUDA twin.  This module is numpy only.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 M0, M1 = 0xD2511F53, 0xCD9E8D57
 W0, W1 = 0x9E3779B9, 0xBB67AE85
 _MASK32 = 0xFFFFFFFF
 
 
-def philox4x32(counter, key, rounds: int = 10):
+def philox4x32(counter: ArrayLike, key: ArrayLike, rounds: int = 10) -> np.ndarray:
     """Philox4x32 with ``rounds`` rounds (10 is the standard), vectorized.
 
     Parameters

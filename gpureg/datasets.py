@@ -7,7 +7,7 @@ from importlib import resources
 import numpy as np
 
 
-def load_diabetes():
+def load_diabetes() -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Diabetes progression data of Efron, Hastie, Johnstone & Tibshirani (2004).
 
     442 patients, 10 baseline variables on their original (unscaled) units —

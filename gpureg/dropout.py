@@ -23,6 +23,7 @@ this module never imports cupy.
 from __future__ import annotations
 
 from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
 
@@ -326,8 +327,15 @@ def _run(
 
 
 def dropout(
-    x, p=0.5, *, seed, offset=0, training=True, return_mask=False, backend="auto"
-):
+    x: Any,
+    p: float = 0.5,
+    *,
+    seed: int,
+    offset: int = 0,
+    training: bool = True,
+    return_mask: bool = False,
+    backend: str = "auto",
+) -> Any:
     """Dropout: zero each element with probability ``p``, scale the rest by 1/(1-p).
 
     Parameters
@@ -375,7 +383,9 @@ def dropout(
     return _run(x, p, seed, offset, return_mask, backend)
 
 
-def dropout_backward(grad_y, p, *, seed, offset=0, backend="auto"):
+def dropout_backward(
+    grad_y: Any, p: float, *, seed: int, offset: int = 0, backend: str = "auto"
+) -> Any:
     """Gradient of :func:`dropout`: the same mask, regenerated from (seed, offset).
 
     Parameters
@@ -395,17 +405,17 @@ def dropout_backward(grad_y, p, *, seed, offset=0, backend="auto"):
 
 
 def dropout_add(
-    x,
-    residual,
-    p,
+    x: Any,
+    residual: Any,
+    p: float,
     *,
-    bias=None,
-    seed,
-    offset=0,
-    training=True,
-    return_mask=False,
-    backend="auto",
-):
+    bias: Any = None,
+    seed: int,
+    offset: int = 0,
+    training: bool = True,
+    return_mask: bool = False,
+    backend: str = "auto",
+) -> Any:
     """``residual + dropout(x + bias)`` in one pass (bias–dropout–residual).
 
     Parameters
@@ -430,7 +440,15 @@ def dropout_add(
     return _run(x, p, seed, offset, return_mask, backend, residual=residual, bias=bias)
 
 
-def dropout_add_backward(grad_y, p, *, seed, offset=0, bias=False, backend="auto"):
+def dropout_add_backward(
+    grad_y: Any,
+    p: float,
+    *,
+    seed: int,
+    offset: int = 0,
+    bias: bool = False,
+    backend: str = "auto",
+) -> Any:
     """Gradients of :func:`dropout_add` with respect to x, residual and bias.
 
     Parameters

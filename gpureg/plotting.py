@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib import colormaps
@@ -33,6 +34,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from ._scoring import one_se_index
+
+if TYPE_CHECKING:
+    from ._result import GridResult
 
 __all__ = [
     "plot_cv_curve",
@@ -59,7 +63,9 @@ _THROUGHPUT_KEYS = ("backend", "n_fits", "fits_per_s")
 # --------------------------------------------------------------------------- #
 # saving
 # --------------------------------------------------------------------------- #
-def save_figure(fig, path, formats=("png", "svg")) -> list[Path]:
+def save_figure(
+    fig: Figure, path: str | Path, formats: Iterable[str] = ("png", "svg")
+) -> list[Path]:
     """Write a figure as PNG and SVG (or other formats), creating parent folders.
 
     The figure is laid out once (its constrained layout, at the PNG
@@ -229,7 +235,13 @@ def _mark_alphas(ax, alpha_best, alpha_1se, *, best_label="alpha_"):
 # --------------------------------------------------------------------------- #
 # regularization path
 # --------------------------------------------------------------------------- #
-def plot_path(result, *, l1_ratios=None, feature_names=None, path=None) -> Figure:
+def plot_path(
+    result: GridResult,
+    *,
+    l1_ratios: Iterable[float] | None = None,
+    feature_names: Iterable[str] | None = None,
+    path: str | Path | None = None,
+) -> Figure:
     """Coefficient paths against log10(alpha), one panel per l1_ratio.
 
     glmnet's classic picture: each line is one coefficient of the full-data
@@ -346,7 +358,9 @@ def _feature_colors(n_features):
 # --------------------------------------------------------------------------- #
 # cross-validation
 # --------------------------------------------------------------------------- #
-def plot_cv_curve(result, *, l1_ratio=None, path=None) -> Figure:
+def plot_cv_curve(
+    result: GridResult, *, l1_ratio: float | None = None, path: str | Path | None = None
+) -> Figure:
     """Mean CV error with standard-error bars along one regularization path.
 
     glmnet's ``plot.cv.glmnet``: ``result.mse_mean[l]`` against
@@ -426,7 +440,7 @@ def plot_cv_curve(result, *, l1_ratio=None, path=None) -> Figure:
     return _finish(fig, path)
 
 
-def plot_cv_heatmap(result, *, path=None) -> Figure:
+def plot_cv_heatmap(result: GridResult, *, path: str | Path | None = None) -> Figure:
     """Mean CV error over the whole grid: l1_ratio rows × alpha columns.
 
     Each row of the image is ``result.mse_mean[l]``.  Every l1_ratio has its
@@ -518,7 +532,12 @@ def plot_cv_heatmap(result, *, path=None) -> Figure:
 # --------------------------------------------------------------------------- #
 # benchmarks
 # --------------------------------------------------------------------------- #
-def plot_throughput(rows, *, path=None, title=None) -> Figure:
+def plot_throughput(
+    rows: Iterable[Mapping] | str | Path,
+    *,
+    path: str | Path | None = None,
+    title: str | None = None,
+) -> Figure:
     """Fits per second against the number of fits, one line per backend.
 
     A log–log plot of ``fits_per_s`` against ``n_fits``; each backend is one
@@ -624,7 +643,7 @@ def _boundary_minimum(points):
     return points[k], float(loss[k])
 
 
-def plot_penalty_geometry(path=None) -> Figure:
+def plot_penalty_geometry(path: str | Path | None = None) -> Figure:
     """Why the Lasso is sparse and Ridge is not, drawn from the formulas.
 
     Left: the L1 ball ``|w1| + |w2| ≤ t`` (a diamond) and the L2 ball
