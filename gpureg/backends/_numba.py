@@ -31,6 +31,12 @@ Per alpha (glmnet's and adelie's recipe, certified by the duality gap of
    violator to the working set.  The fit stops when the last epoch was small,
    the full gap certifies and no violator was added (or at ``max_iter``).
    Screening therefore never changes a result.
+
+The penalty and the datafit are the scalar ``enet_*`` and ``quadratic_*``
+functions below (the numba twins of ``_penalty.ElasticNetPenalty`` and
+``_datafit.Quadratic``).  One core, ``_cd_path``, runs steps 1-3 for both
+forms; ``_ws_fill`` (the working set's Gram rows) and ``_full_check`` (every
+feature's gradient and ``‖r‖²``) are the only places where they differ.
 """
 
 from __future__ import annotations
@@ -75,9 +81,26 @@ FULL_CHECK_EVERY = 10
 ANDERSON_K = 5
 
 
+# ------------------------------------------------------------------- vocabulary
+# The model's two parts, as in skglm's datafits/penalties: one scalar function
+# per method of ``_penalty.ElasticNetPenalty`` (``enet_*``, per coordinate,
+# ``l1f = l1 f_j`` and ``l2f = l2 f_j``) and of ``_datafit.Quadratic``
+# (``quadratic_*``).  Every loop below calls these (``_ws_primal`` alone
+# writes ``enet_value`` out, see there).
+# ``grad`` is the correlation ``-∇F(w) = X̃ᵀ S r / n_w`` throughout.
 @njit(cache=True, inline="always")
-def _coord_update(z, diag, l1f, l2f, positive):
-    """Coordinate minimizer: ``soft_threshold(z, l1f) / (diag + l2f)``."""
+def enet_value(w, l1f, l2f):
+    """``g_j(w) = l1f |w| + l2f w² / 2`` (``ElasticNetPenalty.value``)."""
+    return l1f * abs(w) + 0.5 * l2f * w * w
+
+
+@njit(cache=True, inline="always")
+def enet_prox_1d(z, diag, l1f, l2f, positive):
+    """Coordinate minimizer of ``½ diag w² - z w + g_j(w)`` (``prox_1d``).
+
+    ``soft_threshold(z, l1f) / (diag + l2f)``; outputs within :data:`SNAP` of
+    the threshold snap to zero, and ``diag + l2f = 0`` gives 0.
+    """
     denom = diag + l2f
     if denom <= 0.0:
         return 0.0
@@ -89,20 +112,72 @@ def _coord_update(z, diag, l1f, l2f, positive):
     return 0.0
 
 
+@njit(cache=True, inline="always")
+def enet_subdiff_distance(w, grad, l1f, l2f, positive):
+    """KKT violation ``dist(grad, ∂g_j(w))`` (``subdiff_distance``)."""
+    if w == 0.0:
+        score = max(grad, 0.0) if positive else abs(grad)
+        return max(score - l1f, 0.0)
+    if positive and w < 0.0:
+        return np.inf
+    return abs(grad - (l1f if w > 0.0 else -l1f) - l2f * w)
+
+
+@njit(cache=True, inline="always")
+def enet_dual_scaling(grad, l1f, l2f, fj, positive):
+    """Coordinate j's bound on κ (``dual_scaling``: κ is the minimum over j).
+
+    ``l1f / score`` for a pure-Lasso coordinate (``l2f = 0 < f_j``) whose
+    ``score = |grad|`` (``max(grad, 0)`` when positive) exceeds ``l1f``, else 1.
+    """
+    if fj > 0.0 and l2f == 0.0:
+        score = max(grad, 0.0) if positive else abs(grad)
+        if score > l1f:
+            return l1f / score
+    return 1.0
+
+
+@njit(cache=True, inline="always")
+def enet_conjugate(v, l1f, l2f, positive):
+    """``g_j*(v) = (|v| - l1f)₊² / (2 l2f)``, 0 where ``l2f = 0`` (``conjugate``)."""
+    if l2f > 0.0:
+        vs = max(v, 0.0) if positive else abs(v)
+        excess = max(vs - l1f, 0.0)
+        return excess * excess / (2.0 * l2f)
+    return 0.0
+
+
+@njit(cache=True, inline="always")
+def quadratic_gap(rnorm2, kappa):
+    """The datafit's part of the gap, ``½ (1 - κ)² rnorm2`` (``Quadratic.gap_term``)."""
+    return 0.5 * (1.0 - kappa) ** 2 * rnorm2
+
+
 @njit(cache=True)
-def _gap(w, grad, idx, n_idx, rnorm2, l1, l2, f, positive):
-    """Twin of ``_penalty.duality_gap`` over the coordinates ``idx[:n_idx]``."""
+def quadratic_rnorm2(yy, c, q, w):
+    """``‖r‖²_S / n_w = yy - 2 cᵀw + wᵀ G w`` with ``q = G w``, clipped at 0."""
+    acc = yy
+    for j in range(c.shape[0]):
+        acc -= w[j] * (2.0 * c[j] - q[j])
+    return max(acc, 0.0)
+
+
+@njit(cache=True)
+def duality_gap(w, grad, idx, n_idx, rnorm2, l1, l2, f, positive):
+    """``_penalty.duality_gap`` over the coordinates ``idx[:n_idx]``.
+
+    ``quadratic_gap`` plus each coordinate's Fenchel–Young gap
+    ``enet_value - v w + enet_conjugate`` at ``v = κ grad`` (``|v w|`` when
+    unpenalized).
+    """
     kappa = 1.0
-    if l2 == 0.0:
+    if l2 == 0.0:  # else no coordinate is pure Lasso: κ = 1
         for k in range(n_idx):
             j = idx[k]
-            if f[j] > 0.0:
-                s = grad[j] if positive else abs(grad[j])
-                if s > l1 * f[j]:
-                    ratio = l1 * f[j] / s
-                    if ratio < kappa:
-                        kappa = ratio
-    total = 0.5 * (1.0 - kappa) ** 2 * rnorm2
+            kappa = min(
+                kappa, enet_dual_scaling(grad[j], l1 * f[j], l2 * f[j], f[j], positive)
+            )
+    total = quadratic_gap(rnorm2, kappa)
     for k in range(n_idx):
         j = idx[k]
         v = kappa * grad[j]
@@ -112,23 +187,24 @@ def _gap(w, grad, idx, n_idx, rnorm2, l1, l2, f, positive):
             continue
         l1f = l1 * f[j]
         l2f = l2 * f[j]
-        term = l1f * abs(wj) + 0.5 * l2f * wj * wj - v * wj
-        if l2f > 0.0:
-            s = (v if positive else abs(v)) - l1f
-            if s > 0.0:
-                term += s * s / (2.0 * l2f)
-        total += term
+        total += (
+            enet_value(wj, l1f, l2f) - v * wj + enet_conjugate(v, l1f, l2f, positive)
+        )
     return max(total, 0.0)  # every term is >= 0; clip rounding below zero
 
 
+#: The names the tests (and older code) know these by.
+_coord_update = enet_prox_1d
+_gap = duality_gap
+
+
 @njit(cache=True)
-def _add_violators(grad, w, diag, in_ws, ws, n_ws, l1, f, positive):
-    """Append every zero coordinate outside the working set that violates KKT."""
+def _add_violators(grad, w, diag, in_ws, ws, n_ws, l1, l2, f, positive):
+    """Append every coordinate outside the working set that violates KKT."""
     for j in range(grad.shape[0]):
         if in_ws[j] or diag[j] <= 0.0:
             continue
-        s = grad[j] if positive else abs(grad[j])
-        if s > l1 * f[j]:
+        if enet_subdiff_distance(w[j], grad[j], l1 * f[j], l2 * f[j], positive) > 0.0:
             in_ws[j] = True
             ws[n_ws] = j
             n_ws += 1
@@ -180,7 +256,7 @@ def _ws_epoch(GA, cA, diagA, l1A, l2A, wA, qA, m, positive):
     for a in range(m):
         wa = wA[a]
         z = cA[a] - qA[a] + diagA[a] * wa
-        new = _coord_update(z, diagA[a], l1A[a], l2A[a], positive)
+        new = enet_prox_1d(z, diagA[a], l1A[a], l2A[a], positive)
         if new != wa:
             d = new - wa
             d_w_max = max(d_w_max, abs(d))
@@ -191,7 +267,12 @@ def _ws_epoch(GA, cA, diagA, l1A, l2A, wA, qA, m, positive):
 
 @njit(cache=True)
 def _ws_primal(wA, qA, cA, l1A, l2A, m):
-    """Working-set objective less its constant: ``½wᵀGw - cᵀw + penalty``."""
+    """Working-set objective less its constant: ``½wᵀGw - cᵀw + penalty``.
+
+    The penalty is :func:`enet_value` written out: Anderson's acceptance
+    compares two such sums, and ``datafit + enet_value(...)`` would round them
+    differently (``(a + b) + c`` is not ``a + (b + c)``).
+    """
     acc = 0.0
     for a in range(m):
         wa = wA[a]
@@ -393,23 +474,18 @@ def _cd_until_check(
             w[j] = wA[a]
             grad[j] = cA[a] - qA[a]
             rn -= wA[a] * (cA[a] + grad[j])
-        if _gap(w, grad, ws, m, max(rn, 0.0), l1, l2, f, positive) <= tol * yy:
+        if duality_gap(w, grad, ws, m, max(rn, 0.0), l1, l2, f, positive) <= tol * yy:
             break
     for a in range(m):
         w[ws[a]] = wA[a]
     return n_iter, small
 
 
-# --------------------------------------------------------------------- Gram form
-@njit(cache=True)
-def _gram_rnorm2(yy, c, q, w):
-    """``‖r‖²_S / n_w = yy - 2 cᵀw + wᵀ G w`` with ``q = G w``."""
-    acc = yy
-    for j in range(c.shape[0]):
-        acc -= w[j] * (2.0 * c[j] - q[j])
-    return max(acc, 0.0)
-
-
+# ------------------------------------------------- the two forms of the problem
+# Gram form: the full Gram ``G`` and ``c`` of the training set.  Residual form:
+# the design ``X`` (column-major, uncentered) and the training rows.  The CD
+# core ``_cd_path`` takes one of the two as a tuple and ``None`` for the other;
+# the functions below are the only places where the forms differ.
 @njit(cache=True)
 def _gram_fill(G, c, q, w, ws, m0, m, GA, cA, diagA, wA, qA):
     """Working-set rows ``m0..m`` of ``GA = G[ws, ws]`` and their c, diag, w, q."""
@@ -426,95 +502,6 @@ def _gram_fill(G, c, q, w, ws, m0, m, GA, cA, diagA, wA, qA):
         qA[a] = q[j]
 
 
-@njit(cache=True, nogil=True)
-def _gram_path(
-    G, c, yy, alphas, rho, f, positive, tol, max_iter, coef, gaps, iters, stop
-):
-    """One alpha path in Gram form; writes coef (n_alphas, p), gaps, iters.
-
-    Returns early, leaving the rest of the path unsolved, once ``stop[0]`` is
-    non-zero.
-    """
-    p = c.shape[0]
-    w = np.zeros(p)
-    q = np.zeros(p)
-    grad = c.copy()
-    diag = np.empty(p)
-    for j in range(p):
-        diag[j] = G[j, j]
-    (in_ws, ws, all_idx, cA, diagA, wA, qA, l1A, l2A, Ws, Qs, U, C, z) = _ws_buffers(p)
-    GA = np.zeros((min(p, 64), min(p, 64)))
-    m = 0
-    tol_abs = tol * yy
-    for k in range(alphas.shape[0]):
-        alpha = alphas[k]
-        l1 = alpha * rho
-        l2 = alpha * (1.0 - rho)
-        a_prev = alphas[k - 1] if k > 0 else alpha
-        m0 = m
-        m = _extend_strong(
-            grad, w, diag, f, rho * (2.0 * alpha - a_prev), positive, in_ws, ws, m
-        )
-        GA = _grow(GA, m, m, p)
-        _gram_fill(G, c, q, w, ws, m0, m, GA, cA, diagA, wA, qA)
-        _ws_penalties(ws, 0, m, l1, l2, f, l1A, l2A)
-        n_iter = 0
-        gap = np.inf
-        while True:
-            if stop[0] != 0:
-                return
-            n_iter, small = _cd_until_check(
-                GA,
-                cA,
-                diagA,
-                l1A,
-                l2A,
-                wA,
-                qA,
-                m,
-                positive,
-                tol,
-                yy,
-                l1,
-                l2,
-                f,
-                ws,
-                w,
-                grad,
-                n_iter,
-                max_iter,
-                FULL_CHECK_EVERY,
-                Ws,
-                Qs,
-                U,
-                C,
-                z,
-            )
-            # Full check over all features, from an exact q = G w.
-            q[:] = 0.0
-            for a in range(m):
-                if wA[a] != 0.0:
-                    _axpy(G[ws[a]], wA[a], q, p)
-            for j in range(p):
-                grad[j] = c[j] - q[j]
-            for a in range(m):
-                qA[a] = q[ws[a]]
-            rnorm2 = _gram_rnorm2(yy, c, q, w)
-            gap = _gap(w, grad, all_idx, p, rnorm2, l1, l2, f, positive)
-            m_before = m
-            m = _add_violators(grad, w, diag, in_ws, ws, m, l1, f, positive)
-            if m > m_before:
-                GA = _grow(GA, m, m, p)
-                _gram_fill(G, c, q, w, ws, m_before, m, GA, cA, diagA, wA, qA)
-                _ws_penalties(ws, m_before, m, l1, l2, f, l1A, l2A)
-            if (gap <= tol_abs and small and m == m_before) or n_iter >= max_iter:
-                break
-        coef[k, :] = w
-        gaps[k] = gap
-        iters[k] = n_iter
-
-
-# ----------------------------------------------------------------- residual form
 @njit(cache=True, fastmath={"reassoc", "contract"})
 def _full_grad(X, swr, x_mean, x_scale, hdiag, grad):
     """``grad_j = Σ_i x̃_ij swr_i`` over all features (X column-major)."""
@@ -563,6 +550,217 @@ def _design_fill(
         qA[a] = _dot(GA[a], wA, m)
 
 
+@njit(cache=True, inline="always")
+def _ws_fill(gram, design, XA, ws, m0, m, GA, cA, diagA, wA, qA, w):
+    """Grow the working set's arrays to ``m`` and fill its rows ``m0..m``.
+
+    Returns ``GA`` and ``XA`` (reallocated when they were too small; ``XA``
+    is None in Gram form).
+    """
+    p = w.shape[0]
+    GA = _grow(GA, m, m, p)
+    if gram is not None:
+        G, c, q = gram
+        _gram_fill(G, c, q, w, ws, m0, m, GA, cA, diagA, wA, qA)
+    if design is not None:
+        X, rows, sq, ys, swr, rs, x_mean, x_scale = design
+        XA = _grow(XA, m, rows.shape[0], p)
+        _design_fill(
+            X, rows, sq, ys, x_mean, x_scale, ws, m0, m, XA, GA, cA, diagA, wA, qA, w
+        )
+    return GA, XA
+
+
+@njit(cache=True, inline="always")
+def _full_check(gram, design, XA, diag, GA, ws, wA, qA, m, w, grad, yy):
+    """Every feature's exact gradient into ``grad``; returns ``‖r‖²_S / n_w``.
+
+    Gram form: from an exact ``q = G w`` (``c - q``, :func:`quadratic_rnorm2`).
+    Residual form: from the exact residual of the training rows
+    (:func:`_full_grad`).  Both refresh ``qA = GA wA``, dropping the rounding
+    the covariance updates accumulated.
+    """
+    rnorm2 = 0.0
+    if gram is not None:
+        G, c, q = gram
+        p = q.shape[0]
+        q[:] = 0.0
+        for a in range(m):
+            if wA[a] != 0.0:
+                _axpy(G[ws[a]], wA[a], q, p)
+        for j in range(p):
+            grad[j] = c[j] - q[j]
+        for a in range(m):
+            qA[a] = q[ws[a]]
+        rnorm2 = quadratic_rnorm2(yy, c, q, w)
+    if design is not None:
+        X, rows, sq, ys, swr, rs, x_mean, x_scale = design
+        nt = rows.shape[0]
+        rs[:] = ys
+        for a in range(m):
+            if wA[a] != 0.0:
+                _axpy(XA[a], -wA[a], rs, nt)
+        rnorm2 = _dot(rs, rs, nt)
+        for ii in range(nt):
+            swr[rows[ii]] = sq[ii] * rs[ii]
+        _full_grad(X, swr, x_mean, x_scale, diag, grad)
+        for a in range(m):
+            qA[a] = _dot(GA[a], wA, m)
+    return rnorm2
+
+
+# ------------------------------------------------------------------ the CD core
+@njit(cache=True, inline="always")
+def _cd_path(
+    gram,
+    design,
+    diag,
+    grad,
+    yy,
+    alphas,
+    rho,
+    f,
+    positive,
+    tol,
+    max_iter,
+    coef,
+    gaps,
+    iters,
+    stop,
+):
+    """One alpha path by working-set CD, in either form (module docstring).
+
+    Parameters
+    ----------
+    gram : tuple ``(G, c, q)`` or None
+        Gram form: the Gram matrix, ``c`` and a buffer for ``q = G w``.
+    design : tuple ``(X, rows, sq, ys, swr, rs, x_mean, x_scale)`` or None
+        Residual form: the design, the training rows, ``√s`` and ``√s ỹ`` on
+        them, buffers for ``S r`` (all rows, held-out ones 0) and the training
+        residual, and the column centers and scales.
+    diag : ndarray of shape (p,)
+        ``G_jj`` (0 for constant columns, which never enter the working set).
+    grad : ndarray of shape (p,)
+        The correlation at ``w = 0`` (``c``); updated in place.
+    yy, alphas, rho, f, positive, tol, max_iter, coef, gaps, iters, stop
+        As :func:`_gram_path`.
+
+    Exactly one of ``gram`` and ``design`` is None.  numba removes the
+    branches ``if gram is not None`` / ``if design is not None`` of an
+    argument that is None before typing (dead-branch pruning; neither
+    argument may be reassigned), so the core, inlined into
+    :func:`_gram_path` and :func:`_residual_path` (numba IR), leaves each of
+    them only its own form's code, as when they were written out twice.
+    """
+    p = diag.shape[0]
+    w = np.zeros(p)
+    (in_ws, ws, all_idx, cA, diagA, wA, qA, l1A, l2A, Ws, Qs, U, C, z) = _ws_buffers(p)
+    start = min(p, 64)
+    GA = np.zeros((start, start))
+    if gram is not None:
+        XA = None
+        check_every = FULL_CHECK_EVERY
+    if design is not None:
+        XA = np.zeros((start, design[1].shape[0]))
+        np_ = design[0].shape[0] * p
+    m = 0
+    tol_abs = tol * yy
+    for k in range(alphas.shape[0]):
+        alpha = alphas[k]
+        l1 = alpha * rho
+        l2 = alpha * (1.0 - rho)
+        a_prev = alphas[k - 1] if k > 0 else alpha
+        m0 = m
+        m = _extend_strong(
+            grad, w, diag, f, rho * (2.0 * alpha - a_prev), positive, in_ws, ws, m
+        )
+        GA, XA = _ws_fill(gram, design, XA, ws, m0, m, GA, cA, diagA, wA, qA, w)
+        _ws_penalties(ws, 0, m, l1, l2, f, l1A, l2A)
+        n_iter = 0
+        gap = np.inf
+        while True:
+            if stop[0] != 0:
+                return
+            if design is not None:
+                # a full check costs ~n·p, an epoch up to ~m²: check less
+                # often when the working set is small
+                check_every = max(100, np_ // max(m * m, 1))
+            n_iter, small = _cd_until_check(
+                GA,
+                cA,
+                diagA,
+                l1A,
+                l2A,
+                wA,
+                qA,
+                m,
+                positive,
+                tol,
+                yy,
+                l1,
+                l2,
+                f,
+                ws,
+                w,
+                grad,
+                n_iter,
+                max_iter,
+                check_every,
+                Ws,
+                Qs,
+                U,
+                C,
+                z,
+            )
+            rnorm2 = _full_check(gram, design, XA, diag, GA, ws, wA, qA, m, w, grad, yy)
+            gap = duality_gap(w, grad, all_idx, p, rnorm2, l1, l2, f, positive)
+            m_before = m
+            m = _add_violators(grad, w, diag, in_ws, ws, m, l1, l2, f, positive)
+            if m > m_before:
+                GA, XA = _ws_fill(
+                    gram, design, XA, ws, m_before, m, GA, cA, diagA, wA, qA, w
+                )
+                _ws_penalties(ws, m_before, m, l1, l2, f, l1A, l2A)
+            if (gap <= tol_abs and small and m == m_before) or n_iter >= max_iter:
+                break
+        coef[k, :] = w
+        gaps[k] = gap
+        iters[k] = n_iter
+
+
+@njit(cache=True, nogil=True)
+def _gram_path(
+    G, c, yy, alphas, rho, f, positive, tol, max_iter, coef, gaps, iters, stop
+):
+    """One alpha path in Gram form; writes coef (n_alphas, p), gaps, iters.
+
+    Returns early, leaving the rest of the path unsolved, once ``stop[0]`` is
+    non-zero.
+    """
+    p = c.shape[0]
+    diag = np.empty(p)
+    for j in range(p):
+        diag[j] = G[j, j]
+    gram = (G, c, np.zeros(p))
+    _cd_path(
+        gram,
+        None,
+        diag,
+        c.copy(),
+        yy,
+        alphas,
+        rho,
+        f,
+        positive,
+        tol,
+        max_iter,
+        coef,
+        gaps,
+        iters,
+        stop,
+    )
+
+
 @njit(cache=True, nogil=True)
 def _residual_path(
     X,
@@ -594,114 +792,31 @@ def _residual_path(
     """
     n, p = X.shape
     rows = np.flatnonzero(sw > 0.0)
-    nt = rows.shape[0]
     sq = np.sqrt(sw[rows])
     ys = sq * yc[rows]
-    rs = np.empty(nt)
     swr = np.zeros(n)
-    w = np.zeros(p)
-    grad = np.zeros(p)
-    (in_ws, ws, all_idx, cA, diagA, wA, qA, l1A, l2A, Ws, Qs, U, C, z) = _ws_buffers(p)
-    start = min(p, 64)
-    GA = np.zeros((start, start))
-    XA = np.zeros((start, nt))
-    m = 0
-    tol_abs = tol * yy
     for i in range(n):
         swr[i] = sw[i] * yc[i]
+    grad = np.zeros(p)
     _full_grad(X, swr, x_mean, x_scale, hdiag, grad)
-    for k in range(alphas.shape[0]):
-        alpha = alphas[k]
-        l1 = alpha * rho
-        l2 = alpha * (1.0 - rho)
-        a_prev = alphas[k - 1] if k > 0 else alpha
-        m0 = m
-        m = _extend_strong(
-            grad, w, hdiag, f, rho * (2.0 * alpha - a_prev), positive, in_ws, ws, m
-        )
-        GA = _grow(GA, m, m, p)
-        XA = _grow(XA, m, nt, p)
-        _design_fill(
-            X, rows, sq, ys, x_mean, x_scale, ws, m0, m, XA, GA, cA, diagA, wA, qA, w
-        )
-        _ws_penalties(ws, 0, m, l1, l2, f, l1A, l2A)
-        n_iter = 0
-        gap = np.inf
-        while True:
-            if stop[0] != 0:
-                return
-            # a full check costs ~n·p, an epoch up to ~m²: check less often when
-            # the working set is small
-            every = max(100, (n * p) // max(m * m, 1))
-            n_iter, small = _cd_until_check(
-                GA,
-                cA,
-                diagA,
-                l1A,
-                l2A,
-                wA,
-                qA,
-                m,
-                positive,
-                tol,
-                yy,
-                l1,
-                l2,
-                f,
-                ws,
-                w,
-                grad,
-                n_iter,
-                max_iter,
-                every,
-                Ws,
-                Qs,
-                U,
-                C,
-                z,
-            )
-            # Full check: the exact residual, every feature's gradient.
-            rs[:] = ys
-            for a in range(m):
-                if wA[a] != 0.0:
-                    _axpy(XA[a], -wA[a], rs, nt)
-            rnorm2 = _dot(rs, rs, nt)
-            for ii in range(nt):
-                swr[rows[ii]] = sq[ii] * rs[ii]
-            _full_grad(X, swr, x_mean, x_scale, hdiag, grad)
-            gap = _gap(w, grad, all_idx, p, rnorm2, l1, l2, f, positive)
-            # drop the rounding the covariance updates accumulated in qA
-            for a in range(m):
-                qA[a] = _dot(GA[a], wA, m)
-            m_before = m
-            m = _add_violators(grad, w, hdiag, in_ws, ws, m, l1, f, positive)
-            if m > m_before:
-                GA = _grow(GA, m, m, p)
-                XA = _grow(XA, m, nt, p)
-                _design_fill(
-                    X,
-                    rows,
-                    sq,
-                    ys,
-                    x_mean,
-                    x_scale,
-                    ws,
-                    m_before,
-                    m,
-                    XA,
-                    GA,
-                    cA,
-                    diagA,
-                    wA,
-                    qA,
-                    w,
-                )
-                _ws_penalties(ws, m_before, m, l1, l2, f, l1A, l2A)
-            if (gap <= tol_abs and small and m == m_before) or n_iter >= max_iter:
-                break
-        coef[k, :] = w
-        gaps[k] = gap
-        iters[k] = n_iter
+    design = (X, rows, sq, ys, swr, np.empty(rows.shape[0]), x_mean, x_scale)
+    _cd_path(
+        None,
+        design,
+        hdiag,
+        grad,
+        yy,
+        alphas,
+        rho,
+        f,
+        positive,
+        tol,
+        max_iter,
+        coef,
+        gaps,
+        iters,
+        stop,
+    )
 
 
 def solve_paths(

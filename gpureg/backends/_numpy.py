@@ -10,7 +10,7 @@ stages of the CPU backend's rule (scikit-learn's, tightened by
 1. the epoch's largest coordinate change is small,
    ``max|Δw_j| <= DW_SAFETY · tol · max|w_j|`` (or ``w = 0``);
 2. its duality gap certifies, ``gap <= tol · Σ s ỹ² / n_w``
-   (``_penalty.duality_gap`` on the exact gradient);
+   (``_penalty.fenchel_gap`` of the datafit and penalty on the exact gradient);
 
 or at ``max_iter`` epochs.
 """
@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._datafit import Quadratic
 from .._gram import GramBatch
 from .._interrupt import check_stop
-from .._penalty import duality_gap, prox_update
+from .._penalty import ElasticNetPenalty, fenchel_gap
 from ._common import DW_SAFETY, PathSolution
 from ._host import (  # noqa: F401  (the backend contract: _contract.Backend)
     array_module,
@@ -51,6 +52,8 @@ def solve_paths(
     l1 = alpha * l1_ratios[l_idx]
     l2 = alpha * (1.0 - l1_ratios[l_idx])
     tol_abs = tol * batch.stats.yy[t_idx]
+    datafit = Quadratic()
+    penalty = ElasticNetPenalty(l1[:, None], l2[:, None], f, positive)
 
     w = np.zeros((n_problems, p))
     gap = np.full(n_problems, np.inf)
@@ -74,11 +77,11 @@ def solve_paths(
         d_w_max = np.zeros(n_problems)  # this epoch's largest |Δw_j| per problem
         for j in range(p):
             if gram:
-                z = c[:, j] - q[:, j] + diag[:, j] * w[:, j]
+                z = datafit.grad_gram(c[:, j], q[:, j]) + diag[:, j] * w[:, j]
             else:
                 Xj = Xt[t_idx, :, j]  # (n_problems, n_samples)
-                z = np.sum(Xj * sw * r, axis=1) + diag[:, j] * w[:, j]
-            new = prox_update(z, diag[:, j], l1, l2, f[j], positive)
+                z = datafit.grad_design(Xj, sw, r) + diag[:, j] * w[:, j]
+            new = penalty.prox_1d(z, diag[:, j], j)
             d = np.where(live, new - w[:, j], 0.0)
             np.maximum(d_w_max, np.abs(d), out=d_w_max)
             w[:, j] += d
@@ -88,7 +91,7 @@ def solve_paths(
                 r -= d[:, None] * Xj
         n_iter[live] += 1
         grad, rnorm2 = _exact_grad(batch, t_idx, w)
-        gap = np.where(live, duality_gap(w, grad, rnorm2, l1, l2, f, positive), gap)
+        gap = np.where(live, fenchel_gap(datafit, penalty, w, grad, rnorm2), gap)
         w_max = np.max(np.abs(w), axis=1, initial=0.0)
         small = (w_max == 0.0) | (d_w_max <= DW_SAFETY * tol * w_max)
         done |= small & (gap <= tol_abs)

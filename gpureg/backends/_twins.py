@@ -5,6 +5,14 @@ the same thing, row by row where the kernel runs one block per row, with the
 same float64 arithmetic: it is what the GPU engine runs when driven with
 numpy (tests), and the reference the CUDA code is read against.
 :class:`TwinOps` bundles them behind the interface ``_fista.solve`` expects.
+
+The twins restate the penalty's and datafit's formulas (``_penalty``'s
+``ElasticNetPenalty``, ``_datafit.Quadratic``) where the kernels do, rather
+than calling the ``enet_*`` / ``quadratic_*`` functions of ``_numba``: they
+are the kernels' line-by-line reference, and numba's cache does not notice
+changes to a jitted function of another module, so a cached twin calling one
+would keep running its old compiled copy.  ``tests/test_vocabulary.py``
+checks that the twins agree with the vocabulary.
 """
 
 from __future__ import annotations
@@ -19,7 +27,11 @@ from ._common import PARALLEL_LOCK
 def enet_fista_step(
     GY, Y, W, W_next, Y_next, C, set_of, step, l1, l2, f, t_mom, positive
 ):
-    """Twin of ``enet_fista_step<T>``: one FISTA step with adaptive restart."""
+    """Twin of ``enet_fista_step<T>``: one FISTA step with adaptive restart.
+
+    Its proximal step is ``ElasticNetPenalty.prox_1d`` at ``diag = 1`` with
+    the step-scaled ``l1, l2``, without the snap to zero (the kernel has none).
+    """
     n, p = Y.shape
     for k in prange(n):
         s = set_of[k]
@@ -55,7 +67,11 @@ def enet_fista_step(
 
 @njit(cache=True, parallel=True)
 def enet_gap(GW, W, C, yy, set_of, l1, l2, f, gap, positive):
-    """Twin of ``enet_gap<T>``: the duality gap of every row (``_penalty``)."""
+    """Twin of ``enet_gap<T>``: the duality gap of every row (``_penalty``).
+
+    Pass 1: ``rnorm2`` and κ (``ElasticNetPenalty.dual_scaling``); pass 2:
+    ``ElasticNetPenalty.gap_terms``, then ``Quadratic.gap_term``.
+    """
     n, p = W.shape
     for k in prange(n):
         s = set_of[k]
