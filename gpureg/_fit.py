@@ -10,11 +10,11 @@ from numpy.typing import ArrayLike, DTypeLike
 from sklearn.exceptions import ConvergenceWarning
 
 from . import _validation as v
-from ._folds import make_folds
-from ._gram import (
+from ._alphas import alpha_grid, alpha_max
+from ._batch import (
     training_weights,
 )
-from ._grid import alpha_grid, alpha_max
+from ._folds import make_folds
 from ._interrupt import check_stop, interruptible, warn
 from ._memory import memory_budget, plan_grid
 from ._penalty import duality_gap

@@ -125,7 +125,7 @@ class ElasticNetPenalty:
         ``grad0`` is the correlation at ``w = 0`` (``c``); ``score = |grad0|``
         (``max(grad0, 0)`` when positive) over penalized features (0 if there
         are none).  Independent of ``l2``; divide by ``l1_ratio`` for the
-        elastic net's ``alpha`` (``_grid.alpha_max``).
+        elastic net's ``alpha`` (``_alphas.alpha_max``).
         """
         pen = self.is_penalized()
         g = grad0[..., pen]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._gram import GramBatch
+from ._batch import GramBatch
 from ._interrupt import check_stop
 from .backends import stacked_eigh
 

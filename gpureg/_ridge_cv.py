@@ -7,7 +7,7 @@ training set (``n_w = Σ s_i`` over its rows).  Two ways to score the alphas:
 * **leave-one-out** (``cv=None``): one eigendecomposition of the full data
   gives every alpha's fit and hat-matrix diagonal, and the LOO residual of
   row i is ``(y_i - ŷ_i) / (1 - H_ii)`` (exact, intercept included);
-* **K-fold**: the batched training sets of :mod:`gpureg._gram` (fold Grams
+* **K-fold**: the batched training sets of :mod:`gpureg._batch` (fold Grams
   as the full Gram minus each held-out block), one closed-form path each,
   with each set's alphas divided by its own ``n_w``.
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 
-from ._gram import (
+from ._batch import (
     build_gram_batch,
     build_residual_batch,
     to_original_scale,

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import gpureg
-from gpureg._gram import GramBatch, ResidualBatch, training_weights
+from gpureg._batch import GramBatch, ResidualBatch, training_weights
 from gpureg.backends import _gpu, _numba, _numpy, get_backend, stacked_eigh
 from gpureg.backends._contract import Backend
 

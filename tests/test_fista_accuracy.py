@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from gpureg._gram import build_gram_batch, build_residual_batch, training_weights
+from gpureg._batch import build_gram_batch, build_residual_batch, training_weights
 from gpureg._memory import choose_mode
 from gpureg.backends import _fista
 from gpureg.backends._twins import TwinOps

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 import gpureg
+from gpureg._alphas import alpha_grid, alpha_max
+from gpureg._batch import build_gram_batch, build_residual_batch, training_weights
 from gpureg._folds import make_folds
-from gpureg._gram import build_gram_batch, build_residual_batch, training_weights
-from gpureg._grid import alpha_grid, alpha_max
 from gpureg._penalty import duality_gap, penalty_value, soft_threshold
 from gpureg.backends import _fista, _gpu, _numba
 from gpureg.backends._twins import TwinOps, enet_gap

@@ -5,9 +5,9 @@ import pytest
 from sklearn.model_selection import KFold, ShuffleSplit
 
 import gpureg
+from gpureg._batch import to_original_scale
 from gpureg._fit import solve_grid
 from gpureg._folds import make_folds
-from gpureg._gram import to_original_scale
 from gpureg._scoring import cv_mse
 
 

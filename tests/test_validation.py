@@ -196,7 +196,7 @@ def test_fold_with_zero_training_weight():
 @pytest.mark.parametrize("p", [8, 100], ids=["gram", "residual"])
 def test_fold_with_zero_held_out_weight_is_named(p):
     """Fold 0 holds out only zero-weight rows: its validation error is 0/0.
-    (Was a TypeError in _gram.py, or 'argmax of an empty sequence'.)"""
+    (Was a TypeError in _batch.py, or 'argmax of an empty sequence'.)"""
     rng = np.random.default_rng(0)
     X = rng.standard_normal((60, p))
     y = X[:, 0] + rng.standard_normal(60)

@@ -18,10 +18,10 @@ import numpy as np
 import pytest
 from conftest import make_data
 
+from gpureg._alphas import alpha_max
+from gpureg._batch import build_gram_batch, build_residual_batch, training_weights
 from gpureg._datafit import Quadratic
 from gpureg._folds import make_folds
-from gpureg._gram import build_gram_batch, build_residual_batch, training_weights
-from gpureg._grid import alpha_max
 from gpureg._penalty import (
     SNAP,
     ElasticNetPenalty,

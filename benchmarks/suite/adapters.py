@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gpureg._grid import alpha_grid, alpha_max
+from gpureg._alphas import alpha_grid, alpha_max
 from gpureg._penalty import duality_gap
 from gpureg.backends import get_backend
 

@@ -51,7 +51,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._gram import GramBatch, _to_host
+from .._batch import GramBatch, _to_host
 from .._interrupt import check_stop
 from .._penalty import prox_update
 from ._common import PathSolution

@@ -163,7 +163,7 @@ def build_batch(
     residual form keeps the host batch (the engine copies it per chunk).
     See ``_contract.Backend.build_batch``.
     """
-    from .._gram import build_gram_batch, build_residual_batch
+    from .._batch import build_gram_batch, build_residual_batch
 
     if mode != "gram":
         return build_residual_batch(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._gram import build_gram_batch, build_residual_batch
+from .._batch import build_gram_batch, build_residual_batch
 
 
 def is_available() -> bool:

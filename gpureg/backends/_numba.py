@@ -48,7 +48,7 @@ import numpy as np
 from numba import get_num_threads, njit
 from threadpoolctl import threadpool_limits
 
-from .._gram import GramBatch, ResidualBatch
+from .._batch import GramBatch, ResidualBatch
 from .._interrupt import check_stop, stop_flag
 from ._common import DW_SAFETY, PathSolution
 from ._host import (  # noqa: F401  (the backend contract: _contract.Backend)

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._batch import GramBatch
 from .._datafit import Quadratic
-from .._gram import GramBatch
 from .._interrupt import check_stop
 from .._penalty import ElasticNetPenalty, fenchel_gap
 from ._common import DW_SAFETY, PathSolution

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._penalty import ElasticNetPenalty
+
 #: l1_ratio used to place the top of an automatic grid when l1_ratio is 0 (Ridge),
 #: where alpha_max is infinite.  glmnet uses the same floor.
 RIDGE_GRID_L1_RATIO = 1e-3
@@ -37,8 +39,9 @@ def alpha_max(
             "penalty_factor is zero for every feature, so there is no alpha_max; "
             "pass an explicit array of alphas."
         )
-    score = np.maximum(c[pen], 0.0) if positive else np.abs(c[pen])
-    return float(np.max(score / penalty_factor[pen]) / rho)
+    # the penalty's l1 at which w = 0 (independent of l2), per unit l1_ratio
+    penalty = ElasticNetPenalty(1.0, 0.0, penalty_factor, positive)
+    return float(penalty.alpha_max(c) / rho)
 
 
 def alpha_grid(a_max: float, n_alphas: int, eps: float) -> np.ndarray:
