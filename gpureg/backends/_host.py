@@ -11,6 +11,20 @@ import numpy as np
 
 from .._batch import build_gram_batch, build_residual_batch
 
+#: What ``_numba`` and ``_numpy`` take from here (``from ._host import *``).
+__all__ = [
+    "array_module",
+    "build_batch",
+    "caller_state",
+    "device_name",
+    "is_available",
+    "memory_budget",
+    "missing_reason",
+    "synchronize",
+    "to_device",
+    "to_host",
+]
+
 
 def is_available() -> bool:
     """Host backends always run."""

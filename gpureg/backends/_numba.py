@@ -51,18 +51,7 @@ from threadpoolctl import threadpool_limits
 from .._batch import GramBatch, ResidualBatch
 from .._interrupt import check_stop, stop_flag
 from ._common import DW_SAFETY, PathSolution
-from ._host import (  # noqa: F401  (the backend contract: _contract.Backend)
-    array_module,
-    build_batch,
-    caller_state,
-    device_name,
-    is_available,
-    memory_budget,
-    missing_reason,
-    synchronize,
-    to_device,
-    to_host,
-)
+from ._host import *  # noqa: F403 (the contract's host functions: _host.__all__)
 
 #: Soft-threshold outputs within this relative margin of the threshold are
 #: rounding noise (the gradient summed in another order) and snap to zero, so

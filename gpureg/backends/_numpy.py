@@ -24,18 +24,7 @@ from .._datafit import Quadratic
 from .._interrupt import check_stop
 from .._penalty import ElasticNetPenalty, fenchel_gap
 from ._common import DW_SAFETY, PathSolution
-from ._host import (  # noqa: F401  (the backend contract: _contract.Backend)
-    array_module,
-    build_batch,
-    caller_state,
-    device_name,
-    is_available,
-    memory_budget,
-    missing_reason,
-    synchronize,
-    to_device,
-    to_host,
-)
+from ._host import *  # noqa: F403 (the contract's host functions: _host.__all__)
 
 
 def solve_paths(
