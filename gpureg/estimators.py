@@ -627,47 +627,23 @@ class ElasticNetCV(_CVBase):
 class LassoCV(_CVBase):
     """The Lasso with its alpha path cross-validated in one batch (``LassoCV``).
 
+    :class:`ElasticNetCV` with ``l1_ratio=1``, under scikit-learn's name and
+    parameters.
+
     Parameters
     ----------
-    eps : float, default=1e-3
-    alphas : int or array-like of shape (n_alphas,), default=100
-    fit_intercept : bool, default=True
-    precompute, copy_X, verbose, n_jobs, random_state, selection
-        Accepted for compatibility and ignored (one batched solve, X never
-        modified, cyclic descent to a certified gap).
-    max_iter : int, default=1000
-    tol : float, default=1e-4
-    cv : int, cross-validation splitter or iterable, default=None
-        None is 5-fold ``KFold``, as scikit-learn.
-    positive : bool, default=False
-    alpha_selection : {'min', '1se'}, default='min'
-        Which alpha the final model uses: the minimum mean CV error, or
-        glmnet's one-standard-error rule (``alpha_1se_``).  scikit-learn's
-        ``selection`` already names the coordinate order, hence the name.
-    backend, dtype, standardize, penalty_factor, progress
-        As in :class:`ElasticNet`.
+    eps, alphas, fit_intercept, precompute, max_iter, tol, copy_X, cv, \
+verbose, n_jobs, positive, random_state, selection, alpha_selection, backend, \
+dtype, standardize, penalty_factor, progress
+        As in :class:`ElasticNetCV`.
 
     Attributes
     ----------
-    alpha_ : float
-        The chosen alpha (see ``alpha_selection``).
-    alpha_1se_ : float
-        Largest alpha, for the best l1_ratio, whose mean CV error is within one
-        standard error of the minimum (glmnet's ``lambda.1se``).
-    alphas_ : ndarray of shape (n_alphas,) or (n_l1_ratios, n_alphas)
-    mse_path_ : ndarray of shape (n_alphas, n_folds) or \
-(n_l1_ratios, n_alphas, n_folds)
-    coef_ : ndarray of shape (n_features,)
-        The full-data fit at the chosen point (solved in the same batch as
-        the folds, so there is no separate refit).
-    intercept_ : float
-    dual_gap_ : float
-    n_iter_ : int
-    cv_results_ : dict of ndarray
-        One entry per grid point: ``l1_ratio``, ``alpha``, ``mean_test_mse``,
-        ``std_err_test_mse``, ``split{k}_test_mse``, ``rank_test_mse``.
-    n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    alpha_, alpha_1se_, coef_, intercept_, dual_gap_, n_iter_, cv_results_, \
+n_features_in_, feature_names_in_
+        As in :class:`ElasticNetCV`.
+    alphas_ : ndarray of shape (n_alphas,)
+    mse_path_ : ndarray of shape (n_alphas, n_folds)
     """
 
     def __init__(
