@@ -223,7 +223,7 @@ def _read_table(path: Path):
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
             return pd.read_parquet(path)
-        return pd.read_csv(path)
+        return pd.read_csv(path, float_precision="round_trip")
     except ImportError:
         raise UserError(
             f"cannot read {path.name}: Parquet needs pyarrow; "

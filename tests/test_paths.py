@@ -10,12 +10,24 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import sklearn
 import sklearn.linear_model as sklm
 from conftest import enet_objective, make_data, rel_diff
 
 import gpureg
 
 N_ALPHAS = 20
+
+
+_SK_VERSION = tuple(int(v) for v in sklearn.__version__.split(".")[:2])
+
+
+def sk_n_alphas(n: int) -> dict:
+    """scikit-learn's keyword for an automatic grid of ``n`` alphas: ``alphas=n``
+    from 1.9, ``n_alphas=n`` before (so the minimum-versions CI runs these)."""
+    return {"alphas": n} if _SK_VERSION >= (1, 9) else {"n_alphas": n}
+
+
 GP_TOL = 1e-10
 SK_TOL = 1e-12
 REL = 1e-8
@@ -46,7 +58,7 @@ def sk_path(X, y, l1_ratio, eps, **kw):
         X,
         y,
         l1_ratio=l1_ratio,
-        alphas=N_ALPHAS,
+        **sk_n_alphas(N_ALPHAS),
         eps=eps,
         tol=SK_TOL,
         max_iter=1_000_000,
@@ -103,7 +115,7 @@ def test_lasso_path_matches_sklearn(n, p, kind, eps, positive):
     a_sk, c_sk, _ = sklm.lasso_path(
         X,
         y,
-        alphas=N_ALPHAS,
+        **sk_n_alphas(N_ALPHAS),
         eps=eps,
         tol=SK_TOL,
         max_iter=1_000_000,
@@ -174,7 +186,13 @@ def test_float32_path_keeps_dtype(n, p, l1_ratio):
     assert c_gp.shape == (p, 10)
     assert np.all(np.isfinite(c_gp))
     a_sk, c_sk, _ = sklm.enet_path(
-        Xr, yr, l1_ratio=l1_ratio, alphas=10, eps=1e-2, tol=SK_TOL, max_iter=1_000_000
+        Xr,
+        yr,
+        l1_ratio=l1_ratio,
+        **sk_n_alphas(10),
+        eps=1e-2,
+        tol=SK_TOL,
+        max_iter=1_000_000,
     )
     np.testing.assert_allclose(a_gp, a_sk, rtol=1e-6)  # grid from float32 data
     rel = rel_diff(
@@ -184,7 +202,9 @@ def test_float32_path_keeps_dtype(n, p, l1_ratio):
     # F32_REL covers both the float32 solve and the 1e-6 shift of the grid
     assert np.all(np.abs(rel) <= F32_REL), rel
     # float32 scikit-learn keeps float32 too: same convention
-    _, c_sk32, _ = sklm.enet_path(X32, y32, l1_ratio=l1_ratio, alphas=10, eps=1e-2)
+    _, c_sk32, _ = sklm.enet_path(
+        X32, y32, l1_ratio=l1_ratio, **sk_n_alphas(10), eps=1e-2
+    )
     assert c_sk32.dtype == c_gp.dtype
 
 
@@ -234,7 +254,7 @@ def test_fit_grid_without_intercept_matches_sklearn_path(n, p, l1_ratio):
     so centering by mistake would change all three)."""
     X, y = make_data(n, p, "iid", seed=36)
     a_sk, c_sk, _ = sklm.enet_path(
-        X, y, l1_ratio=l1_ratio, alphas=12, tol=SK_TOL, max_iter=1_000_000
+        X, y, l1_ratio=l1_ratio, **sk_n_alphas(12), tol=SK_TOL, max_iter=1_000_000
     )
     res = gpureg.fit_grid(
         X,
