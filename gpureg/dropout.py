@@ -79,8 +79,8 @@ def _scale(p: float, tag: str):
 # ---------------------------------------------------------- array families
 
 #: The family label of a CuPy array, for messages (``_dropout_gpu`` tells
-#: CuPy arrays apart: the module is only named in the backends).
-_DEVICE_ARRAY = "cupy-array"
+#: CuPy arrays apart without importing cupy).
+_DEVICE_ARRAY = "cupy"
 
 
 def _backend_module(on_device: bool):

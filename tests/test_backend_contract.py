@@ -56,29 +56,59 @@ def test_every_backend_implements_the_contract(name):
         ], f"{name}.{fn_name}"
 
 
+#: Calls whose first argument names a module to load or look up.
+_LOOKUPS = {"get", "import_module", "__import__", "find_spec"}
+
+
+def _names_cupy(node) -> bool:
+    return (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and node.value.split(".")[0] in ("cupy", "cupyx")
+    )
+
+
 def _cupy_uses(source: str) -> list[int]:
-    """Lines that import cupy (or cupyx) or name it for a module lookup."""
+    """Lines that import cupy (or cupyx) or look it up as a module.
+
+    Import statements, ``sys.modules["cupy"]``, ``sys.modules.get("cupy")``,
+    ``importlib.import_module("cupy")`` and ``__import__("cupy")``; other
+    strings (a family label, a docstring) are not a use.
+    """
     lines = []
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
-            names = [a.name for a in node.names]
+            hit = any(a.name.split(".")[0] in ("cupy", "cupyx") for a in node.names)
         elif isinstance(node, ast.ImportFrom):
-            names = [node.module or ""]
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            names = [node.value]  # sys.modules["cupy"], import_module("cupy")
+            hit = (node.module or "").split(".")[0] in ("cupy", "cupyx")
+        elif isinstance(node, ast.Subscript):
+            hit = _names_cupy(node.slice)
+        elif isinstance(node, ast.Call) and node.args:
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else ""
+            name = name or getattr(func, "id", "")
+            hit = name in _LOOKUPS and _names_cupy(node.args[0])
         else:
-            continue
-        if any(n.split(".")[0] in ("cupy", "cupyx") for n in names):
+            hit = False
+        if hit:
             lines.append(node.lineno)
-    return lines
+    return sorted(lines)
 
 
 def test_the_scan_finds_every_way_to_reach_cupy():
     source = (
-        "import cupy\nfrom cupyx import scipy\nimport sys\n"
-        "x = sys.modules.get('cupy')\n'''cupy in a docstring'''\n"
+        "import numpy, cupy\n"
+        "def f():\n"
+        "    from cupy.cuda import Device\n"
+        "    import cupyx.scipy\n"
+        "import sys\n"
+        "c = sys.modules['cupy']\n"
+        "d = sys.modules.get('cupy')\n"
+        "e = __import__('cupy.cuda')\n"
+        '"""cupy in a docstring"""\n'
+        "family = 'cupy' if mod == 'cupy' else 'numpy'\n"
     )
-    assert _cupy_uses(source) == [1, 2, 4]
+    assert _cupy_uses(source) == [1, 3, 4, 6, 7, 8]
 
 
 def test_only_the_backends_import_cupy():
