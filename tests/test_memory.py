@@ -226,3 +226,15 @@ def test_ridge_cv_is_refused_at_once(monkeypatch, cv):
     monkeypatch.setenv("GPUREG_MEMORY_LIMIT", "200MB")
     model = gpureg.RidgeCV(alphas=alphas, cv=cv, backend="cpu").fit(X, y)
     assert model.alpha_ in alphas
+
+
+def test_the_device_budget_reads_sizes_like_the_host_one(monkeypatch):
+    from gpureg.backends import _gpu
+
+    monkeypatch.setenv("GPUREG_GPU_MEMORY_BYTES", "2GiB")
+    assert _gpu.memory_budget() == 2 * 2**30
+    monkeypatch.setenv("GPUREG_GPU_MEMORY_BYTES", "123456")
+    assert _gpu.memory_budget() == 123456
+    monkeypatch.setenv("GPUREG_GPU_MEMORY_BYTES", "-5")
+    with pytest.raises(ValueError, match="GPUREG_GPU_MEMORY_BYTES"):
+        _gpu.memory_budget()

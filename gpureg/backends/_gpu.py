@@ -192,8 +192,10 @@ def build_batch(
 def memory_budget() -> int:
     """Device bytes the memory planner may use for one chunk."""
     env = os.environ.get("GPUREG_GPU_MEMORY_BYTES")
-    if env:
-        return int(env)
+    if env:  # bytes, or a size such as "40GB", as GPUREG_MEMORY_LIMIT
+        from .._memory import parse_bytes
+
+        return parse_bytes(env, "GPUREG_GPU_MEMORY_BYTES")
     if MEMORY_BUDGET is not None:
         return int(MEMORY_BUDGET)
     import cupy
