@@ -50,6 +50,14 @@ def _key_and_offset(seed, offset):
     return s & m, s >> np.uint64(32), o & m, o >> np.uint64(32)
 
 
+@njit(cache=True, inline="always")
+def _quad(q, k0, k1, o0, o1):
+    """The four Philox words of quad ``q`` (elements ``4q .. 4q + 3``)."""
+    m = np.uint64(_MASK32)
+    qq = np.uint64(q)
+    return _philox10(qq & m, qq >> np.uint64(32), o0, o1, k0, k1)
+
+
 @njit(cache=True, parallel=True)
 def keep_mask(n, seed, offset, threshold, out):
     """``out[i] = r_i >= threshold`` for ``i < n`` (the dropout mapping).
@@ -62,12 +70,10 @@ def keep_mask(n, seed, offset, threshold, out):
         ``round(p · 2³²)``.
     out : ndarray of bool, shape (n,)
     """
-    m = np.uint64(_MASK32)
     k0, k1, o0, o1 = _key_and_offset(seed, offset)
     n_quads = (n + 3) // 4
     for q in prange(n_quads):
-        qq = np.uint64(q)
-        r0, r1, r2, r3 = _philox10(qq & m, qq >> np.uint64(32), o0, o1, k0, k1)
+        r0, r1, r2, r3 = _quad(q, k0, k1, o0, o1)
         i = 4 * q
         out[i] = r0 >= threshold
         if i + 1 < n:
@@ -112,12 +118,10 @@ def fused_dropout(
     has_residual, has_bias, want_keep : bool
     """
     n = x.shape[0]
-    m = np.uint64(_MASK32)
     k0, k1, o0, o1 = _key_and_offset(seed, offset)
     n_quads = (n + 3) // 4
     for q in prange(n_quads):
-        qq = np.uint64(q)
-        r0, r1, r2, r3 = _philox10(qq & m, qq >> np.uint64(32), o0, o1, k0, k1)
+        r0, r1, r2, r3 = _quad(q, k0, k1, o0, o1)
         i = 4 * q
         _apply(
             x,
@@ -228,6 +232,9 @@ def from_torch(t):
 def asarray(a):
     """``a`` in host memory (a device-to-host copy for a device array).
 
+    Also bound as :func:`to_host`: the device module's ``asarray`` (into
+    device memory) and ``to_host`` (out of it) are one function on the host.
+
     Parameters
     ----------
     a : ndarray or CUDA array of shape (...)
@@ -240,18 +247,7 @@ def asarray(a):
     return a.get() if hasattr(a, "__cuda_array_interface__") else np.asarray(a)
 
 
-def to_host(a):
-    """``a`` in host memory: the same as :func:`asarray` on the host.
-
-    Parameters
-    ----------
-    a : ndarray or CUDA array of shape (...)
-
-    Returns
-    -------
-    ndarray of shape (...)
-    """
-    return asarray(a)
+to_host = asarray
 
 
 def empty(shape, dtype):

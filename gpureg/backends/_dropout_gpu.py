@@ -111,8 +111,8 @@ def empty(shape, dtype):
 
     Parameters
     ----------
-    shape : tuple of int
-    dtype : numpy dtype
+    shape, dtype
+        As in the CPU twin, :func:`gpureg.backends._dropout_cpu.empty`.
 
     Returns
     -------
@@ -194,30 +194,21 @@ def dropout_forward(
 
     Parameters
     ----------
-    x : cupy.ndarray of shape (n,)
-        Storage (uint16 words for F16/BF16).
+    x, out : cupy.ndarray of shape (n,)
+        Device storage; ``out`` is written.
     residual : cupy.ndarray of shape (n,) or None
-        Same storage dtype as ``x``.
     bias : cupy.ndarray of shape (bias_n,) or None
-        Element i uses ``bias[i % bias_n]``.
-    out : cupy.ndarray of shape (n,)
-        Written; same storage dtype as ``x``.
-    n, bias_n : int
-    tag : {'F32', 'F64', 'F16', 'BF16'}
-    seed, offset : int
-        In [0, 2**64).
-    threshold : int
-        ``round(p · 2³²)``: element i is kept when its Philox word is >= it.
-    scale : float
-        ``1 / (1 - p)`` in the arithmetic dtype (0 when p = 1).
+    n, bias_n, tag, seed, offset, threshold, scale
+        As in the CPU twin, :func:`gpureg.backends._dropout_cpu.dropout_forward`,
+        which describes every parameter.
     want_mask : bool
-        Also write the bit-packed mask.
+        Also write the bit-packed mask, on the device.
 
     Returns
     -------
     cupy.ndarray of uint32, shape (ceil(n / 32),), or None
-        The mask words (bit ``i mod 32`` of word ``i div 32``: element i
-        kept); None unless ``want_mask``.
+        The mask words of the CPU twin, on the device; None unless
+        ``want_mask``.
     """
     import cupy
 
@@ -266,12 +257,9 @@ def dropout_backward(grad_y, out, n, tag, seed, offset, threshold, scale):
     Parameters
     ----------
     grad_y, out : cupy.ndarray of shape (n,)
-        Storage, as in :func:`dropout_forward`; ``out`` is written.
-    n : int
-    tag : {'F32', 'F64', 'F16', 'BF16'}
-    seed, offset, threshold : int
-        Those of the forward call.
-    scale : float
+        Device storage; ``out`` is written.
+    n, tag, seed, offset, threshold, scale
+        As in the CPU twin, :func:`gpureg.backends._dropout_cpu.dropout_backward`.
     """
     dropout_forward(
         grad_y, None, None, out, n, 1, tag, seed, offset, threshold, scale, False

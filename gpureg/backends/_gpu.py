@@ -227,6 +227,22 @@ def _dtypes(rows, rows_dtype, ints=(), doubles=()):
         raise TypeError("kernel parameter arrays must be float64")
 
 
+def _launch(name, dtype, arrays, n, p, positive):
+    """Launch ``name<T>`` of ``enet_fista.cu``: one block of :data:`BLOCK` per row.
+
+    ``T`` is the C type of ``dtype``; ``arrays`` are the kernel's array
+    operands in its order, followed by ``n``, ``p`` and ``positive``.
+    """
+    from ._kernels import get_function
+
+    kernel = get_function("enet_fista.cu", f"{name}<{_ctype(dtype)}>")
+    kernel(
+        (n,),
+        (check_block(BLOCK),),
+        (*arrays, np.int32(n), np.int32(p), np.int32(bool(positive))),
+    )
+
+
 class CudaOps:
     """The kernel interface of ``_fista.solve`` on the device (CuPy + NVRTC)."""
 
@@ -239,67 +255,26 @@ class CudaOps:
         self, GY, Y, W, W_next, Y_next, C, set_of, step, l1, l2, f, t_mom, positive
     ):
         """Launch ``enet_fista_step<T>``: one block of :data:`BLOCK` per row."""
-        from ._kernels import get_function
-
         n, p = Y.shape
         if n == 0:
             return
-        _contiguous(GY, Y, W, W_next, Y_next, C, set_of, step, l1, l2, f, t_mom)
+        arrays = (GY, Y, W, W_next, Y_next, C, set_of, step, l1, l2, f, t_mom)
+        _contiguous(*arrays)
         _dtypes(
             (GY, Y, W, W_next, Y_next), Y.dtype, (set_of,), (C, step, l1, l2, f, t_mom)
         )
-        kernel = get_function("enet_fista.cu", f"enet_fista_step<{_ctype(Y.dtype)}>")
-        kernel(
-            (n,),
-            (check_block(BLOCK),),
-            (
-                GY,
-                Y,
-                W,
-                W_next,
-                Y_next,
-                C,
-                set_of,
-                step,
-                l1,
-                l2,
-                f,
-                t_mom,
-                np.int32(n),
-                np.int32(p),
-                np.int32(bool(positive)),
-            ),
-        )
+        _launch("enet_fista_step", Y.dtype, arrays, n, p, positive)
 
     def gap(self, GW, W, C, yy, set_of, l1, l2, f, positive):
         """Launch ``enet_gap<T>``; returns the gaps, shape ``(n,)`` float64."""
-        from ._kernels import get_function
-
         n, p = W.shape
         out = self.xp.empty(n, dtype=np.float64)
         if n == 0:
             return out
-        _contiguous(GW, W, C, yy, set_of, l1, l2, f)
+        arrays = (GW, W, C, yy, set_of, l1, l2, f)
+        _contiguous(*arrays)
         _dtypes((GW, W), W.dtype, (set_of,), (C, yy, l1, l2, f))
-        kernel = get_function("enet_fista.cu", f"enet_gap<{_ctype(W.dtype)}>")
-        kernel(
-            (n,),
-            (check_block(BLOCK),),
-            (
-                GW,
-                W,
-                C,
-                yy,
-                set_of,
-                l1,
-                l2,
-                f,
-                out,
-                np.int32(n),
-                np.int32(p),
-                np.int32(bool(positive)),
-            ),
-        )
+        _launch("enet_gap", W.dtype, (*arrays, out), n, p, positive)
         return out
 
 
