@@ -135,9 +135,8 @@ def ridge_path_design(A, b, alphas, penalty_factor, diag_mask=None):
     ----------
     A : ndarray of shape (n_samples, n_features)
     b : ndarray of shape (n_samples,)
-    alphas : ndarray of shape (n_alphas,)
-    penalty_factor : ndarray of shape (n_features,)
-    diag_mask : ndarray of shape (n_features,) of bool, optional
+    alphas, penalty_factor, diag_mask
+        As in :func:`ridge_path_gram`.
 
     Returns
     -------

@@ -33,6 +33,41 @@ from ._ridge import ridge_loo, ridge_paths
 from ._scoring import mean_and_se
 
 
+@dataclass(frozen=True)
+class RidgeProblem:
+    """The data and options that every Ridge fit of a ``RidgeCV`` shares.
+
+    Attributes
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    y, sample_weight : ndarray of shape (n_samples,)
+        ``sample_weight`` is None for unit weights.
+    penalty_factor : ndarray of shape (n_features,)
+    fit_intercept, standardize : bool
+        With ``standardize`` every training set has its own column scales
+        (leave-one-out uses the full data's: they are not re-estimated
+        without each left-out row).
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    sample_weight: np.ndarray | None
+    penalty_factor: np.ndarray
+    fit_intercept: bool
+    standardize: bool
+
+    def batch(self, W, build):
+        """The training sets of weights ``W`` by ``build`` (a batch builder)."""
+        return build(
+            self.X,
+            self.y,
+            W,
+            fit_intercept=self.fit_intercept,
+            standardize=self.standardize,
+            dtype=np.float64,
+        )
+
+
 @dataclass
 class RidgeCVPath:
     """Every alpha's full-data fit and its cross-validation scores.
@@ -74,38 +109,28 @@ class RidgeCVPath:
 
 
 @interruptible
-def ridge_loo_path(
-    X, y, alphas, *, sample_weight, penalty_factor, fit_intercept, standardize
-) -> RidgeCVPath:
+def ridge_loo_path(problem: RidgeProblem, alphas) -> RidgeCVPath:
     """Full-data Ridge path with exact leave-one-out residuals.
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features)
-    y : ndarray of shape (n_samples,)
+    problem : RidgeProblem
     alphas : ndarray of shape (n_alphas,)
         scikit-learn's scale (``Σ s r² + alpha Σ f w²``), all > 0.
-    sample_weight : ndarray of shape (n_samples,) or None
-    penalty_factor : ndarray of shape (n_features,)
-    fit_intercept, standardize : bool
-        With ``standardize`` the column scales are the full data's and are
-        not re-estimated without each left-out row.
 
     Returns
     -------
     RidgeCVPath
     """
-    n, p = X.shape
+    n, p = problem.X.shape
     # the design and its copies, the path on two scales, the hat diagonals,
     # residuals and LOO residuals (measured peaks: 0.9 × this)
     require(
         4 * n * p * 8 + alphas.size * (3 * p + 4 * n) * 8 + 8 * min(n, p) ** 2 * 8,
         "this leave-one-out Ridge path",
     )
-    W = training_weights(n, [], sample_weight)
-    batch = build_residual_batch(
-        X, y, W, fit_intercept=fit_intercept, standardize=standardize, dtype=np.float64
-    )
+    W = training_weights(n, [], problem.sample_weight)
+    batch = problem.batch(W, build_residual_batch)
     stats = batch.stats
     Xt = batch.design(0)
     sw = batch.sw[0]  # s_i / n_w
@@ -115,10 +140,10 @@ def ridge_loo_path(
         Xt * root[:, None],
         y_c * root,
         alphas / stats.n_weight[0],
-        penalty_factor,
+        problem.penalty_factor,
         batch.hdiag[0] > 0,
     )
-    if fit_intercept:
+    if problem.fit_intercept:
         hat = hat + sw  # the intercept's column √sw / ‖√sw‖ is orthogonal
     residual = y_c[None, :] - coef_s @ Xt.T
     # 1 - H_ii is 0 only for a row the unpenalized part interpolates exactly
@@ -129,29 +154,16 @@ def ridge_loo_path(
 
 @interruptible
 def ridge_kfold_path(
-    X,
-    y,
-    alphas,
-    folds,
-    *,
-    sample_weight,
-    penalty_factor,
-    fit_intercept,
-    standardize,
-    progress=None,
+    problem: RidgeProblem, alphas, folds, progress=None
 ) -> RidgeCVPath:
     """Ridge paths of every fold and of the full data, batched.
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features)
-    y : ndarray of shape (n_samples,)
+    problem : RidgeProblem
     alphas : ndarray of shape (n_alphas,)
         scikit-learn's scale, all >= 0 (0 is the minimum-norm least squares).
     folds : list of (train, test)
-    sample_weight : ndarray of shape (n_samples,) or None
-    penalty_factor : ndarray of shape (n_features,)
-    fit_intercept, standardize : bool
     progress : callable, optional
         Called with 1 after each training set.
 
@@ -159,8 +171,8 @@ def ridge_kfold_path(
     -------
     RidgeCVPath
     """
-    n_samples, n_features = X.shape
-    W = training_weights(n_samples, folds, sample_weight)
+    n_samples, n_features = problem.X.shape
+    W = training_weights(n_samples, folds, problem.sample_weight)
     n_sets = W.shape[0]
     mode = choose_mode(n_samples, n_features, n_sets, 8)
     # every set's path (solver scale, original scale, the eigenbasis product),
@@ -176,13 +188,12 @@ def ridge_kfold_path(
         ),
         f"this Ridge path over {n_sets - 1} folds",
     )
-    build = build_gram_batch if mode == "gram" else build_residual_batch
-    batch = build(
-        X, y, W, fit_intercept=fit_intercept, standardize=standardize, dtype=np.float64
+    batch = problem.batch(
+        W, build_gram_batch if mode == "gram" else build_residual_batch
     )
     stats = batch.stats
     grid = alphas[None, :] / stats.n_weight[:, None]
-    coef_s = ridge_paths(batch, grid, penalty_factor, progress=progress)
+    coef_s = ridge_paths(batch, grid, problem.penalty_factor, progress=progress)
     coef, intercept = to_original_scale(coef_s[:, None], stats)
     coef, intercept = coef[:, 0], intercept[:, 0]
     return RidgeCVPath(
@@ -222,15 +233,14 @@ def _r2_columns(y, predictions, sample_weight=None):
     return 1.0 - sse / sst
 
 
-def loo_scores(path, y, sample_weight, scorer=None):
+def loo_scores(path, problem, scorer=None):
     """Leave-one-out scores of every alpha.
 
     Parameters
     ----------
     path : RidgeCVPath
         From :func:`ridge_loo_path`.
-    y : ndarray of shape (n_samples,)
-    sample_weight : ndarray of shape (n_samples,) or None
+    problem : RidgeProblem
     scorer : callable, optional
         A scikit-learn scorer; None scores by the negative weighted squared
         error (scikit-learn's RidgeCV default with ``cv=None``).
@@ -244,6 +254,7 @@ def loo_scores(path, y, sample_weight, scorer=None):
         What ``store_cv_results`` keeps: squared errors, or the LOO
         predictions when a scorer is given.
     """
+    y, sample_weight = problem.y, problem.sample_weight
     if scorer is None:
         s = np.ones(y.shape[0]) if sample_weight is None else sample_weight
         sq_err = s * path.loo_residual**2  # (n_alphas, n_samples)
@@ -257,16 +268,14 @@ def loo_scores(path, y, sample_weight, scorer=None):
     return mean, np.zeros_like(mean), predictions.T
 
 
-def kfold_scores(path, X, y, sample_weight, folds, alphas, scorer, make_model):
+def kfold_scores(path, problem, folds, alphas, scorer, make_model):
     """Held-out score of every (alpha, fold) fit.
 
     Parameters
     ----------
     path : RidgeCVPath
         From :func:`ridge_kfold_path`.
-    X : ndarray of shape (n_samples, n_features)
-    y : ndarray of shape (n_samples,)
-    sample_weight : ndarray of shape (n_samples,) or None
+    problem : RidgeProblem
     folds : list of (train, test)
     alphas : ndarray of shape (n_alphas,)
     scorer : callable or None
@@ -279,6 +288,7 @@ def kfold_scores(path, X, y, sample_weight, folds, alphas, scorer, make_model):
     -------
     ndarray of shape (n_alphas, n_folds)
     """
+    X, y, sample_weight = problem.X, problem.y, problem.sample_weight
     scores = np.empty((alphas.size, len(folds)))
     for k, (_, test) in enumerate(folds):
         sw = None if sample_weight is None else sample_weight[test]

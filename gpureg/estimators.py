@@ -27,6 +27,7 @@ from ._fit import fit_grid
 from ._folds import make_folds
 from ._progress import progress_bar
 from ._ridge_cv import (
+    RidgeProblem,
     cv_results_table,
     kfold_scores,
     loo_scores,
@@ -870,7 +871,9 @@ class RidgeCV(_LinearPredictMixin, RegressorMixin, BaseEstimator):
         out_dtype = v.resolve_dtype(X, self.dtype)
         alphas = _check_ridge_alphas(self.alphas, strictly_positive=self.cv is None)
         f = v.check_penalty_factor(self.penalty_factor, X.shape[1])
-        common = dict(
+        problem = RidgeProblem(
+            X,
+            y,
             sample_weight=sw,
             penalty_factor=f,
             fit_intercept=v.check_bool(self.fit_intercept, "fit_intercept"),
@@ -883,23 +886,18 @@ class RidgeCV(_LinearPredictMixin, RegressorMixin, BaseEstimator):
                     "leave-one-out (cv=None) needs at least 2 samples, "
                     f"but X has only n_samples={X.shape[0]}."
                 )
-            path = ridge_loo_path(X, y, alphas, **common)
-            mean, se, stored = loo_scores(path, y, sw, scorer)
+            path = ridge_loo_path(problem, alphas)
+            mean, se, stored = loo_scores(path, problem, scorer)
         else:
             folds = make_folds(self.cv, X.shape[0], groups)
             bar = progress_bar(self.progress, len(folds) + 1)
             path = ridge_kfold_path(
-                X,
-                y,
-                alphas,
-                folds,
-                **common,
-                progress=None if bar is None else bar.update,
+                problem, alphas, folds, None if bar is None else bar.update
             )
             if bar is not None:
                 bar.close()
             split_scores = kfold_scores(
-                path, X, y, sw, folds, alphas, scorer, self._fold_model
+                path, problem, folds, alphas, scorer, self._fold_model
             )
             mean, se = mean_and_se(split_scores)
             stored = None
