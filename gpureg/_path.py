@@ -140,31 +140,17 @@ def enet_path(
     return out
 
 
-def lasso_path(
-    X: ArrayLike,
-    y: ArrayLike,
-    *,
-    eps: float = 1e-3,
-    n_alphas: int | str = "deprecated",
-    alphas: int | ArrayLike | None = 100,
-    precompute: bool | str | ArrayLike = "auto",
-    Xy: ArrayLike | None = None,
-    copy_X: bool = True,
-    coef_init: ArrayLike | None = None,
-    verbose: bool | int = False,
-    return_n_iter: bool = False,
-    positive: bool = False,
-    **params: Any,
-) -> tuple:
-    """Lasso path: :func:`enet_path` with ``l1_ratio=1``.
+def lasso_path(X: ArrayLike, y: ArrayLike, **params: Any) -> tuple:
+    """Lasso path: :func:`enet_path` with ``l1_ratio=1``, as scikit-learn's.
 
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
     y : array-like of shape (n_samples,)
-    eps, n_alphas, alphas, precompute, Xy, copy_X, coef_init, verbose, \
-return_n_iter, positive, **params
-        As in :func:`enet_path`.
+    **params
+        Every keyword of :func:`enet_path` except ``l1_ratio``: ``eps``,
+        ``alphas``, ``precompute``, ``Xy``, ``copy_X``, ``coef_init``,
+        ``verbose``, ``return_n_iter``, ``positive``, and gpureg's own.
 
     Returns
     -------
@@ -174,19 +160,6 @@ return_n_iter, positive, **params
     n_iters : list of int
         Only with ``return_n_iter=True``.
     """
-    return enet_path(
-        X,
-        y,
-        l1_ratio=1.0,
-        eps=eps,
-        n_alphas=n_alphas,
-        alphas=alphas,
-        precompute=precompute,
-        Xy=Xy,
-        copy_X=copy_X,
-        coef_init=coef_init,
-        verbose=verbose,
-        return_n_iter=return_n_iter,
-        positive=positive,
-        **params,
-    )
+    if "l1_ratio" in params:
+        raise TypeError("lasso_path() got an unexpected keyword argument 'l1_ratio'")
+    return enet_path(X, y, l1_ratio=1.0, **params)

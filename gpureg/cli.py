@@ -396,13 +396,26 @@ def cmd_bench(args) -> int:
 # ----------------------------------------------------------------- parser
 
 
-def _svg_option(p):
-    """``--svg``."""
+def _output_options(p):
+    """``--quiet``, ``--force`` and ``--svg``, shared by every subcommand."""
+    p.add_argument("--quiet", action="store_true", help="no progress bar or file list")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="overwrite an earlier run in the output folder",
+    )
     p.add_argument(
         "--svg",
         action="store_true",
         help="write each plot as SVG too, not only PNG (slower)",
     )
+
+
+def _subcommand(sub, name, func, *, help, description):
+    """Add subcommand ``name``, run by ``func(args)``."""
+    p = sub.add_parser(name, help=help, description=description)
+    p.set_defaults(func=func)
+    return p
 
 
 def _grid_options(p, cv, l1):
@@ -422,19 +435,15 @@ def _grid_options(p, cv, l1):
         default=l1,
         help=f"comma-separated l1_ratios in [0, 1] (default {l1})",
     )
-    p.add_argument("--quiet", action="store_true", help="no progress bar or file list")
-    p.add_argument(
-        "--force",
-        action="store_true",
-        help="overwrite an earlier run in the output folder",
-    )
-    _svg_option(p)
+    _output_options(p)
 
 
 def _add_demo(sub):
     """The ``demo`` subcommand."""
-    demo = sub.add_parser(
+    demo = _subcommand(
+        sub,
         "demo",
+        cmd_demo,
         help="CV grid on the embedded diabetes data",
         description="Cross-validated elastic-net grid on the "
         "embedded diabetes data (Efron et al. 2004, 442 x 10), "
@@ -447,13 +456,14 @@ def _add_demo(sub):
         help="folder for results.csv, best.json and the plots "
         "(PNG; with --svg also SVG)",
     )
-    demo.set_defaults(func=cmd_demo)
 
 
 def _add_sweep(sub):
     """The ``sweep`` subcommand."""
-    sweep = sub.add_parser(
+    sweep = _subcommand(
+        sub,
         "sweep",
+        cmd_sweep,
         help="CV grid on your CSV/Parquet data",
         description="Cross-validated elastic-net grid on a CSV "
         "(or Parquet) file: every column but the target is a "
@@ -485,13 +495,14 @@ def _add_sweep(sub):
     sweep.add_argument(
         "--out", default="gpureg_sweep", help="output folder (default gpureg_sweep)"
     )
-    sweep.set_defaults(func=cmd_sweep)
 
 
 def _add_bench(sub):
     """The ``bench`` subcommand."""
-    bench = sub.add_parser(
+    bench = _subcommand(
+        sub,
         "bench",
+        cmd_bench,
         help="throughput on this machine, plotted",
         description="Time grids from ~10 to ~100,000 fits on "
         "each backend and plot fits per second.",
@@ -503,14 +514,7 @@ def _add_bench(sub):
         help="comma-separated: cpu, gpu, numpy, sklearn (default cpu,gpu)",
     )
     bench.add_argument("--out", default="gpureg_bench", help="output folder")
-    bench.add_argument("--quiet", action="store_true")
-    bench.add_argument(
-        "--force",
-        action="store_true",
-        help="overwrite an earlier run in the output folder",
-    )
-    _svg_option(bench)
-    bench.set_defaults(func=cmd_bench)
+    _output_options(bench)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -209,27 +209,14 @@ def _set_reversed_xlim(ax, log_alpha, margin=0.03):
 
 def _mark_alphas(ax, alpha_best, alpha_1se, *, best_label="alpha_"):
     """Dashed vertical lines at the CV optimum and the one-SE alpha."""
-    lines = [
-        ax.axvline(
-            np.log10(alpha_best),
-            color="k",
-            ls="--",
-            lw=1.2,
-            label=f"{best_label} = {alpha_best:.4g} (min CV MSE)",
-            gid="alpha_",
-        )
-    ]
-    lines.append(
-        ax.axvline(
-            np.log10(alpha_1se),
-            color="0.45",
-            ls="--",
-            lw=1.2,
-            label=f"alpha_1se_ = {alpha_1se:.4g} (1-SE rule)",
-            gid="alpha_1se_",
-        )
+    marks = (
+        (alpha_best, "k", f"{best_label} = {alpha_best:.4g} (min CV MSE)", "alpha_"),
+        (alpha_1se, "0.45", f"alpha_1se_ = {alpha_1se:.4g} (1-SE rule)", "alpha_1se_"),
     )
-    return lines
+    return [
+        ax.axvline(np.log10(alpha), color=color, ls="--", lw=1.2, label=label, gid=gid)
+        for alpha, color, label, gid in marks
+    ]
 
 
 # --------------------------------------------------------------------------- #
