@@ -188,8 +188,12 @@ _gap = duality_gap
 
 
 @njit(cache=True)
-def _add_violators(grad, w, diag, in_ws, ws, n_ws, l1, l2, f, positive):
-    """Append every coordinate outside the working set that violates KKT."""
+def _add_violators(grad, w, diag, in_ws, ws, n_ws, pen):
+    """Append every coordinate outside the working set that violates KKT.
+
+    ``pen = (l1, l2, f, positive)`` is the penalty at the current alpha.
+    """
+    l1, l2, f, positive = pen
     for j in range(grad.shape[0]):
         if in_ws[j] or diag[j] <= 0.0:
             continue
@@ -235,12 +239,14 @@ def _grow(A, rows, cols, limit):
 
 
 @njit(cache=True)
-def _ws_epoch(GA, cA, diagA, l1A, l2A, wA, qA, m, positive):
-    """One cyclic CD epoch on the working-set Gram; returns ``max|Δw|``.
+def _ws_epoch(sub, m, positive):
+    """One cyclic CD epoch on the working-set problem ``sub``; returns ``max|Δw|``.
 
+    ``sub = (GA, cA, diagA, l1A, l2A, wA, qA)`` (see :func:`_ws_buffers`).
     ``qA = GA wA`` is kept up to date (covariance updates), so the coordinate
     minimizer's input is ``z = c_a - q_a + G_aa w_a``.
     """
+    GA, cA, diagA, l1A, l2A, wA, qA = sub
     d_w_max = 0.0
     for a in range(m):
         wa = wA[a]
@@ -304,15 +310,19 @@ def _solve_small(C, z):
 
 
 @njit(cache=True)
-def _anderson(Ws, Qs, U, C, z, wA, qA, cA, l1A, l2A, m, positive):
+def _anderson(hist, sub, m, positive):
     """Anderson extrapolation of the last ``K + 1`` iterates (skglm, celer).
 
+    ``hist = (Ws, Qs, U, C, z)`` and ``sub`` are :func:`_ws_buffers`'s;
     ``Ws[k], Qs[k]`` hold ``w`` and ``q = G w`` after each of the last K + 1
     epochs.  The extrapolated point ``Σ c_k w_{k+1}`` (``c`` minimizing
     ``‖Σ c_k (w_{k+1} - w_k)‖`` with ``Σ c_k = 1``) replaces ``wA`` only if it
     lowers the objective; ``q`` extrapolates exactly with it (q is linear in
-    w).  Row 0 of ``Ws``/``Qs`` is used as scratch.  Returns True if accepted.
+    w).  Row 0 of ``Ws``/``Qs`` is used as scratch (``U``, ``C``, ``z`` are
+    scratch too).  Returns True if accepted.
     """
+    Ws, Qs, U, C, z = hist
+    _, cA, _, l1A, l2A, wA, qA = sub
     K = U.shape[0]
     for k in range(K):
         for a in range(m):
@@ -368,83 +378,72 @@ def _extend_strong(grad, w, diag, f, threshold, positive, in_ws, ws, m):
 
 
 @njit(cache=True)
-def _ws_buffers(p):
+def _ws_buffers(p, start):
     """Working-set state of one path over ``p`` features (both forms).
 
     Returns ``in_ws, ws, all_idx`` (membership, order, ``arange(p)``), the
-    compact ``cA, diagA, wA, qA, l1A, l2A`` and Anderson's ``Ws, Qs, U, C, z``.
+    working-set problem ``sub = (GA, cA, diagA, l1A, l2A, wA, qA)`` (its
+    Gram, ``start × start`` until it grows, and the compact ``c``, ``G_aa``,
+    penalties, ``w`` and ``q = GA wA``) and Anderson's ``hist = (Ws, Qs, U,
+    C, z)``.
     """
     K = ANDERSON_K
-    return (
-        np.zeros(p, dtype=np.bool_),
-        np.empty(p, dtype=np.int64),
-        np.arange(p),
+    sub = (
+        np.zeros((start, start)),
         np.zeros(p),
         np.zeros(p),
         np.zeros(p),
         np.zeros(p),
         np.zeros(p),
         np.zeros(p),
+    )
+    hist = (
         np.zeros((K + 1, p)),
         np.zeros((K + 1, p)),
         np.zeros((K, p)),
         np.zeros((K, K)),
         np.zeros(K),
     )
+    return (
+        np.zeros(p, dtype=np.bool_),
+        np.empty(p, dtype=np.int64),
+        np.arange(p),
+        sub,
+        hist,
+    )
 
 
 @njit(cache=True)
-def _ws_penalties(ws, m0, m, l1, l2, f, l1A, l2A):
+def _ws_penalties(sub, ws, m0, m, pen):
+    """``l1A, l2A`` of the working-set rows ``m0..m`` for the penalty ``pen``."""
+    l1, l2, f, _ = pen
+    _, _, _, l1A, l2A, _, _ = sub
     for a in range(m0, m):
         l1A[a] = l1 * f[ws[a]]
         l2A[a] = l2 * f[ws[a]]
 
 
 @njit(cache=True)
-def _cd_until_check(
-    GA,
-    cA,
-    diagA,
-    l1A,
-    l2A,
-    wA,
-    qA,
-    m,
-    positive,
-    tol,
-    yy,
-    l1,
-    l2,
-    f,
-    ws,
-    w,
-    grad,
-    n_iter,
-    max_iter,
-    check_every,
-    Ws,
-    Qs,
-    U,
-    C,
-    z,
-):
+def _cd_until_check(sub, hist, m, epochs, pen, tol, yy, ws, w, grad):
     """CD epochs (with Anderson extrapolation) on the working set.
 
     Runs until the full check is due: the last epoch was small
-    (``max|Δw| <= DW_SAFETY·tol·max|w|``) and the working-set gap is below
-    ``tol·yy``, or ``check_every`` epochs passed, or ``max_iter``.  Returns
-    ``(n_iter, small)``; ``w`` holds the working-set values on return.
+    (``max|Δw| <= DW_SAFETY·tol·max|w|``) and the working-set gap (penalty
+    ``pen = (l1, l2, f, positive)``) is below ``tol·yy``, or ``epochs``
+    epochs ran.  Returns ``(epochs run, small)``; ``w`` holds the working-set
+    values on return.
     """
-    K = U.shape[0]
+    _, cA, _, _, _, wA, qA = sub
+    Ws, Qs, _, _, _ = hist
+    positive = pen[3]
     n_snap = 0
     since = 0
     small = False
     while True:
-        if n_snap == K + 1:
-            _anderson(Ws, Qs, U, C, z, wA, qA, cA, l1A, l2A, m, positive)
+        if n_snap == Ws.shape[0]:  # K + 1 snapshots
+            _anderson(hist, sub, m, positive)
             n_snap = 0
-        d_w_max = _ws_epoch(GA, cA, diagA, l1A, l2A, wA, qA, m, positive)
-        n_iter += 1
+        d_w_max = _ws_epoch(sub, m, positive)
         since += 1
         Ws[n_snap, :m] = wA[:m]
         Qs[n_snap, :m] = qA[:m]
@@ -453,7 +452,7 @@ def _cd_until_check(
         for a in range(m):
             w_max = max(w_max, abs(wA[a]))
         small = w_max == 0.0 or d_w_max <= DW_SAFETY * tol * w_max
-        if n_iter >= max_iter or since >= check_every:
+        if since >= epochs:
             break
         if not small:
             continue
@@ -463,11 +462,11 @@ def _cd_until_check(
             w[j] = wA[a]
             grad[j] = cA[a] - qA[a]
             rn -= wA[a] * (cA[a] + grad[j])
-        if duality_gap(w, grad, ws, m, max(rn, 0.0), l1, l2, f, positive) <= tol * yy:
+        if duality_gap(w, grad, ws, m, max(rn, 0.0), *pen) <= tol * yy:
             break
     for a in range(m):
         w[ws[a]] = wA[a]
-    return n_iter, small
+    return since, small
 
 
 # ------------------------------------------------- the two forms of the problem
@@ -476,8 +475,10 @@ def _cd_until_check(
 # core ``_cd_path`` takes one of the two as a tuple and ``None`` for the other;
 # the functions below are the only places where the forms differ.
 @njit(cache=True)
-def _gram_fill(G, c, q, w, ws, m0, m, GA, cA, diagA, wA, qA):
+def _gram_fill(gram, sub, ws, m0, m, w):
     """Working-set rows ``m0..m`` of ``GA = G[ws, ws]`` and their c, diag, w, q."""
+    G, c, q = gram
+    GA, cA, diagA, _, _, wA, qA = sub
     for a in range(m0, m):
         j = ws[a]
         Gj = G[j]
@@ -506,14 +507,14 @@ def _full_grad(X, swr, x_mean, x_scale, hdiag, grad):
 
 
 @njit(cache=True)
-def _design_fill(
-    X, rows, sq, ys, x_mean, x_scale, ws, m0, m, XA, GA, cA, diagA, wA, qA, w
-):
+def _design_fill(design, XA, sub, ws, m0, m, w):
     """Fill working-set rows ``m0..m`` of the compact design and its Gram.
 
     ``XA[a] = √sw · x̃_j`` over the training rows only, then the Gram entries
     ``GA[a, :m] = XA[a] · XA[:m]`` and the matching ``c``, diag, ``w``, ``q``.
     """
+    X, rows, sq, ys, _, _, x_mean, x_scale = design
+    GA, cA, diagA, _, _, wA, qA = sub
     nt = rows.shape[0]
     for a in range(m0, m):
         j = ws[a]
@@ -540,28 +541,25 @@ def _design_fill(
 
 
 @njit(cache=True, inline="always")
-def _ws_fill(gram, design, XA, ws, m0, m, GA, cA, diagA, wA, qA, w):
+def _ws_fill(gram, design, XA, sub, ws, m0, m, w):
     """Grow the working set's arrays to ``m`` and fill its rows ``m0..m``.
 
-    Returns ``GA`` and ``XA`` (reallocated when they were too small; ``XA``
-    is None in Gram form).
+    Returns ``sub`` and ``XA`` (``GA`` and ``XA`` reallocated when they were
+    too small; ``XA`` is None in Gram form).
     """
     p = w.shape[0]
-    GA = _grow(GA, m, m, p)
+    GA, cA, diagA, l1A, l2A, wA, qA = sub
+    sub = (_grow(GA, m, m, p), cA, diagA, l1A, l2A, wA, qA)
     if gram is not None:
-        G, c, q = gram
-        _gram_fill(G, c, q, w, ws, m0, m, GA, cA, diagA, wA, qA)
+        _gram_fill(gram, sub, ws, m0, m, w)
     if design is not None:
-        X, rows, sq, ys, swr, rs, x_mean, x_scale = design
-        XA = _grow(XA, m, rows.shape[0], p)
-        _design_fill(
-            X, rows, sq, ys, x_mean, x_scale, ws, m0, m, XA, GA, cA, diagA, wA, qA, w
-        )
-    return GA, XA
+        XA = _grow(XA, m, design[1].shape[0], p)  # a column per training row
+        _design_fill(design, XA, sub, ws, m0, m, w)
+    return sub, XA
 
 
 @njit(cache=True, inline="always")
-def _full_check(gram, design, XA, diag, GA, ws, wA, qA, m, w, grad, yy):
+def _full_check(gram, design, XA, sub, diag, ws, m, w, grad, yy):
     """Every feature's exact gradient into ``grad``; returns ``‖r‖²_S / n_w``.
 
     Gram form: from an exact ``q = G w`` (``c - q``, :func:`quadratic_rnorm2`).
@@ -569,6 +567,7 @@ def _full_check(gram, design, XA, diag, GA, ws, wA, qA, m, w, grad, yy):
     (:func:`_full_grad`).  Both refresh ``qA = GA wA``, dropping the rounding
     the covariance updates accumulated.
     """
+    GA, _, _, _, _, wA, qA = sub
     rnorm2 = 0.0
     if gram is not None:
         G, c, q = gram
@@ -600,23 +599,7 @@ def _full_check(gram, design, XA, diag, GA, ws, wA, qA, m, w, grad, yy):
 
 # ------------------------------------------------------------------ the CD core
 @njit(cache=True, inline="always")
-def _cd_path(
-    gram,
-    design,
-    diag,
-    grad,
-    yy,
-    alphas,
-    rho,
-    f,
-    positive,
-    tol,
-    max_iter,
-    coef,
-    gaps,
-    iters,
-    stop,
-):
+def _cd_path(gram, design, diag, grad, fit, out):
     """One alpha path by working-set CD, in either form (module docstring).
 
     Parameters
@@ -631,8 +614,10 @@ def _cd_path(
         ``G_jj`` (0 for constant columns, which never enter the working set).
     grad : ndarray of shape (p,)
         The correlation at ``w = 0`` (``c``); updated in place.
-    yy, alphas, rho, f, positive, tol, max_iter, coef, gaps, iters, stop
-        As :func:`_gram_path`.
+    fit : tuple ``(yy, alphas, rho, f, positive, tol, max_iter)``
+        The path to solve, as :func:`_gram_path`'s arguments of those names.
+    out : tuple ``(coef, gaps, iters, stop)``
+        Its results and the stop flag, as :func:`_gram_path`'s.
 
     Exactly one of ``gram`` and ``design`` is None.  numba removes the
     branches ``if gram is not None`` / ``if design is not None`` of an
@@ -641,11 +626,12 @@ def _cd_path(
     :func:`_gram_path` and :func:`_residual_path` (numba IR), leaves each of
     them only its own form's code, as when they were written out twice.
     """
+    yy, alphas, rho, f, positive, tol, max_iter = fit
+    coef, gaps, iters, stop = out
     p = diag.shape[0]
     w = np.zeros(p)
-    (in_ws, ws, all_idx, cA, diagA, wA, qA, l1A, l2A, Ws, Qs, U, C, z) = _ws_buffers(p)
     start = min(p, 64)
-    GA = np.zeros((start, start))
+    in_ws, ws, all_idx, sub, hist = _ws_buffers(p, start)
     if gram is not None:
         XA = None
         check_every = FULL_CHECK_EVERY
@@ -656,15 +642,14 @@ def _cd_path(
     tol_abs = tol * yy
     for k in range(alphas.shape[0]):
         alpha = alphas[k]
-        l1 = alpha * rho
-        l2 = alpha * (1.0 - rho)
+        pen = (alpha * rho, alpha * (1.0 - rho), f, positive)
         a_prev = alphas[k - 1] if k > 0 else alpha
         m0 = m
         m = _extend_strong(
             grad, w, diag, f, rho * (2.0 * alpha - a_prev), positive, in_ws, ws, m
         )
-        GA, XA = _ws_fill(gram, design, XA, ws, m0, m, GA, cA, diagA, wA, qA, w)
-        _ws_penalties(ws, 0, m, l1, l2, f, l1A, l2A)
+        sub, XA = _ws_fill(gram, design, XA, sub, ws, m0, m, w)
+        _ws_penalties(sub, ws, 0, m, pen)
         n_iter = 0
         gap = np.inf
         while True:
@@ -674,42 +659,18 @@ def _cd_path(
                 # a full check costs ~n·p, an epoch up to ~m²: check less
                 # often when the working set is small
                 check_every = max(100, np_ // max(m * m, 1))
-            n_iter, small = _cd_until_check(
-                GA,
-                cA,
-                diagA,
-                l1A,
-                l2A,
-                wA,
-                qA,
-                m,
-                positive,
-                tol,
-                yy,
-                l1,
-                l2,
-                f,
-                ws,
-                w,
-                grad,
-                n_iter,
-                max_iter,
-                check_every,
-                Ws,
-                Qs,
-                U,
-                C,
-                z,
+            epochs = min(check_every, max_iter - n_iter)
+            done, small = _cd_until_check(
+                sub, hist, m, epochs, pen, tol, yy, ws, w, grad
             )
-            rnorm2 = _full_check(gram, design, XA, diag, GA, ws, wA, qA, m, w, grad, yy)
-            gap = duality_gap(w, grad, all_idx, p, rnorm2, l1, l2, f, positive)
+            n_iter += done
+            rnorm2 = _full_check(gram, design, XA, sub, diag, ws, m, w, grad, yy)
+            gap = duality_gap(w, grad, all_idx, p, rnorm2, *pen)
             m_before = m
-            m = _add_violators(grad, w, diag, in_ws, ws, m, l1, l2, f, positive)
+            m = _add_violators(grad, w, diag, in_ws, ws, m, pen)
             if m > m_before:
-                GA, XA = _ws_fill(
-                    gram, design, XA, ws, m_before, m, GA, cA, diagA, wA, qA, w
-                )
-                _ws_penalties(ws, m_before, m, l1, l2, f, l1A, l2A)
+                sub, XA = _ws_fill(gram, design, XA, sub, ws, m_before, m, w)
+                _ws_penalties(sub, ws, m_before, m, pen)
             if (gap <= tol_abs and small and m == m_before) or n_iter >= max_iter:
                 break
         coef[k, :] = w
@@ -731,23 +692,8 @@ def _gram_path(
     for j in range(p):
         diag[j] = G[j, j]
     gram = (G, c, np.zeros(p))
-    _cd_path(
-        gram,
-        None,
-        diag,
-        c.copy(),
-        yy,
-        alphas,
-        rho,
-        f,
-        positive,
-        tol,
-        max_iter,
-        coef,
-        gaps,
-        iters,
-        stop,
-    )
+    fit = (yy, alphas, rho, f, positive, tol, max_iter)
+    _cd_path(gram, None, diag, c.copy(), fit, (coef, gaps, iters, stop))
 
 
 @njit(cache=True, nogil=True)
@@ -789,23 +735,8 @@ def _residual_path(
     grad = np.zeros(p)
     _full_grad(X, swr, x_mean, x_scale, hdiag, grad)
     design = (X, rows, sq, ys, swr, np.empty(rows.shape[0]), x_mean, x_scale)
-    _cd_path(
-        None,
-        design,
-        hdiag,
-        grad,
-        yy,
-        alphas,
-        rho,
-        f,
-        positive,
-        tol,
-        max_iter,
-        coef,
-        gaps,
-        iters,
-        stop,
-    )
+    fit = (yy, alphas, rho, f, positive, tol, max_iter)
+    _cd_path(None, design, hdiag, grad, fit, (coef, gaps, iters, stop))
 
 
 def solve_paths(
@@ -870,49 +801,41 @@ def _path_runner(batch, alphas, rhos, f, positive, tol, max_iter, sol, stop):
     """The function solving job ``(t, il)`` into ``sol`` (releases the GIL)."""
     stats = batch.stats
     if isinstance(batch, GramBatch):
-        G = batch.G
+        path, G = _gram_path, batch.G
 
-        def run(t, il):
-            _gram_path(
-                G[t],
-                stats.c[t],
-                stats.yy[t],
-                alphas[il],
-                rhos[il],
-                f,
-                positive,
-                tol,
-                max_iter,
-                sol.coef[t, il],
-                sol.dual_gap[t, il],
-                sol.n_iter[t, il],
-                stop,
-            )
+        def data(t):  # the path function's arguments before yy
+            return G[t], stats.c[t]
     elif isinstance(batch, ResidualBatch):
-        X = batch.X
+        path, X = _residual_path, batch.X
 
-        def run(t, il):
-            _residual_path(
+        def data(t):
+            return (
                 X,
                 batch.y_centered[t],
                 batch.sw[t],
                 stats.x_mean[t],
                 stats.x_scale[t],
                 batch.hdiag[t],
-                stats.yy[t],
-                alphas[il],
-                rhos[il],
-                f,
-                positive,
-                tol,
-                max_iter,
-                sol.coef[t, il],
-                sol.dual_gap[t, il],
-                sol.n_iter[t, il],
-                stop,
             )
     else:  # pragma: no cover - planner guarantees one of the two
         raise TypeError(f"unknown batch type {type(batch).__name__}")
+
+    def run(t, il):
+        path(
+            *data(t),
+            stats.yy[t],
+            alphas[il],
+            rhos[il],
+            f,
+            positive,
+            tol,
+            max_iter,
+            sol.coef[t, il],
+            sol.dual_gap[t, il],
+            sol.n_iter[t, il],
+            stop,
+        )
+
     return run
 
 
