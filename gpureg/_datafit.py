@@ -1,6 +1,7 @@
 """Datafits: the smooth part of the objective (numpy; skglm's ``datafits``).
 
-Only the quadratic datafit exists today.  A datafit is seen through the two
+The quadratic datafit (Gaussian family) and the logistic one (binomial
+family).  A datafit is seen through the two
 quantities every backend already has at hand: the *correlation*
 ``grad = -∇F(w)`` (this package's sign convention: ``X̃ᵀ S r / n_w`` for the
 quadratic) and, for the quadratic, ``rnorm2 = ‖r‖²_S / n_w``.  Its numba
@@ -49,3 +50,59 @@ class Quadratic:
         ``½ (1 - κ)² ‖r‖²_S / n_w`` (0 iff ``κ = 1`` or ``r = 0``).
         """
         return 0.5 * (1.0 - kappa) ** 2 * rnorm2
+
+
+def _log1pexp(z):
+    """``log(1 + e^z)`` without overflow."""
+    return np.logaddexp(0.0, z)
+
+
+def _xlogx(t):
+    """``t log t`` with ``0 log 0 = 0``."""
+    t = np.asarray(t, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(t > 0, t * np.log(np.where(t > 0, t, 1.0)), 0.0)
+
+
+class Logistic:
+    r"""``F(z) = Σ_i sw_i [log(1 + e^{z_i}) - y_i z_i]``, ``y_i ∈ {0, 1}``.
+
+    ``sw = s / n_w`` (the training weights normalized to sum to 1).  The
+    numpy oracle of ``backends/_numba_binomial.py``.  Every method reduces
+    the last axis (the samples), so it is batched over leading axes.
+
+    Its conjugate is the binary entropy: with the residual ``r = y - σ(z)``
+    and the dual point ``θ = κ sw r`` (``κ ∈ [0, 1]``, feasible since
+    ``y - κ r ∈ [0, 1]``), the Fenchel–Young gap of the datafit is
+    ``Σ_i sw_i [ℓ(y_i, z_i) + h(y_i - κ r_i) + κ r_i z_i]`` with
+    ``h(t) = t log t + (1 - t) log(1 - t)``: 0 at ``κ = 1``.
+    """
+
+    def value(self, y, z, sw):
+        """``F(z)``: the weighted mean log-loss."""
+        return np.sum(sw * (_log1pexp(z) - y * z), axis=-1)
+
+    def residual(self, y, z):
+        """``r = y - σ(z)``, accurate for either label (``-∇F = X̃ᵀ (sw r)``)."""
+        return np.where(y > 0.5, _sigmoid(-z), -_sigmoid(z))
+
+    def null_intercept(self, y, sw):
+        """Intercept of the null model: ``logit(Σ sw y)`` (``Σ sw = 1``)."""
+        mean = float(np.sum(sw * y))
+        return float(np.log(mean) - np.log1p(-mean))
+
+    def gap_term(self, state, kappa):
+        """The datafit's part of the duality gap; ``state = (y, z, sw)``."""
+        y, z, sw = state
+        kr = np.asarray(kappa)[..., None] * self.residual(y, z)
+        # t = y - κ r and 1 - t, each without cancellation for either label
+        h = np.where(
+            y > 0.5, _xlogx(1.0 - kr) + _xlogx(kr), _xlogx(-kr) + _xlogx(1.0 + kr)
+        )
+        loss = np.where(y > 0.5, _log1pexp(-z), _log1pexp(z))
+        return np.sum(sw * (loss + h + kr * z), axis=-1)
+
+
+def _sigmoid(z):
+    """``1 / (1 + e^{-z})`` without overflow."""
+    return np.exp(-_log1pexp(-np.asarray(z, dtype=np.float64)))

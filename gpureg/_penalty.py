@@ -180,16 +180,18 @@ def penalty_value(w, l1, l2, f):
     return ElasticNetPenalty(l1, l2, f).value(w)
 
 
-def fenchel_gap(datafit, penalty, w, grad, rnorm2):
+def fenchel_gap(datafit, penalty, w, grad, state):
     """Duality gap of ``datafit + penalty``: the sum of their Fenchel–Young gaps.
 
     ``κ = penalty.dual_scaling(grad)`` makes ``θ = κ r / n_w`` dual feasible;
-    the gap is ``datafit.gap_term(rnorm2, κ) + Σ_j penalty.gap_terms(w, κ grad)``,
-    clipped at 0 (every term is >= 0; the clip removes rounding).
+    the gap is ``datafit.gap_term(state, κ) + Σ_j penalty.gap_terms(w, κ grad)``,
+    clipped at 0 (every term is >= 0; the clip removes rounding).  ``state``
+    is what the datafit's term needs: ``rnorm2`` for :class:`Quadratic`,
+    ``(y, z, sw)`` for :class:`~gpureg._datafit.Logistic`.
     """
     kappa = penalty.dual_scaling(grad)
     v = kappa[..., None] * grad
-    gap = datafit.gap_term(rnorm2, kappa) + penalty.gap_terms(w, v).sum(axis=-1)
+    gap = datafit.gap_term(state, kappa) + penalty.gap_terms(w, v).sum(axis=-1)
     return np.maximum(gap, 0.0)
 
 
