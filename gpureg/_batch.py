@@ -20,7 +20,7 @@ scikit-learn does and get a zero Gram row, so their coefficient stays 0.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
@@ -60,14 +60,7 @@ class TrainingStats:
 
     def subset(self, sets: slice) -> TrainingStats:
         """The statistics of training sets ``sets`` (views, no copy)."""
-        return TrainingStats(
-            self.n_weight[sets],
-            self.x_mean[sets],
-            self.y_mean[sets],
-            self.x_scale[sets],
-            self.yy[sets],
-            self.c[sets],
-        )
+        return replace(self, **_cut(self, sets, *(f.name for f in fields(self))))
 
 
 @dataclass
@@ -103,12 +96,7 @@ class GramBatch:
 
         The held-out blocks are left out: score with the whole batch.
         """
-        return GramBatch(
-            stats=self.stats.subset(sets),
-            G=self.G[sets],
-            center=self.center,
-            xp=self.xp,
-        )
+        return replace(self, stats=self.stats.subset(sets), G=self.G[sets], blocks=[])
 
     def heldout_sse(
         self, t: int, test_mask: np.ndarray, coef: np.ndarray, intercept: np.ndarray
@@ -210,13 +198,8 @@ class ResidualBatch:
 
     def subset(self, sets: slice) -> ResidualBatch:
         """The problems of training sets ``sets`` over the same X (views, no copy)."""
-        return ResidualBatch(
-            stats=self.stats.subset(sets),
-            X=self.X,
-            y_centered=self.y_centered[sets],
-            sw=self.sw[sets],
-            hdiag=self.hdiag[sets],
-        )
+        cut = _cut(self, sets, "y_centered", "sw", "hdiag")
+        return replace(self, stats=self.stats.subset(sets), **cut)
 
     def design(self, t: int) -> np.ndarray:
         """``X̃`` of training set ``t``: centered, scaled, constants zeroed (float64).
@@ -233,22 +216,22 @@ class ResidualBatch:
     def grad_rnorm2(self, t: int, w: np.ndarray):
         """Exact gradient and residual norm of training set ``t`` (float64).
 
-        Parameters
-        ----------
-        t : int
-        w : ndarray of shape (..., n_features)
-
-        Returns
-        -------
-        grad : ndarray of shape (..., n_features)
-            ``X̃ᵀ S r / n_w``.
-        rnorm2 : ndarray of shape (...)
-            ``rᵀ S r / n_w`` with ``r = ỹ - X̃ w``.
+        As :meth:`GramBatch.grad_rnorm2`, from the design: ``grad = X̃ᵀ S r / n_w``
+        and ``rnorm2 = rᵀ S r / n_w`` with ``r = ỹ - X̃ w``.
         """
         Xt = self.design(t)
         r = self.y_centered[t] - w @ Xt.T
         swr = r * self.sw[t]
         return swr @ Xt, np.sum(swr * r, axis=-1)
+
+
+def _cut(obj, sets: slice, *names: str) -> dict:
+    """The fields ``names`` of ``obj`` cut to training sets ``sets`` (views).
+
+    Each of them holds one entry per training set along its first axis; the
+    result, by field name, is meant for :func:`dataclasses.replace`.
+    """
+    return {name: getattr(obj, name)[sets] for name in names}
 
 
 def _to_host(xp, a):
@@ -489,11 +472,10 @@ def build_residual_batch(
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features)
-    y : ndarray of shape (n_samples,)
-    W : ndarray of shape (n_sets, n_samples)
-    fit_intercept, standardize : bool
+    X, y, W, fit_intercept, standardize
+        As in :func:`build_gram_batch` (X on the host).
     dtype : numpy.dtype
+        Storage precision of the shared X; statistics are in float64.
 
     Returns
     -------

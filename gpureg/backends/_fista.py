@@ -388,6 +388,145 @@ def lipschitz(op, t, n_features, xp, dtype) -> float:
     return max(min(est, op.gershgorin(t)), 1e-300)
 
 
+@dataclass(frozen=True)
+class _Shared:
+    """What every chunk of one :func:`solve` shares: built once, read only.
+
+    Attributes
+    ----------
+    op : GramOperator or DesignOperator
+    ops : object
+        The kernel interface (``ops.xp`` is the array module).
+    C_d, yy_d, f_d, D_d : device arrays (float64)
+        ``c``, ``yy`` and ``diag(G)`` of every training set, and the penalty
+        factors.
+    positive : bool
+    max_iter, check_every : int
+    thr : ndarray of shape (n_sets,)
+        The gap threshold ``tol · yy`` of each training set.
+    step_rel : float
+    step_abs : ndarray of shape (n_sets,)
+        A certified fit of training set s stops once no coordinate step from
+        it exceeds ``step_rel · max|w| + step_abs[s]``.
+    """
+
+    op: object
+    ops: object
+    C_d: object
+    yy_d: object
+    f_d: object
+    D_d: object
+    positive: bool
+    max_iter: int
+    check_every: int
+    thr: np.ndarray
+    step_rel: float
+    step_abs: np.ndarray
+
+    @property
+    def xp(self):
+        """The array module."""
+        return self.ops.xp
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The storage dtype of the iterates."""
+        return np.dtype(self.op.dtype)
+
+    def fista_step(self, rows, step_d, GY, Y, W, W_next, Y_next):
+        """One FISTA step of ``rows`` (``ops.fista_step`` with the shared arrays)."""
+        self.ops.fista_step(
+            GY,
+            Y,
+            W,
+            W_next,
+            Y_next,
+            self.C_d,
+            rows.set_d,
+            step_d,
+            rows.l1_d,
+            rows.l2_d,
+            self.f_d,
+            rows.t_mom,
+            self.positive,
+        )
+
+    def gap(self, GW, W, set_d, l1_d, l2_d):
+        """The duality gap of rows ``W`` (``ops.gap`` with the shared arrays)."""
+        return self.ops.gap(
+            GW, W, self.C_d, self.yy_d, set_d, l1_d, l2_d, self.f_d, self.positive
+        )
+
+    def coordinate_steps(self, t, w, gw, l1_d, l2_d):
+        """:func:`_jacobi_steps` of float64 rows ``w`` of training set ``t``."""
+        c, d = self.C_d[t], self.D_d[t]
+        return _jacobi_steps(w, gw, c, d, l1_d, l2_d, self.f_d, self.positive, self.xp)
+
+
+@dataclass
+class _Rows:
+    """The rows of a chunk still iterating, in problem order.
+
+    Attributes
+    ----------
+    idx : ndarray of shape (m,)
+        Problem index of each row.
+    set_h : ndarray of shape (m,) of int32
+        Training set of each row (``set_d`` on the device).
+    set_d, l1_d, l2_d, t_mom : device arrays of shape (m,)
+        Training set, penalties and Nesterov momentum of each row.
+    """
+
+    idx: np.ndarray
+    set_h: np.ndarray
+    set_d: object
+    l1_d: object
+    l2_d: object
+    t_mom: object
+
+    @classmethod
+    def of(cls, problems, start, stop, xp) -> _Rows:
+        """The problems ``[start, stop)``, their momentum reset."""
+        set_h = problems.set_of[start:stop].astype(np.int32)
+        return cls(
+            idx=np.arange(start, stop),
+            set_h=set_h,
+            set_d=xp.asarray(set_h),
+            l1_d=xp.asarray(problems.l1[start:stop].astype(np.float64)),
+            l2_d=xp.asarray(problems.l2[start:stop].astype(np.float64)),
+            t_mom=xp.ones(stop - start, dtype=np.float64),
+        )
+
+    def keep(self, keep, keep_d) -> _Rows:
+        """The rows where the host mask ``keep`` holds (``keep_d``: their indices)."""
+        return _Rows(
+            self.idx[keep],
+            self.set_h[keep],
+            self.set_d[keep_d],
+            self.l1_d[keep_d],
+            self.l2_d[keep_d],
+            self.t_mom[keep_d],
+        )
+
+
+@dataclass
+class _Results:
+    """Where finished rows go (host arrays over the whole problem axis)."""
+
+    coef: np.ndarray
+    gaps: np.ndarray
+    iters: np.ndarray
+    progress: object = None
+
+    def record(self, idx, coef, gap, it):
+        """Store the finished problems ``idx`` and report them to ``progress``."""
+        self.coef[idx] = coef
+        self.gaps[idx] = gap
+        self.iters[idx] = it
+        if self.progress is not None:
+            self.progress(idx.size)
+
+
 def solve(
     op,
     C,
@@ -439,42 +578,33 @@ def solve(
     dtype = np.dtype(op.dtype)
     set_all = problems.set_of.astype(np.int32)
     n_prob, p = set_all.shape[0], C.shape[1]
-    coef = np.zeros((n_prob, p))
-    gaps = np.full(n_prob, np.inf)
-    iters = np.zeros(n_prob, dtype=np.int64)
+    out = _Results(
+        coef=np.zeros((n_prob, p)),
+        gaps=np.full(n_prob, np.inf),
+        iters=np.zeros(n_prob, dtype=np.int64),
+        progress=progress,
+    )
     chunks = plan_chunks(set_all, p, op, dtype.itemsize, budget)
-    C_d = xp.asarray(np.ascontiguousarray(C, dtype=np.float64))
-    yy_d = xp.asarray(np.asarray(yy, dtype=np.float64))
-    f_d = xp.asarray(np.asarray(f, dtype=np.float64))
     steps = np.zeros(C.shape[0])
-    thr_all = tol * np.asarray(yy, dtype=np.float64)
     diag = op.diagonals()
-    D_d = xp.asarray(diag)
     step_rel = max(STEP_SAFETY * tol, STEP_ROUNDOFF_ULPS * float(np.finfo(dtype).eps))
     # |c_j| / G_jj: the size of a coefficient; floors the steps of fits at w ≈ 0
     step_abs = STEP_FLOOR * np.max(
         np.abs(C) / np.where(diag > 0, diag, np.inf), axis=1, initial=0.0
     )
-    shared = dict(
+    shared = _Shared(
         op=op,
         ops=ops,
-        xp=xp,
-        dtype=dtype,
-        p=p,
-        C_d=C_d,
-        yy_d=yy_d,
-        f_d=f_d,
-        D_d=D_d,
+        C_d=xp.asarray(np.ascontiguousarray(C, dtype=np.float64)),
+        yy_d=xp.asarray(np.asarray(yy, dtype=np.float64)),
+        f_d=xp.asarray(np.asarray(f, dtype=np.float64)),
+        D_d=xp.asarray(diag),
         positive=positive,
         max_iter=max_iter,
         check_every=check_every,
-        thr_all=thr_all,
+        thr=tol * np.asarray(yy, dtype=np.float64),
         step_rel=step_rel,
         step_abs=step_abs,
-        coef=coef,
-        gaps=gaps,
-        iters=iters,
-        progress=progress,
     )
     for start, stop in chunks:
         sets = np.unique(set_all[start:stop])
@@ -482,115 +612,43 @@ def solve(
         for t in sets:
             if steps[t] == 0.0:
                 steps[t] = 1.0 / lipschitz(op, int(t), p, xp, dtype)
-        _solve_chunk(start, stop, set_all, problems, xp.asarray(steps), **shared)
+        rows = _Rows.of(problems, start, stop, xp)
+        _solve_chunk(shared, rows, xp.asarray(steps), out)
         op.release()
-    return coef, gaps, iters
+    return out.coef, out.gaps, out.iters
 
 
-def _solve_chunk(
-    start,
-    stop,
-    set_all,
-    problems,
-    step_d,
-    *,
-    op,
-    ops,
-    xp,
-    dtype,
-    p,
-    C_d,
-    yy_d,
-    f_d,
-    D_d,
-    positive,
-    max_iter,
-    check_every,
-    thr_all,
-    step_rel,
-    step_abs,
-    coef,
-    gaps,
-    iters,
-    progress,
-):
-    """Iterate the problems ``[start, stop)`` until each stops (see :func:`solve`).
+def _solve_chunk(shared, rows, step_d, out):
+    """Iterate ``rows`` (one chunk) until each stops (see :func:`solve`).
 
-    Finished rows are written into ``coef``, ``gaps`` and ``iters`` (host)
-    and leave the batch.  The five row buffers are allocated once: compaction
-    gathers the surviving rows into the spare buffers (``take`` into
-    ``W_next`` and ``Y_next``, which then swap roles) and every buffer is cut
-    to the survivors, so the chunk never holds more than the planned rows.
+    ``step_d`` holds the step size ``1 / L`` of every training set (device).
+    Finished rows are recorded in ``out`` and leave the batch.  The five row
+    buffers are allocated once: compaction gathers the surviving rows into
+    the spare buffers (``take`` into ``W_next`` and ``Y_next``, which then
+    swap roles) and every buffer is cut to the survivors, so the chunk never
+    holds more than the planned rows.
     """
-    idx = np.arange(start, stop)
-    set_h = set_all[start:stop].copy()
-    set_d = xp.asarray(set_h)
-    l1_d = xp.asarray(problems.l1[start:stop].astype(np.float64))
-    l2_d = xp.asarray(problems.l2[start:stop].astype(np.float64))
-    m = stop - start
-    W = xp.zeros((m, p), dtype=dtype)
-    Y = xp.zeros((m, p), dtype=dtype)
+    xp, op = shared.xp, shared.op
+    shape = (rows.idx.size, shared.C_d.shape[1])
+    W = xp.zeros(shape, dtype=shared.dtype)
+    Y = xp.zeros(shape, dtype=shared.dtype)
     W_next = xp.empty_like(W)
     Y_next = xp.empty_like(W)
     GY = xp.empty_like(W)
-    t_mom = xp.ones(m, dtype=np.float64)
-    for it in range(1, max_iter + 1):
-        segs = _segments(set_h)
+    for it in range(1, shared.max_iter + 1):
+        segs = _segments(rows.set_h)
         for t, lo, hi in segs:
             op.apply(t, Y[lo:hi], GY[lo:hi])
-        ops.fista_step(
-            GY,
-            Y,
-            W,
-            W_next,
-            Y_next,
-            C_d,
-            set_d,
-            step_d,
-            l1_d,
-            l2_d,
-            f_d,
-            t_mom,
-            positive,
-        )
+        shared.fista_step(rows, step_d, GY, Y, W, W_next, Y_next)
         W, W_next = W_next, W
         Y, Y_next = Y_next, Y
-        if it % check_every and it != max_iter:
+        if it % shared.check_every and it != shared.max_iter:
             continue
         check_stop()
-        g, done = _finished_rows(
-            it == max_iter,
-            segs,
-            W,
-            GY,
-            set_h,
-            set_d,
-            l1_d,
-            l2_d,
-            op=op,
-            ops=ops,
-            xp=xp,
-            dtype=dtype,
-            C_d=C_d,
-            yy_d=yy_d,
-            f_d=f_d,
-            D_d=D_d,
-            positive=positive,
-            thr_all=thr_all,
-            step_rel=step_rel,
-            step_abs=step_abs,
-        )
+        g, done = _finished_rows(shared, rows, segs, W, GY, last=it == shared.max_iter)
         if not done.any():
             continue
-        rows = idx[done]
-        n_done = rows.size
-        # the finished rows, gathered into GY's (spent) rows, then to the host
-        xp.take(W, xp.asarray(np.flatnonzero(done)), axis=0, out=GY[:n_done])
-        coef[rows] = _to_host(xp, GY[:n_done]).astype(np.float64)
-        gaps[rows] = g[done]
-        iters[rows] = it
-        if progress is not None:
-            progress(n_done)
+        out.record(rows.idx[done], _gather_host(xp, W, done, GY), g[done], it)
         keep = ~done
         if not keep.any():
             break
@@ -601,38 +659,21 @@ def _solve_chunk(
         W, W_next = W_next[:k], W[:k]
         Y, Y_next = Y_next[:k], Y[:k]
         GY = GY[:k]
-        idx, set_h = idx[keep], set_h[keep]
-        set_d, l1_d, l2_d, t_mom = (
-            set_d[keep_d],
-            l1_d[keep_d],
-            l2_d[keep_d],
-            t_mom[keep_d],
-        )
+        rows = rows.keep(keep, keep_d)
 
 
-def _finished_rows(
-    last,
-    segs,
-    W,
-    GY,
-    set_h,
-    set_d,
-    l1_d,
-    l2_d,
-    *,
-    op,
-    ops,
-    xp,
-    dtype,
-    C_d,
-    yy_d,
-    f_d,
-    D_d,
-    positive,
-    thr_all,
-    step_rel,
-    step_abs,
-):
+def _gather_host(xp, W, mask, spare):
+    """The rows ``mask`` of ``W`` on the host, in float64.
+
+    They are gathered on the device into the first rows of ``spare`` (a
+    buffer whose contents are spent), so nothing is allocated there.
+    """
+    n = int(mask.sum())
+    xp.take(W, xp.asarray(np.flatnonzero(mask)), axis=0, out=spare[:n])
+    return _to_host(xp, spare[:n]).astype(np.float64)
+
+
+def _finished_rows(shared, rows, segs, W, GY, *, last):
     """The gap of every row and which rows stop now (see :func:`solve`).
 
     A row stops when its gap is certified and its coordinate steps are small
@@ -646,63 +687,32 @@ def _finished_rows(
     done : ndarray of shape (m,) of bool
     """
     for t, lo, hi in segs:
-        op.apply(t, W[lo:hi], GY[lo:hi])
-    g = _to_host(xp, ops.gap(GY, W, C_d, yy_d, set_d, l1_d, l2_d, f_d, positive))
-    thr = thr_all[set_h]
+        shared.op.apply(t, W[lo:hi], GY[lo:hi])
+    g = _to_host(shared.xp, shared.gap(GY, W, rows.set_d, rows.l1_d, rows.l2_d))
+    thr = shared.thr[rows.set_h]
     cand = np.ones(g.shape, dtype=bool) if last else g <= thr
-    exact = dtype == np.float64
+    exact = shared.dtype == np.float64
     done = cand.copy()
     if cand.any() and not (last and exact):
         g_c, dmax, wmax = _end_checks(
-            op,
-            W,
-            GY,
-            cand,
-            set_h,
-            C_d,
-            yy_d,
-            D_d,
-            set_d,
-            l1_d,
-            l2_d,
-            f_d,
-            positive,
-            ops,
-            recompute=not exact,
-            steps=not last,
+            shared, rows, W, GY, cand, recompute=not exact, steps=not last
         )
         if g_c is not None:
             g[cand] = g_c
         if not last:
-            done[cand] = (g[cand] <= thr[cand]) & (
-                dmax <= step_rel * wmax + step_abs[set_h[cand]]
-            )
+            floor = shared.step_abs[rows.set_h[cand]]
+            small = dmax <= shared.step_rel * wmax + floor
+            done[cand] = (g[cand] <= thr[cand]) & small
     return g, done
 
 
-def _end_checks(
-    op,
-    W,
-    GW,
-    cand,
-    set_h,
-    C_d,
-    yy_d,
-    D_d,
-    set_d,
-    l1_d,
-    l2_d,
-    f_d,
-    positive,
-    ops,
-    *,
-    recompute,
-    steps,
-):
+def _end_checks(shared, rows, W, GW, cand, *, recompute, steps):
     """Gaps and coordinate steps of the rows ``cand`` (certified by their gap).
 
     Parameters
     ----------
+    shared : _Shared
+    rows : _Rows
     W, GW : device arrays of shape (m, n_features)
         The iterates and ``G_s W`` (in the storage dtype).
     cand : ndarray of shape (m,) of bool
@@ -723,29 +733,26 @@ def _end_checks(
     Work is done one training set and at most :data:`CHECK_SLAB` elements at
     a time, so the float64 temporaries stay small whatever the batch.
     """
-    xp = ops.xp
-    rows = np.flatnonzero(cand)
-    k, p = rows.size, W.shape[1]
-    rows_d = xp.asarray(rows)
+    xp = shared.xp
+    picked = np.flatnonzero(cand)
+    k, p = picked.size, W.shape[1]
+    picked_d = xp.asarray(picked)
     out = xp.zeros((3, k), dtype=np.float64)  # gap, dmax, wmax: one transfer
     slab = max(1, CHECK_SLAB // max(p, 1))
-    for t, lo, hi in _segments(set_h[rows]):
+    for t, lo, hi in _segments(rows.set_h[picked]):
         for a in range(lo, hi, slab):
             b = min(a + slab, hi)
-            r_d = rows_d[a:b]
+            r_d = picked_d[a:b]
             w = W[r_d]
+            l1, l2 = rows.l1_d[r_d], rows.l2_d[r_d]
             if recompute:
                 w = w.astype(np.float64)
-                gw = op.apply64(t, w)
-                out[0, a:b] = ops.gap(
-                    gw, w, C_d, yy_d, set_d[r_d], l1_d[r_d], l2_d[r_d], f_d, positive
-                )
+                gw = shared.op.apply64(t, w)
+                out[0, a:b] = shared.gap(gw, w, rows.set_d[r_d], l1, l2)
             elif steps:
                 gw = GW[r_d]
             if steps:
-                out[1:, a:b] = _jacobi_steps(
-                    w, gw, C_d[t], D_d[t], l1_d[r_d], l2_d[r_d], f_d, positive, xp
-                )
+                out[1:, a:b] = shared.coordinate_steps(t, w, gw, l1, l2)
     gap, dmax, wmax = _to_host(xp, out)
     return (gap if recompute else None), dmax, wmax
 
@@ -783,36 +790,20 @@ def _jacobi_steps(w, gw, c, d, l1, l2, f, positive, xp):
     return xp.stack((step.max(axis=1), xp.abs(w).max(axis=1)))
 
 
-def solve_paths_with(
-    ops,
-    batch,
-    alphas,
-    l1_ratios,
-    penalty_factor,
-    *,
-    positive,
-    tol,
-    max_iter,
-    progress=None,
-    budget=None,
-):
+def solve_paths_with(ops, batch, alphas, l1_ratios, penalty_factor, **options):
     """The backend contract of ``solve_paths`` on top of :func:`solve`.
 
     Parameters
     ----------
     ops : object
         Kernel interface (``_twins.TwinOps`` on the CPU, CUDA kernels on GPU).
-    batch : GramBatch or ResidualBatch
-    alphas : ndarray of shape (n_l1_ratios, n_alphas)
-    l1_ratios : ndarray of shape (n_l1_ratios,)
-    penalty_factor : ndarray of shape (n_features,)
-    positive : bool
-    tol : float
-    max_iter : int
-    progress : callable, optional
-        Called with a number of finished (training set, l1_ratio) paths.
-    budget : int or None
-        Device bytes for the planner.
+    batch, alphas, l1_ratios, penalty_factor
+        As in ``Backend.solve_paths`` (:mod:`gpureg.backends._contract`).
+    **options
+        Its keywords ``positive``, ``tol``, ``max_iter`` and ``progress``
+        (called with a number of finished (training set, l1_ratio) paths),
+        and those of :func:`solve`: ``budget``, the device bytes for the
+        planner, and ``check_every``.
 
     Returns
     -------
@@ -831,6 +822,7 @@ def solve_paths_with(
         if isinstance(batch, GramBatch)
         else DesignOperator(batch, xp)
     )
+    progress = options.pop("progress", None)
     report = None
     if progress is not None:
         state = {"fits": 0, "paths": 0}
@@ -848,12 +840,9 @@ def solve_paths_with(
         batch.stats.yy,
         problems,
         penalty_factor,
-        positive=positive,
-        tol=tol,
-        max_iter=max_iter,
         ops=ops,
-        budget=budget,
         progress=report,
+        **options,
     )
     return PathSolution(
         coef=coef.reshape(n_sets, n_l1, n_alphas, p),
