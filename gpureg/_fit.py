@@ -193,7 +193,7 @@ def fit_grid(
         dual_gap=res.dual_gap,
         gap_tol=gap_tol,
         n_iter=res.n_iter,
-        mse_path=None if scorer is None else scorer.mse,
+        cv_path=None if scorer is None else scorer.mse,
         n_samples=n_samples,
         n_features=n_features,
         backend=name,
@@ -311,30 +311,25 @@ fit_intercept, standardize, positive, tol, max_iter, dtype, backend, progress
     )
 
     n_alphas = grid.shape[1]
-    closed = (l1_ratios == 0) & (not positive)
-    dual_gap = np.full((n_sets, n_l1, n_alphas), np.inf)
-    n_iter = np.zeros((n_sets, n_l1, n_alphas), dtype=np.int64)
     coef_full = np.zeros((n_l1, n_alphas, n_features))
     bar = progress_bar(progress, n_sets * n_l1)
     update = None if bar is None else bar.update
+    job = _GridJob(
+        engine,
+        batch,
+        grid,
+        l1_ratios,
+        penalty_factor,
+        dict(positive=positive, tol=tol, max_iter=max_iter, progress=update),
+        dual_gap=np.full((n_sets, n_l1, n_alphas), np.inf),
+        n_iter=np.zeros((n_sets, n_l1, n_alphas), dtype=np.int64),
+        timings=timings,
+        whole=len(plan.chunks) == 1,
+    )
     for sets, ls in plan.chunks:
         check_stop()
         t_ids = range(*sets.indices(n_sets))
-        coef = _solve_chunk(
-            engine,
-            batch,
-            sets,
-            ls,
-            grid,
-            l1_ratios,
-            closed,
-            penalty_factor,
-            dict(positive=positive, tol=tol, max_iter=max_iter, progress=update),
-            dual_gap,
-            n_iter,
-            timings,
-            whole=len(plan.chunks) == 1,
-        )
+        coef = _solve_chunk(job, sets, ls)
         t0 = time.perf_counter()
         for j, t in enumerate(t_ids):
             if t == n_sets - 1:
@@ -348,8 +343,8 @@ fit_intercept, standardize, positive, tol, max_iter, dtype, backend, progress
         bar.close()
     return GridSolution(
         coef=coef_full,
-        dual_gap=dual_gap,
-        n_iter=n_iter,
+        dual_gap=job.dual_gap,
+        n_iter=job.n_iter,
         batch=batch,
         alphas=grid,
         mode=plan.mode,
@@ -391,42 +386,70 @@ def _alpha_paths(c_full, l1_ratios, alphas, eps, penalty_factor, positive):
     )
 
 
-def _solve_chunk(
-    engine,
-    batch,
-    sets,
-    ls,
-    grid,
-    l1_ratios,
-    closed,
-    penalty_factor,
-    solver_kw,
-    dual_gap,
-    n_iter,
-    timings,
-    *,
-    whole,
-):
+@dataclass
+class _GridJob:
+    """What every chunk of :func:`solve_grid` shares (built once).
+
+    Attributes
+    ----------
+    engine : module
+        The backend.
+    batch : GramBatch or ResidualBatch
+        Every training set's problems.
+    alphas : ndarray of shape (n_l1_ratios, n_alphas)
+    l1_ratios : ndarray of shape (n_l1_ratios,)
+    penalty_factor : ndarray of shape (n_features,)
+    solver_kw : dict
+        The keywords of ``engine.solve_paths`` (``positive``, ``tol``,
+        ``max_iter``, ``progress``).
+    dual_gap, n_iter : ndarray of shape (n_sets, n_l1_ratios, n_alphas)
+        Of every fit of the grid, filled chunk by chunk.
+    timings : dict
+        Where the ``"solve"`` and ``"ridge"`` seconds add up.
+    whole : bool
+        One chunk holds the whole grid: solve ``batch`` itself, not a subset.
+    """
+
+    engine: object
+    batch: object
+    alphas: np.ndarray
+    l1_ratios: np.ndarray
+    penalty_factor: np.ndarray
+    solver_kw: dict
+    dual_gap: np.ndarray
+    n_iter: np.ndarray
+    timings: dict
+    whole: bool
+
+    @property
+    def closed(self) -> np.ndarray:
+        """Which l1_ratios are solved in closed form (Ridge, unconstrained)."""
+        return (self.l1_ratios == 0) & (not self.solver_kw["positive"])
+
+
+def _solve_chunk(job: _GridJob, sets: slice, ls: np.ndarray) -> np.ndarray:
     """Solve the paths of training sets ``sets`` × l1_ratios ``ls``.
 
     Coordinate descent (the backend) for the l1_ratios that need it, the
     closed form for Ridge ones; gaps and iteration counts go into
-    ``dual_gap`` and ``n_iter`` (full-grid arrays).
+    ``job.dual_gap`` and ``job.n_iter``.
 
     Returns
     -------
     ndarray of shape (n_chunk_sets, ls.size, n_alphas, n_features)
         Solver-scale coefficients, the caller's to keep or overwrite.
     """
+    batch, grid, penalty_factor = job.batch, job.alphas, job.penalty_factor
+    dual_gap, n_iter, timings = job.dual_gap, job.n_iter, job.timings
     n_alphas, p = grid.shape[1], batch.n_features
-    sub = batch if whole else batch.subset(sets)
+    sub = batch if job.whole else batch.subset(sets)
     t_ids = range(*sets.indices(batch.stats.n_sets))
-    cd = ~closed[ls]
+    cd = ~job.closed[ls]
     t1 = time.perf_counter()
     coef = None
     if cd.any():
-        part = engine.solve_paths(
-            sub, grid[ls[cd]], l1_ratios[ls[cd]], penalty_factor, **solver_kw
+        part = job.engine.solve_paths(
+            sub, grid[ls[cd]], job.l1_ratios[ls[cd]], penalty_factor, **job.solver_kw
         )
         dual_gap[sets, ls[cd]] = part.dual_gap
         n_iter[sets, ls[cd]] = part.n_iter
@@ -439,7 +462,7 @@ def _solve_chunk(
         coef = full
     t2 = time.perf_counter()
     timings["solve"] += t2 - t1
-    update = solver_kw["progress"]
+    update = job.solver_kw["progress"]
     for i in np.flatnonzero(~cd):  # Ridge paths: closed form
         check_stop()
         il = ls[i]

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._measures import GREATER_IS_BETTER
 from ._scoring import mean_and_se, one_se_index
 
 
@@ -31,15 +32,16 @@ class GridResult:
         Certification threshold of each training set: ``tol * Σ s ỹ² / n_w``.
     n_iter : ndarray of shape (n_folds + 1, n_l1_ratios, n_alphas)
         Coordinate-descent epochs of every fit (0 for closed-form Ridge fits).
-    mse_path : ndarray of shape (n_l1_ratios, n_alphas, n_folds) or None
-        Held-out (weighted) mean squared error; None without CV.
-    mse_mean, mse_se : ndarray of shape (n_l1_ratios, n_alphas) or None
+    cv_path : ndarray of shape (n_l1_ratios, n_alphas, n_folds) or None
+        Held-out (weighted) CV measure of every fold fit (see ``measure``);
+        None without CV.
+    cv_mean, cv_se : ndarray of shape (n_l1_ratios, n_alphas) or None
         Mean over folds and its standard error ``std(ddof=1) / sqrt(n_folds)``.
     alpha_, l1_ratio_ : float or None
-        The grid point of least mean CV error.
+        The grid point of best mean CV measure (least error, greatest AUC).
     alpha_1se_ : float or None
-        Largest alpha (for ``l1_ratio_``) whose mean error is within one
-        standard error of the minimum (glmnet's ``lambda.1se``).
+        Largest alpha (for ``l1_ratio_``) whose mean measure is within one
+        standard error of the best (glmnet's ``lambda.1se``).
     coef_, intercept_ : ndarray of shape (n_features,), float or None
         The full-data fit at ``(alpha_, l1_ratio_)``.
     n_samples, n_features, n_folds : int
@@ -51,6 +53,18 @@ class GridResult:
         Wall seconds of each phase: ``gram`` (per-training-set Gram matrices
         or statistics, on the host), ``prepare`` (the rest of the planning),
         ``solve``, ``ridge``, ``score``, ``total``.
+    family : {'gaussian', 'binomial'}
+    measure : {'mse', 'deviance', 'misclassification', 'auc'}
+        What ``cv_path`` holds: ``'mse'`` for the Gaussian family.
+    classes : ndarray of shape (2,) or None
+        The binomial family's labels (``classes[1]`` is the modelled class).
+    path_stop : ndarray of shape (n_folds + 1, n_l1_ratios) or None
+        Binomial family: index of the first alpha each path did not solve
+        because the fit already explained 99.9% of the null deviance (the
+        later alphas keep that fit); ``n_alphas`` for a complete path.
+    mse_path, mse_mean, mse_se
+        ``cv_path``, ``cv_mean``, ``cv_se`` under scikit-learn's names (the
+        Gaussian family; None for another measure).
     """
 
     alphas: np.ndarray
@@ -60,15 +74,19 @@ class GridResult:
     dual_gap: np.ndarray
     gap_tol: np.ndarray
     n_iter: np.ndarray
-    mse_path: np.ndarray | None
+    cv_path: np.ndarray | None
     n_samples: int
     n_features: int
     backend: str
     mode: str
     dtype: np.dtype
     timings: dict = field(default_factory=dict)
-    mse_mean: np.ndarray | None = None
-    mse_se: np.ndarray | None = None
+    family: str = "gaussian"
+    measure: str = "mse"
+    classes: np.ndarray | None = None
+    path_stop: np.ndarray | None = None
+    cv_mean: np.ndarray | None = None
+    cv_se: np.ndarray | None = None
     alpha_: float | None = None
     l1_ratio_: float | None = None
     alpha_1se_: float | None = None
@@ -76,18 +94,38 @@ class GridResult:
     index_1se_: tuple | None = None
 
     def __post_init__(self):
-        if self.mse_path is None:
+        if self.cv_path is None:
             return
-        self.mse_mean, self.mse_se = mean_and_se(self.mse_path)
-        l_best, a_best = np.unravel_index(np.argmin(self.mse_mean), self.mse_mean.shape)
+        self.cv_mean, self.cv_se = mean_and_se(self.cv_path)
+        greater = GREATER_IS_BETTER.get(self.measure, False)
+        pick = np.argmax if greater else np.argmin
+        l_best, a_best = np.unravel_index(pick(self.cv_mean), self.cv_mean.shape)
         self.best_index_ = (int(l_best), int(a_best))
         self.alpha_ = float(self.alphas[l_best, a_best])
         self.l1_ratio_ = float(self.l1_ratios[l_best])
         _, a_1se = one_se_index(
-            self.mse_mean[l_best], self.mse_se[l_best], self.alphas[l_best]
+            self.cv_mean[l_best],
+            self.cv_se[l_best],
+            self.alphas[l_best],
+            greater_is_better=greater,
         )
         self.index_1se_ = (int(l_best), a_1se)
         self.alpha_1se_ = float(self.alphas[l_best, a_1se])
+
+    @property
+    def mse_path(self) -> np.ndarray | None:
+        """``cv_path`` when it holds mean squared errors (else None)."""
+        return self.cv_path if self.measure == "mse" else None
+
+    @property
+    def mse_mean(self) -> np.ndarray | None:
+        """``cv_mean`` when it holds mean squared errors (else None)."""
+        return self.cv_mean if self.measure == "mse" else None
+
+    @property
+    def mse_se(self) -> np.ndarray | None:
+        """``cv_se`` when it holds mean squared errors (else None)."""
+        return self.cv_se if self.measure == "mse" else None
 
     @property
     def n_folds(self) -> int:
@@ -118,32 +156,55 @@ class GridResult:
             return None
         return float(self.intercept_path[self.best_index_])
 
-    def predict(
-        self, X, l1_ratio_index: int | None = None, alpha_index: int | None = None
-    ) -> np.ndarray:
+    def predict(self, X, index: tuple[int, int] | None = None) -> np.ndarray:
         """Predict with one full-data fit (the CV optimum by default).
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-        l1_ratio_index, alpha_index : int, optional
-            Grid point; default the CV optimum ``best_index_``.
+        index : (int, int), optional
+            Grid point ``(l1_ratio_index, alpha_index)``; default the CV
+            optimum ``best_index_`` (``index_1se_`` is the one-SE choice).
 
         Returns
         -------
         ndarray of shape (n_samples,)
+            The fitted values; for the binomial family the predicted class
+            (``classes[1]`` where the decision function is positive).
         """
-        if l1_ratio_index is None or alpha_index is None:
+        z = self.decision_function(X, index)
+        if self.family == "binomial":
+            return self.classes[(z > 0).astype(np.intp)]
+        return z
+
+    def predict_proba(self, X, index: tuple[int, int] | None = None) -> np.ndarray:
+        """Class probabilities of a binomial fit, columns in ``classes`` order.
+
+        Returns an ndarray of shape (n_samples, 2); ``X`` and ``index`` are
+        as in :meth:`predict`.
+        """
+        if self.family != "binomial":
+            raise AttributeError("predict_proba is for the binomial family.")
+        p1 = np.exp(-np.logaddexp(0.0, -self.decision_function(X, index)))
+        return np.stack([1.0 - p1, p1], axis=1)
+
+    def decision_function(self, X, index: tuple[int, int] | None = None) -> np.ndarray:
+        """The linear predictor ``X w + b``, shape (n_samples,), of one fit.
+
+        ``X`` and ``index`` are as in :meth:`predict`.
+        """
+        if index is None:
             if self.best_index_ is None:
-                raise ValueError("no CV optimum: pass l1_ratio_index and alpha_index.")
-            l1_ratio_index, alpha_index = self.best_index_
+                raise ValueError(
+                    "no CV optimum: pass index=(l1_ratio_index, alpha_index)."
+                )
+            index = self.best_index_
         X = np.asarray(X)
         if X.ndim != 2 or X.shape[1] != self.n_features:
             raise ValueError(
                 f"X must have shape (n_samples, {self.n_features}), got {X.shape}."
             )
-        coef = self.coef_path[l1_ratio_index, alpha_index]
-        return X @ coef + self.intercept_path[l1_ratio_index, alpha_index]
+        return X @ self.coef_path[index] + self.intercept_path[index]
 
     def to_frame(self):
         """One row per grid point: alpha, l1_ratio, CV scores, sparsity, certificate.
@@ -153,7 +214,8 @@ class GridResult:
         pandas.DataFrame
             Columns ``l1_ratio, alpha, mse_mean, mse_se, mse_fold_0 … ,
             n_nonzero, dual_gap, n_iter, converged`` (the last three for the
-            full-data fit); ``n_l1_ratios * n_alphas`` rows.
+            full-data fit; ``mse`` is the ``measure``, e.g. ``deviance_mean``
+            for the binomial family); ``n_l1_ratios * n_alphas`` rows.
         """
         try:
             import pandas as pd
@@ -164,11 +226,12 @@ class GridResult:
             "l1_ratio": np.repeat(self.l1_ratios, n_alphas),
             "alpha": self.alphas.ravel(),
         }
-        if self.mse_path is not None:
-            cols["mse_mean"] = self.mse_mean.ravel()
-            cols["mse_se"] = self.mse_se.ravel()
+        if self.cv_path is not None:
+            m = self.measure
+            cols[f"{m}_mean"] = self.cv_mean.ravel()
+            cols[f"{m}_se"] = self.cv_se.ravel()
             for k in range(self.n_folds):
-                cols[f"mse_fold_{k}"] = self.mse_path[..., k].ravel()
+                cols[f"{m}_fold_{k}"] = self.cv_path[..., k].ravel()
         cols["n_nonzero"] = np.count_nonzero(self.coef_path, axis=-1).ravel()
         cols["dual_gap"] = self.dual_gap[-1].ravel()
         cols["n_iter"] = self.n_iter[-1].ravel()
@@ -204,24 +267,26 @@ class GridResult:
             f"worst gap/tol = {self._worst_gap_ratio():.4f}"
             f"; time {self.timings.get('total', float('nan')):.3f} s",
         ]
-        if self.mse_path is None:
+        if self.cv_path is None:
             return "\n".join(lines)
+        m, mean, se = self.measure, self.cv_mean, self.cv_se
         lines.append(
             f"best: alpha_={self.alpha_:.6g}, l1_ratio_={self.l1_ratio_:g}, "
-            f"CV MSE={self.mse_mean[self.best_index_]:.6g} "
-            f"± {self.mse_se[self.best_index_]:.3g}; alpha_1se_={self.alpha_1se_:.6g}"
+            f"CV {m}={mean[self.best_index_]:.6g} "
+            f"± {se[self.best_index_]:.3g}; alpha_1se_={self.alpha_1se_:.6g}"
         )
-        order = np.argsort(self.mse_mean, axis=None)[:max_rows]
+        key = -mean if GREATER_IS_BETTER.get(m, False) else mean
+        order = np.argsort(key, axis=None)[:max_rows]
         lines.append(
-            f"{'l1_ratio':>8} {'alpha':>12} {'mse_mean':>12} {'mse_se':>10}"
+            f"{'l1_ratio':>8} {'alpha':>12} {m + '_mean':>12} {m + '_se':>10}"
             f" {'nonzero':>7}"
         )
         for flat in order:
-            il, ia = np.unravel_index(flat, self.mse_mean.shape)
+            il, ia = np.unravel_index(flat, mean.shape)
             nnz = np.count_nonzero(self.coef_path[il, ia])
             lines.append(
                 f"{self.l1_ratios[il]:>8g} {self.alphas[il, ia]:>12.6g} "
-                f"{self.mse_mean[il, ia]:>12.6g} {self.mse_se[il, ia]:>10.4g} "
+                f"{mean[il, ia]:>12.6g} {se[il, ia]:>10.4g} "
                 f"{nnz:>7d}"
             )
         return "\n".join(lines)
