@@ -58,3 +58,20 @@ def alpha_grid(a_max: float, n_alphas: int, eps: float) -> np.ndarray:
     if a_max <= np.finfo(np.float64).resolution:
         return np.full(n_alphas, np.finfo(np.float64).resolution)
     return np.geomspace(a_max, a_max * eps, num=n_alphas)
+
+
+def alpha_paths(c_full, l1_ratios, alphas, eps, penalty_factor, positive):
+    """The alpha path of every l1_ratio, shape ``(n_l1_ratios, n_alphas)``.
+
+    ``c_full`` is :func:`alpha_max`'s ``c`` on the full data.  ``alphas``
+    an int: that many alphas from each l1_ratio's ``alpha_max`` down to
+    ``eps`` times it; an array: the same alphas for every row.
+    """
+    if not isinstance(alphas, int):
+        return np.tile(alphas, (l1_ratios.size, 1))
+    return np.stack(
+        [
+            alpha_grid(alpha_max(c_full, rho, penalty_factor, positive), alphas, eps)
+            for rho in l1_ratios
+        ]
+    )

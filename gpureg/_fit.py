@@ -7,21 +7,20 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
-from sklearn.exceptions import ConvergenceWarning
 
 from . import _validation as v
-from ._alphas import alpha_grid, alpha_max
-from ._batch import (
-    training_weights,
-)
+from ._alphas import alpha_paths
+from ._batch import training_weights
+from ._binomial import binomial_backend, check_measure, encode_labels, fit_binomial_grid
 from ._folds import make_folds
-from ._interrupt import check_stop, interruptible, warn
+from ._interrupt import check_stop, interruptible
 from ._memory import memory_budget, plan_grid
 from ._penalty import duality_gap
 from ._progress import progress_bar
-from ._result import GridResult
+from ._result import GridResult, warn_uncertified
 from ._ridge import ridge_paths
 from ._scoring import FoldScorer
+from ._spec import GridSpec, check_family
 from .backends import get_backend, resolve_backend
 
 
@@ -46,6 +45,8 @@ def fit_grid(
     progress: bool = False,
     groups: ArrayLike | None = None,
     memory_limit: int | str | None = None,
+    family: str = "gaussian",
+    measure: str | None = None,
 ) -> GridResult:
     r"""Fit every alpha × l1_ratio × CV-fold elastic net at once.
 
@@ -60,11 +61,21 @@ def fit_grid(
     ``Loss + λ(α‖β‖₁ + (1-α)‖β‖₂²)`` maps to ``alpha = λ`` and
     ``l1_ratio = α`` with the L2 term halved.
 
+    With ``family="binomial"`` (two classes, ``y_i ∈ {0, 1}`` with 1 =
+    ``classes[1]``) the loss is glmnet's mean log-loss::
+
+        min_{w, b}  1/n_w Σ_i s_i [log(1 + e^{z_i}) - y_i z_i] + (same penalty),
+                    z_i = b + x_iᵀ w
+
+    which is scikit-learn's ``LogisticRegression`` objective divided by
+    ``C n_w`` (``C = 1 / (n_w alpha)``) and glmnet's with ``lambda = alpha``.
+
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
         numpy, pandas or CuPy; never modified.
     y : array-like of shape (n_samples,)
+        Numbers; for the binomial family any two labels.
     l1_ratio : float or array-like of shape (n_l1_ratios,), default=0.5
         Values in [0, 1].
     alphas : int or array-like of shape (n_alphas,), default=100
@@ -92,7 +103,8 @@ def fit_grid(
         ``l1_ratio=0``).
     tol : float, default=1e-4
         A fit is certified when its duality gap is at most
-        ``tol * Σ s_i ỹ_i² / n_w`` (scikit-learn's criterion).
+        ``tol * Σ s_i ỹ_i² / n_w`` (scikit-learn's criterion); for the
+        binomial family ``tol`` times the null model's mean log-loss.
     max_iter : int, default=1000
         Maximum coordinate-descent epochs per fit.
     dtype : {None, 'float32', 'float64'}, default=None
@@ -111,6 +123,13 @@ def fit_grid(
         grid is solved in chunks of (training set × l1_ratio) paths, each
         scored and dropped, so that it fits; results do not depend on the
         chunking.
+    family : {'gaussian', 'binomial'}, default='gaussian'
+        The loss: squared error, or the logistic log-loss of two classes
+        (CPU only for now: ``backend='auto'`` runs it on the CPU).
+    measure : {None, 'mse', 'deviance', 'misclassification', 'auc'}, default=None
+        The CV measure in ``cv_path``: ``'mse'`` for the Gaussian family;
+        ``'deviance'`` (default), ``'misclassification'`` or ``'auc'`` for
+        the binomial one, weighted by ``sample_weight``.
 
     Returns
     -------
@@ -141,41 +160,37 @@ def fit_grid(
     ((2, 20, 30), (2, 20, 5))
     """
     t_start = time.perf_counter()
+    family = check_family(family)
+    measure = check_measure(measure, family)
     X_device = X if v.is_device_array(X) else None  # reused by the GPU backend
+    classes = None
+    if family == "binomial":
+        y, classes = encode_labels(y)
+        backend = binomial_backend(backend)
     X, y, dt = v.check_X_y(X, y, dtype)
     n_samples, n_features = X.shape
     sw = v.check_sample_weight(sample_weight, n_samples)
-    f = v.check_penalty_factor(penalty_factor, n_features)
-    rhos = v.check_l1_ratios(l1_ratio)
-    eps = v.check_eps(eps)
-    alphas = v.check_alphas(alphas)
-    tol = v.check_tol(tol)
-    max_iter = v.check_positive_int(max_iter, "max_iter")
-    name = resolve_backend(backend)
-    folds = make_folds(cv, n_samples, groups)
-
-    scorer = FoldScorer(X, y, sw, folds, rhos.size) if folds else None
-    res = solve_grid(
-        X,
-        y,
-        folds=folds,
+    spec = GridSpec(
         sample_weight=sw,
-        penalty_factor=f,
-        l1_ratios=rhos,
-        alphas=alphas,
-        eps=eps,
+        penalty_factor=v.check_penalty_factor(penalty_factor, n_features),
+        l1_ratios=v.check_l1_ratios(l1_ratio),
+        eps=v.check_eps(eps),
+        alphas=v.check_alphas(alphas),
+        tol=v.check_tol(tol),
+        max_iter=v.check_positive_int(max_iter, "max_iter"),
+        backend=resolve_backend(backend),
+        folds=make_folds(cv, n_samples, groups),
         fit_intercept=v.check_bool(fit_intercept, "fit_intercept"),
         standardize=v.check_bool(standardize, "standardize"),
         positive=v.check_bool(positive, "positive"),
-        tol=tol,
-        max_iter=max_iter,
         dtype=dt,
-        backend=name,
-        progress=progress,
-        X_device=X_device,
         memory_limit=memory_limit,
-        on_fold=scorer,
     )
+    if family == "binomial":
+        return fit_binomial_grid(X, y, classes, spec, measure, progress)
+    folds, rhos, tol = spec.folds, spec.l1_ratios, spec.tol
+    scorer = FoldScorer(X, y, sw, folds, rhos.size) if folds else None
+    res = solve_grid(X, y, spec, progress=progress, X_device=X_device, on_fold=scorer)
     stats = res.batch.stats
     # in place: the full-data path is ours
     coef = np.divide(res.coef, stats.x_scale[-1], out=res.coef)
@@ -196,7 +211,7 @@ def fit_grid(
         cv_path=None if scorer is None else scorer.mse,
         n_samples=n_samples,
         n_features=n_features,
-        backend=name,
+        backend=spec.backend,
         mode=res.mode,
         dtype=dt,
         timings=timings,
@@ -234,26 +249,7 @@ class GridSolution:
 
 
 def solve_grid(
-    X,
-    y,
-    *,
-    folds,
-    sample_weight,
-    penalty_factor,
-    l1_ratios,
-    alphas,
-    eps,
-    fit_intercept,
-    standardize,
-    positive,
-    tol,
-    max_iter,
-    dtype,
-    backend,
-    progress=False,
-    X_device=None,
-    memory_limit=None,
-    on_fold=None,
+    X, y, spec: GridSpec, *, progress=False, X_device=None, on_fold=None
 ) -> GridSolution:
     """Plan and solve a validated grid (shared by ``fit_grid`` and ``enet_path``).
 
@@ -264,14 +260,15 @@ def solve_grid(
 
     Parameters
     ----------
-    X, y, folds, sample_weight, penalty_factor, l1_ratios, alphas, eps, \
-fit_intercept, standardize, positive, tol, max_iter, dtype, backend, progress
-        Validated, as in :func:`fit_grid`.
+    X : ndarray of shape (n_samples, n_features)
+        Validated, in ``spec.dtype``.
+    y : ndarray of shape (n_samples,)
+    spec : GridSpec
+    progress : bool
+        As in :func:`fit_grid`.
     X_device : cupy.ndarray, optional
         The caller's CuPy array when X came as one: the GPU backend uses it
         instead of copying the host X back to the device.
-    memory_limit : int or str, optional
-        As in :func:`fit_grid`.
     on_fold : callable, optional
         ``on_fold(batch, t, ls, coef)`` with fold ``t``'s paths of the
         l1_ratios ``ls`` (int array), ``coef`` of shape
@@ -285,25 +282,30 @@ fit_intercept, standardize, positive, tol, max_iter, dtype, backend, progress
     timings = dict.fromkeys(("solve", "ridge", "score"), 0.0)
     t0 = time.perf_counter()
     n_samples, n_features = X.shape
-    n_sets, n_l1 = len(folds) + 1, l1_ratios.size
-    engine = get_backend(backend)
-    plan = _plan(X, folds, n_l1, alphas, dtype, memory_limit, engine)
-    W = training_weights(n_samples, folds, sample_weight)
+    n_sets, n_l1 = spec.n_sets, spec.l1_ratios.size
+    engine = get_backend(spec.backend)
+    plan = _plan(X, spec, engine)
+    W = training_weights(n_samples, spec.folds, spec.sample_weight)
     t_gram = time.perf_counter()
     batch = engine.build_batch(
         X,
         y,
         W,
         mode=plan.mode,
-        fit_intercept=fit_intercept,
-        standardize=standardize,
-        dtype=dtype,
+        fit_intercept=spec.fit_intercept,
+        standardize=spec.standardize,
+        dtype=spec.dtype,
         X_device=X_device,
         timings=timings,
     )
     timings["gram"] = time.perf_counter() - t_gram
-    grid = _alpha_paths(
-        batch.stats.c[-1], l1_ratios, alphas, eps, penalty_factor, positive
+    grid = alpha_paths(
+        batch.stats.c[-1],
+        spec.l1_ratios,
+        spec.alphas,
+        spec.eps,
+        spec.penalty_factor,
+        spec.positive,
     )
     timings["gram"] -= timings.get("transfer", 0.0)
     timings["prepare"] = (
@@ -318,9 +320,14 @@ fit_intercept, standardize, positive, tol, max_iter, dtype, backend, progress
         engine,
         batch,
         grid,
-        l1_ratios,
-        penalty_factor,
-        dict(positive=positive, tol=tol, max_iter=max_iter, progress=update),
+        spec.l1_ratios,
+        spec.penalty_factor,
+        dict(
+            positive=spec.positive,
+            tol=spec.tol,
+            max_iter=spec.max_iter,
+            progress=update,
+        ),
         dual_gap=np.full((n_sets, n_l1, n_alphas), np.inf),
         n_iter=np.zeros((n_sets, n_l1, n_alphas), dtype=np.int64),
         timings=timings,
@@ -353,36 +360,21 @@ fit_intercept, standardize, positive, tol, max_iter, dtype, backend, progress
     )
 
 
-def _plan(X, folds, n_l1, alphas, dtype, memory_limit, engine):
+def _plan(X, spec, engine):
     """The grid's memory plan (:func:`gpureg._memory.plan_grid`)."""
+    alphas = spec.alphas
     return plan_grid(
         n_samples=X.shape[0],
         n_features=X.shape[1],
-        n_sets=len(folds) + 1,
-        n_l1=n_l1,
+        n_sets=spec.n_sets,
+        n_l1=spec.l1_ratios.size,
         n_alphas=alphas if isinstance(alphas, int) else alphas.size,
-        itemsize=np.dtype(dtype).itemsize,
+        itemsize=np.dtype(spec.dtype).itemsize,
         x_is_float64=X.dtype == np.float64,
-        n_test=max((len(test) for _, test in folds), default=0),
-        budget=memory_budget(memory_limit),
+        n_test=max((len(test) for _, test in spec.folds), default=0),
+        budget=memory_budget(spec.memory_limit),
         # Grams built on a device are checked against the device's budget
         gram_budget=engine.memory_budget(),
-    )
-
-
-def _alpha_paths(c_full, l1_ratios, alphas, eps, penalty_factor, positive):
-    """The alpha path of every l1_ratio, ``(n_l1_ratios, n_alphas)``.
-
-    An int: that many alphas from each l1_ratio's ``alpha_max`` (on the full
-    data) down to ``eps`` times it; an array: the same alphas for every row.
-    """
-    if not isinstance(alphas, int):
-        return np.tile(alphas, (l1_ratios.size, 1))
-    return np.stack(
-        [
-            alpha_grid(alpha_max(c_full, rho, penalty_factor, positive), alphas, eps)
-            for rho in l1_ratios
-        ]
     )
 
 
@@ -482,20 +474,3 @@ def _solve_chunk(job: _GridJob, sets: slice, ls: np.ndarray) -> np.ndarray:
             update(len(t_ids))
     timings["ridge"] += time.perf_counter() - t2
     return coef
-
-
-def warn_uncertified(dual_gap, gap_tol, tol):
-    """One ``ConvergenceWarning`` for all fits whose gap exceeds its threshold."""
-    bad = dual_gap > gap_tol[:, None, None]
-    n_bad = int(bad.sum())
-    if n_bad == 0:
-        return
-    worst = float(
-        np.max(dual_gap / np.maximum(gap_tol, np.finfo(float).tiny)[:, None, None])
-    )
-    warn(
-        f"{n_bad:,} of {dual_gap.size:,} fits did not reach tol={tol:g}; worst "
-        f"gap is {worst:.3g} × its threshold (tol · Σ s ỹ² / n_w). Increase "
-        "max_iter, loosen tol, or use float64.",
-        ConvergenceWarning,
-    )

@@ -7,8 +7,10 @@ from typing import Any
 from numpy.typing import ArrayLike
 
 from . import _validation as v
-from ._fit import solve_grid, warn_uncertified
+from ._fit import solve_grid
 from ._interrupt import interruptible, warn
+from ._result import warn_uncertified
+from ._spec import GridSpec
 from .backends import resolve_backend
 
 _PARAMS = {
@@ -113,9 +115,7 @@ def enet_path(
         raise ValueError("enet_path takes a single l1_ratio; use fit_grid for several.")
     tol = v.check_tol(params.get("tol", 1e-4))
     max_iter = v.check_positive_int(params.get("max_iter", 1000), "max_iter")
-    res = solve_grid(
-        X,
-        y,
+    spec = GridSpec(
         folds=[],
         sample_weight=sw,
         penalty_factor=f,
@@ -131,6 +131,7 @@ def enet_path(
         backend=resolve_backend(params.get("backend", "auto")),
         memory_limit=params.get("memory_limit"),
     )
+    res = solve_grid(X, y, spec)
     warn_uncertified(res.dual_gap, tol * res.batch.stats.yy, tol)
     # no intercept, no standardization: the solver's scale is X's
     coefs = res.coef[0].T.astype(dt)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._interrupt import warn
 from ._measures import GREATER_IS_BETTER
 from ._scoring import mean_and_se, one_se_index
 
@@ -308,3 +309,25 @@ class GridResult:
         from .plotting import plot_cv_heatmap
 
         return plot_cv_heatmap(self, **kw)
+
+
+def warn_uncertified(dual_gap, gap_tol, tol, scale="Σ s ỹ² / n_w"):
+    """One ``ConvergenceWarning`` for all fits whose gap exceeds its threshold.
+
+    ``gap_tol`` is ``tol`` times ``scale`` (named in the message) per set.
+    """
+    from sklearn.exceptions import ConvergenceWarning  # not at import time
+
+    bad = dual_gap > gap_tol[:, None, None]
+    n_bad = int(bad.sum())
+    if n_bad == 0:
+        return
+    worst = float(
+        np.max(dual_gap / np.maximum(gap_tol, np.finfo(float).tiny)[:, None, None])
+    )
+    warn(
+        f"{n_bad:,} of {dual_gap.size:,} fits did not reach tol={tol:g}; worst "
+        f"gap is {worst:.3g} × its threshold (tol · {scale}). Increase "
+        "max_iter, loosen tol, or use float64.",
+        ConvergenceWarning,
+    )

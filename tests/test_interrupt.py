@@ -143,12 +143,13 @@ def test_the_compiled_solver_returns_at_the_stop_flag():
 def test_a_raised_flag_stops_the_backends(backend):
     from gpureg._fit import solve_grid
     from gpureg._folds import make_folds
+    from gpureg._spec import GridSpec
 
     rng = np.random.default_rng(0)
     X = rng.standard_normal((40, 6))
     y = X[:, 0] + rng.standard_normal(40)
     flag = np.ones(1, np.int64)
-    kw = dict(
+    spec = GridSpec(
         folds=make_folds(3, 40, None),
         sample_weight=None,
         penalty_factor=np.ones(6),
@@ -166,10 +167,10 @@ def test_a_raised_flag_stops_the_backends(backend):
     token = _interrupt._STOP.set(flag)
     try:
         with pytest.raises(CallInterruptedError):
-            solve_grid(X, y, **kw)
+            solve_grid(X, y, spec)
     finally:
         _interrupt._STOP.reset(token)
-    solve_grid(X, y, **kw)  # outside the call, the flag is never up
+    solve_grid(X, y, spec)  # outside the call, the flag is never up
 
 
 def test_interruptible_passes_results_errors_and_the_callers_state():

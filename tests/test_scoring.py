@@ -9,6 +9,7 @@ from gpureg._batch import to_original_scale
 from gpureg._fit import solve_grid
 from gpureg._folds import make_folds
 from gpureg._scoring import cv_mse
+from gpureg._spec import GridSpec
 
 
 def _direct_and_blocked(X, y, sw, cv, **kw):
@@ -19,9 +20,7 @@ def _direct_and_blocked(X, y, sw, cv, **kw):
     def keep(batch, t, ls, coef):
         fold_coef[t] = coef.copy()
 
-    res = solve_grid(
-        X,
-        y,
+    spec = GridSpec(
         folds=folds,
         sample_weight=sw,
         penalty_factor=f,
@@ -33,9 +32,9 @@ def _direct_and_blocked(X, y, sw, cv, **kw):
         max_iter=5000,
         dtype=np.dtype(np.float64),
         backend="cpu",
-        on_fold=keep,
         **kw,
     )
+    res = solve_grid(X, y, spec, on_fold=keep)
     assert res.mode == "gram"
     coef_s = np.stack([fold_coef[k] for k in range(len(folds))] + [res.coef])
     coef, icpt = to_original_scale(coef_s, res.batch.stats)
