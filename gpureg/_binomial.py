@@ -1,0 +1,270 @@
+"""The binomial (logistic) family of ``fit_grid``: labels, grid, solve, score.
+
+For each fit, with ``n_w = Σ s_i`` over its training rows and ``y_i ∈ {0, 1}``
+(1 = ``classes[1]``)::
+
+    min_{w, b}  1/n_w Σ_i s_i [log(1 + e^{z_i}) - y_i z_i]
+                + alpha * (l1_ratio ‖w‖₁ + (1 - l1_ratio) / 2 ‖w‖²),   z = X w + b
+
+(glmnet's objective; scikit-learn's ``LogisticRegression`` minimizes it times
+``1 / alpha`` with ``C = 1 / (n_w alpha)``; glmnet's ``lambda`` is ``alpha``).
+The paths are solved by :mod:`gpureg.backends._numba_binomial`.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+
+from . import _validation as v
+from ._alphas import alpha_paths
+from ._batch import build_residual_batch, training_weights
+from ._datafit import Logistic
+from ._interrupt import check_stop
+from ._measures import MEASURES, binomial_measure
+from ._memory import format_bytes, require
+from ._progress import progress_bar
+from ._result import GridResult, warn_uncertified
+
+
+def encode_labels(y):
+    """Two-class labels as 0/1 floats, and the classes (scikit-learn's order).
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        Any two distinct labels (numbers, strings, booleans).
+
+    Returns
+    -------
+    y01 : ndarray of shape (n_samples,)
+        1.0 where ``y == classes[1]``.
+    classes : ndarray of shape (2,)
+        Sorted, as ``np.unique``.
+    """
+    y = v.as_host_array(y, "y")
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise ValueError(
+            f"y must be 1-D of shape (n_samples,) for the binomial family, got "
+            f"shape {y.shape}."
+        )
+    if y.dtype.kind == "f" and not np.isfinite(y).all():
+        raise ValueError("y contains NaN or Inf; the binomial family needs labels.")
+    classes = np.unique(y)
+    if classes.size != 2:
+        raise ValueError(
+            f"the binomial family needs exactly 2 classes in y, got {classes.size}"
+            + (f": {classes[:10].tolist()}" if classes.size else "")
+            + "."
+        )
+    return (y == classes[1]).astype(np.float64), classes
+
+
+def check_measure(measure, family):
+    """The CV measure of ``family`` (None: the family's default)."""
+    if family == "gaussian":
+        if measure not in (None, "mse"):
+            raise ValueError(
+                f"measure for the gaussian family must be 'mse', got {measure!r}."
+            )
+        return "mse"
+    if measure is None:
+        return "deviance"
+    if measure not in MEASURES:
+        raise ValueError(f"measure must be one of {MEASURES}, got {measure!r}.")
+    return measure
+
+
+def _set_parameters(batch, y01, W, f, fit_intercept):
+    """Per training set: null intercept, the penalty weights ``f σ`` and ``f σ²``.
+
+    Constant columns (``hdiag == 0``) are marked by a negative first weight.
+    """
+    stats = batch.stats
+    live = batch.hdiag > 0
+    scale = stats.x_scale
+    A1 = np.where(live, f * scale, -1.0)
+    B2 = np.where(live, f * scale * scale, 0.0)
+    mean = (W @ y01) / W.sum(axis=1)
+    if np.any((mean <= 0.0) | (mean >= 1.0)):
+        t = int(np.flatnonzero((mean <= 0.0) | (mean >= 1.0))[0])
+        where = (
+            "the full data" if t == W.shape[0] - 1 else f"the training set of fold {t}"
+        )
+        raise ValueError(
+            f"{where} holds only one class (weighted); use stratified folds "
+            "(StratifiedKFold) or fewer folds."
+        )
+    B0 = np.log(mean) - np.log1p(-mean) if fit_intercept else np.zeros_like(mean)
+    return B0, A1, B2
+
+
+def _grid(X, y01, batch, B0, spec):
+    """The alphas of every l1_ratio, shape ``(n_l1, n_alphas)`` (full data's top)."""
+    p0 = 1.0 / (1.0 + np.exp(-B0[-1]))
+    scale = np.where(batch.hdiag[-1] > 0, batch.stats.x_scale[-1], np.inf)
+    c = (batch.sw[-1] * (y01 - p0)) @ X / scale  # null model's correlation
+    return alpha_paths(
+        c, spec.l1_ratios, spec.alphas, spec.eps, spec.penalty_factor, spec.positive
+    )
+
+
+def _score(X, y01, sw, folds, coef, icpt, measure):
+    """Held-out measure of every fold fit, shape ``(n_l1, n_alphas, n_folds)``."""
+    n_l1, n_alphas, p = coef.shape[1:]
+    out = np.empty((n_l1, n_alphas, len(folds)))
+    s = np.ones(X.shape[0]) if sw is None else sw
+    for k, (_, test) in enumerate(folds):
+        check_stop()
+        Z = X[test] @ coef[k].reshape(-1, p).T + icpt[k].reshape(-1)
+        out[..., k] = binomial_measure(y01[test], Z, s[test], measure).reshape(
+            n_l1, n_alphas
+        )
+    return out
+
+
+def binomial_backend(backend):
+    """The backend of a binomial grid: the CPU (no GPU solver yet)."""
+    if backend == "auto":
+        return "cpu"
+    if backend != "cpu":
+        raise NotImplementedError(
+            f"the binomial family runs on the CPU only for now, got "
+            f"backend={backend!r}; pass backend='cpu' or 'auto'."
+        )
+    return backend
+
+
+def fit_binomial_grid(X, y01, classes, spec, measure, progress) -> GridResult:
+    """Solve and score a validated binomial grid (the body of ``fit_grid``).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    y01 : ndarray of shape (n_samples,)
+        From :func:`encode_labels`.
+    classes : ndarray of shape (2,)
+    spec : GridSpec
+    measure : str
+        One of :data:`gpureg._measures.MEASURES`.
+    progress : bool
+
+    Returns
+    -------
+    GridResult
+    """
+    from .backends._numba_binomial import binomial_paths
+
+    t_start = time.perf_counter()
+    n, p = X.shape
+    folds, rhos, sw = spec.folds, spec.l1_ratios, spec.sample_weight
+    n_sets, n_l1 = spec.n_sets, rhos.size
+    alphas = spec.alphas
+    n_alphas = alphas if isinstance(alphas, int) else alphas.size
+    need = (2 * n * p + 2 * n_sets * n + n_sets * n_l1 * n_alphas * (p + 4)) * 8
+    require(need, f"this binomial grid ({format_bytes(need)})", spec.memory_limit)
+    XF = np.asfortranarray(X, dtype=np.float64)
+    W = training_weights(n, folds, sw)
+    if measure == "auc":
+        _check_auc_folds(y01, W, folds)
+    batch = build_residual_batch(
+        XF,
+        y01,
+        W,
+        fit_intercept=spec.fit_intercept,
+        standardize=spec.standardize,
+        dtype=np.float64,
+    )
+    B0, A1, B2 = _set_parameters(batch, y01, W, spec.penalty_factor, spec.fit_intercept)
+    grid = _grid(XF, y01, batch, B0, spec)
+    coef = np.empty((n_sets, n_l1, grid.shape[1], p))
+    icpt = np.empty(coef.shape[:3])
+    gaps = np.empty(coef.shape[:3])
+    iters = np.empty(coef.shape[:3], dtype=np.int64)
+    stopped = np.empty((n_sets, n_l1), dtype=np.int64)
+    bar = progress_bar(progress, n_sets * n_l1)
+    t_solve = time.perf_counter()
+    for t in range(n_sets):  # one set at a time: interruptible, with progress
+        check_stop()
+        out = binomial_paths(
+            XF,
+            y01,
+            batch.sw[t : t + 1],
+            B0[t : t + 1],
+            A1[t : t + 1],
+            B2[t : t + 1],
+            grid,
+            rhos,
+            spec.positive,
+            spec.fit_intercept,
+            spec.tol,
+            spec.max_iter,
+        )
+        for dest, got in zip((coef, icpt, gaps, iters, stopped), out, strict=True):
+            dest[t] = got[0]
+        if bar is not None:
+            bar.update(n_l1)
+    if bar is not None:
+        bar.close()
+    t_score = time.perf_counter()
+    cv = _score(XF, y01, sw, folds, coef, icpt, measure) if folds else None
+    Z0 = np.broadcast_to(B0[:, None], (n_sets, n))
+    gap_tol = spec.tol * Logistic().value(y01, Z0, batch.sw)
+    warn_uncertified(gaps, gap_tol, spec.tol, "the null model's mean log-loss")
+    _warn_early_stops(stopped, grid.shape[1])
+    dt = spec.dtype
+    return GridResult(
+        alphas=grid,
+        l1_ratios=rhos,
+        coef_path=coef[-1].astype(dt),
+        intercept_path=icpt[-1].astype(dt),
+        dual_gap=gaps,
+        gap_tol=gap_tol,
+        n_iter=iters,
+        cv_path=cv,
+        n_samples=n,
+        n_features=p,
+        backend=spec.backend,
+        mode="residual",
+        dtype=dt,
+        timings={
+            "prepare": t_solve - t_start,
+            "solve": t_score - t_solve,
+            "score": time.perf_counter() - t_score,
+            "total": time.perf_counter() - t_start,
+        },
+        family="binomial",
+        measure=measure,
+        classes=classes,
+        path_stop=stopped,
+    )
+
+
+def _check_auc_folds(y01, W, folds):
+    """AUC needs both classes among every fold's weighted held-out rows."""
+    s = W[-1]
+    for k, (_, test) in enumerate(folds):
+        pos = s[test] @ y01[test]
+        if pos <= 0 or pos >= s[test].sum():
+            raise ValueError(
+                f"cv fold {k}: its held-out rows hold one class, so its AUC is "
+                "undefined; use StratifiedKFold or measure='deviance'."
+            )
+
+
+def _warn_early_stops(stopped, n_alphas):
+    """One note for every path that stopped before its last alpha."""
+    early = stopped < n_alphas
+    if early.any():
+        warnings.warn(
+            f"{int(early.sum())} of {early.size} paths stopped early: the fit "
+            "explained more than 99.9% of the null deviance (the classes are "
+            "(nearly) separable), so smaller alphas keep the last fit, as glmnet "
+            "does; see GridResult.path_stop.",
+            UserWarning,
+            stacklevel=3,
+        )
