@@ -214,7 +214,11 @@ def fit_binomial_grid(X, y01, classes, spec, measure, progress) -> GridResult:
     cv = _score(XF, y01, sw, folds, coef, icpt, measure) if folds else None
     Z0 = np.broadcast_to(B0[:, None], (n_sets, n))
     gap_tol = spec.tol * Logistic().value(y01, Z0, batch.sw)
-    warn_uncertified(gaps, gap_tol, spec.tol, "the null model's mean log-loss")
+    # the alphas after an early stop are reported by _warn_early_stops
+    solved = np.arange(grid.shape[1]) < stopped[..., None]
+    warn_uncertified(
+        np.where(solved, gaps, 0.0), gap_tol, spec.tol, "the null model's mean log-loss"
+    )
     _warn_early_stops(stopped, grid.shape[1])
     dt = spec.dtype
     return GridResult(
