@@ -44,6 +44,10 @@ def encode_labels(y):
     classes : ndarray of shape (2,)
         Sorted, as ``np.unique``.
     """
+    if hasattr(y, "to_numpy") and not hasattr(y, "columns"):  # a pandas Series
+        if y.isna().any():
+            raise ValueError("y has missing values; the binomial family needs labels.")
+        y = y.to_numpy()  # labels of any dtype (text, category, bool)
     y = v.as_host_array(y, "y")
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]

@@ -52,8 +52,8 @@ def _best_json(res, names, extra=None) -> dict:
         "alpha": res.alpha_,
         "l1_ratio": res.l1_ratio_,
         "alpha_1se": res.alpha_1se_,
-        "cv_mse": float(res.mse_mean[il, ia]),
-        "cv_mse_se": float(res.mse_se[il, ia]),
+        f"cv_{res.measure}": float(res.cv_mean[il, ia]),
+        f"cv_{res.measure}_se": float(res.cv_se[il, ia]),
         "intercept": float(res.intercept_),
         "coefficients": {
             str(n): float(w) for n, w in zip(names, res.coef_, strict=True)
@@ -66,6 +66,9 @@ def _best_json(res, names, extra=None) -> dict:
         "dtype": str(res.dtype),
         "seconds": float(res.timings.get("total", float("nan"))),
     }
+    if res.family != "gaussian":
+        out["family"] = res.family
+        out["classes"] = [c.item() if hasattr(c, "item") else c for c in res.classes]
     if extra:
         out.update(extra)
     return out
@@ -279,8 +282,19 @@ def _sweep_table(args):
     features = df.drop(columns=[args.target])
     if features.shape[1] == 0:
         raise UserError(f"{path.name} has no feature columns besides the target.")
-    _check_columns(df, path)
+    binomial = args.family == "binomial"
+    _check_columns(features if binomial else df, path)
     X = features.to_numpy(dtype=np.float64)
+    if binomial:  # any two labels: numbers, strings, booleans
+        if df[args.target].isna().any():
+            raise UserError(f"missing values (NaN) in the target {args.target!r}.")
+        return (
+            X,
+            df[args.target].to_numpy(),
+            groups,
+            [str(c) for c in features.columns],
+            path,
+        )
     y = df[args.target].to_numpy(dtype=np.float64)
     if np.ptp(y) == 0:
         print(
@@ -345,10 +359,15 @@ def cmd_sweep(args) -> int:
         progress=not args.quiet,
         groups=groups,
         memory_limit=args.memory_limit,
+        family=args.family,
+        measure=args.measure,
+    )
+    what = (
+        "" if args.family == "gaussian" else f" ({args.family}: '{res.classes[1]}' = 1)"
     )
     print(
         f"{path.name}: {X.shape[0]} samples, {X.shape[1]} features, target "
-        f"{args.target!r}, {args.cv}-fold CV\n"
+        f"{args.target!r}{what}, {args.cv}-fold CV\n"
     )
     _print_model(res, names, out)
     _write_outputs(
@@ -484,6 +503,19 @@ def _add_sweep(sub):
         help="scale features to unit variance inside each fit",
     )
     sweep.add_argument("--dtype", default=None, choices=["float32", "float64"])
+    sweep.add_argument(
+        "--family",
+        default="gaussian",
+        choices=["gaussian", "binomial"],
+        help="gaussian (least squares, default) or binomial (logistic: a "
+        "two-class target, any labels)",
+    )
+    sweep.add_argument(
+        "--measure",
+        default=None,
+        choices=["mse", "deviance", "misclassification", "auc"],
+        help="CV measure (default: mse for gaussian, deviance for binomial)",
+    )
     sweep.add_argument(
         "--memory-limit",
         default=None,

@@ -33,6 +33,7 @@ from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from ._measures import GREATER_IS_BETTER
 from ._scoring import one_se_index
 
 if TYPE_CHECKING:
@@ -174,12 +175,22 @@ def _l1_index(result, l1_ratio) -> int:
     return int(hits[0])
 
 
+#: measure: (short name, axis label) of a CV measure
+_MEASURE_TEXT = {
+    "mse": ("CV MSE", "mean squared error (held out)"),
+    "deviance": ("CV deviance", "binomial deviance (held out)"),
+    "misclassification": ("CV misclassification", "misclassification error (held out)"),
+    "auc": ("CV AUC", "AUC (held out)"),
+}
+
+
 def _require_cv(result, caller):
-    if result.mse_path is None:
+    if result.cv_path is None:
         raise ValueError(
-            f"{caller} needs cross-validation errors, but result.mse_path is None: "
+            f"{caller} needs cross-validation scores, but result.cv_path is None: "
             "fit the grid with cv=<number of folds>."
         )
+    return _MEASURE_TEXT[result.measure]
 
 
 def _l1_title(l1_ratio) -> str:
@@ -207,10 +218,10 @@ def _set_reversed_xlim(ax, log_alpha, margin=0.03):
     ax.set_xlim(log_alpha.max() + pad, log_alpha.min() - pad)
 
 
-def _mark_alphas(ax, alpha_best, alpha_1se, *, best_label="alpha_"):
+def _mark_alphas(ax, alpha_best, alpha_1se, *, best_label="alpha_", short="CV MSE"):
     """Dashed vertical lines at the CV optimum and the one-SE alpha."""
     marks = (
-        (alpha_best, "k", f"{best_label} = {alpha_best:.4g} (min CV MSE)", "alpha_"),
+        (alpha_best, "k", f"{best_label} = {alpha_best:.4g} (best {short})", "alpha_"),
         (alpha_1se, "0.45", f"alpha_1se_ = {alpha_1se:.4g} (1-SE rule)", "alpha_1se_"),
     )
     return [
@@ -350,20 +361,21 @@ def plot_cv_curve(
 ) -> Figure:
     """Mean CV error with standard-error bars along one regularization path.
 
-    glmnet's ``plot.cv.glmnet``: ``result.mse_mean[l]`` against
-    ``log10(result.alphas[l])`` with error bars ``± result.mse_se[l]``, the x
+    glmnet's ``plot.cv.glmnet``: ``result.cv_mean[l]`` (the CV measure:
+    MSE, or a binomial measure) against ``log10(result.alphas[l])`` with
+    error bars ``± result.cv_se[l]``, the x
     axis reversed (alpha decreases left to right), a top axis with the
     number of non-zero full-data coefficients, dashed vertical lines at the
-    least-error alpha and at the one-standard-error alpha, and a dotted
-    horizontal line at the least error plus one standard error.  For the row
+    best alpha and at the one-standard-error alpha, and a dotted
+    horizontal line one standard error from the best.  For the row
     of ``result.l1_ratio_`` the vertical lines are ``result.alpha_`` and
-    ``result.alpha_1se_``; for another row they are that row's own least-error
+    ``result.alpha_1se_``; for another row they are that row's own best
     and one-SE alphas, chosen by the same rule.
 
     Parameters
     ----------
     result : GridResult
-        A cross-validated grid: ``mse_mean`` and ``mse_se`` of shape
+        A cross-validated grid: ``cv_mean`` and ``cv_se`` of shape
         ``(n_l1_ratios, n_alphas)``, ``alphas`` of shape
         ``(n_l1_ratios, n_alphas)``.
     l1_ratio : float, optional
@@ -383,16 +395,19 @@ def plot_cv_curve(
         If the grid was fitted without cross-validation, or ``l1_ratio`` is
         not in the grid.
     """
-    _require_cv(result, "plot_cv_curve")
+    short, ylabel = _require_cv(result, "plot_cv_curve")
     row = _l1_index(result, result.l1_ratio_ if l1_ratio is None else l1_ratio)
     log_alpha = _log10_alphas(result.alphas[row])
-    mean, se = result.mse_mean[row], result.mse_se[row]
+    mean, se = result.cv_mean[row], result.cv_se[row]
+    greater = GREATER_IS_BETTER.get(result.measure, False)
     if result.best_index_ is not None and row == result.best_index_[0]:
         i_best, i_1se = result.best_index_[1], result.index_1se_[1]
         best_label = "alpha_"
     else:
-        i_best, i_1se = one_se_index(mean, se, result.alphas[row])
-        best_label = "row minimum"
+        i_best, i_1se = one_se_index(
+            mean, se, result.alphas[row], greater_is_better=greater
+        )
+        best_label = "row best"
 
     fig = _new_figure((6.4, 4.4))
     ax = fig.subplots()
@@ -407,20 +422,26 @@ def plot_cv_curve(
         ecolor="0.55",
         elinewidth=1.0,
         capsize=2.5,
-        label=f"mean CV MSE ± 1 SE ({result.mse_path.shape[-1]} folds)",
+        label=f"mean {short} ± 1 SE ({result.cv_path.shape[-1]} folds)",
     )
+    sign = -1.0 if greater else 1.0
     ax.axhline(
-        mean[i_best] + se[i_best], color="0.45", ls=":", lw=1.0, label="min + 1 SE"
+        mean[i_best] + sign * se[i_best],
+        color="0.45",
+        ls=":",
+        lw=1.0,
+        label="best - 1 SE" if greater else "min + 1 SE",
     )
     _mark_alphas(
         ax,
         float(result.alphas[row, i_best]),
         float(result.alphas[row, i_1se]),
         best_label=best_label,
+        short=short,
     )
     _set_reversed_xlim(ax, log_alpha)
     ax.set_xlabel("log10(alpha)")
-    ax.set_ylabel("mean squared error (held out)")
+    ax.set_ylabel(ylabel)
     ax.set_title(f"Cross-validation, {_l1_title(result.l1_ratios[row])}")
     _add_nonzero_axis(ax, log_alpha, np.count_nonzero(result.coef_path[row], axis=-1))
     ax.legend(fontsize="small")
@@ -430,7 +451,7 @@ def plot_cv_curve(
 def plot_cv_heatmap(result: GridResult, *, path: str | Path | None = None) -> Figure:
     """Mean CV error over the whole grid: l1_ratio rows × alpha columns.
 
-    Each row of the image is ``result.mse_mean[l]``.  Every l1_ratio has its
+    Each row of the image is ``result.cv_mean[l]``.  Every l1_ratio has its
     own alpha grid (log-spaced from its ``alpha_max`` down to
     ``eps · alpha_max``), so the columns are alpha *indices*; the right axis
     gives each row's ``alpha_max``.  When all rows share the same alphas
@@ -441,7 +462,7 @@ def plot_cv_heatmap(result: GridResult, *, path: str | Path | None = None) -> Fi
     Parameters
     ----------
     result : GridResult
-        A cross-validated grid: ``mse_mean`` and ``alphas`` of shape
+        A cross-validated grid: ``cv_mean`` and ``alphas`` of shape
         ``(n_l1_ratios, n_alphas)``.
     path : str or pathlib.Path, optional
         Where to save the figure, see :func:`save_figure`.
@@ -456,7 +477,7 @@ def plot_cv_heatmap(result: GridResult, *, path: str | Path | None = None) -> Fi
     ValueError
         If the grid was fitted without cross-validation.
     """
-    _require_cv(result, "plot_cv_heatmap")
+    short, _ = _require_cv(result, "plot_cv_heatmap")
     alphas = np.asarray(result.alphas, dtype=np.float64)
     n_l1, n_alphas = alphas.shape
     shared = bool(np.allclose(alphas, alphas[0]))
@@ -469,9 +490,10 @@ def plot_cv_heatmap(result: GridResult, *, path: str | Path | None = None) -> Fi
     )
     ax = fig.subplots()
     image = ax.imshow(
-        result.mse_mean, aspect="auto", cmap="viridis", interpolation="nearest"
+        result.cv_mean, aspect="auto", cmap="viridis", interpolation="nearest"
     )
-    fig.colorbar(image, ax=ax, label=f"mean CV MSE ({result.mse_path.shape[-1]} folds)")
+    n_folds = result.cv_path.shape[-1]
+    fig.colorbar(image, ax=ax, label=f"mean {short} ({n_folds} folds)")
 
     cols = _even_indices(n_alphas, 10)
     if shared:

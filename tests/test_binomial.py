@@ -348,3 +348,58 @@ def test_at_equal_tol_at_least_as_accurate_as_sklearn():
             )
     for q in (50, 90):
         assert np.percentile(ours, q) <= np.percentile(theirs, q)
+
+
+def test_correlated_unscaled_columns_are_certified():
+    # breast cancer: columns on scales 1e-3..1e3, radius/perimeter/area
+    # correlated at 0.99; the model must be solved tightly (Gram form) for
+    # the Lasso's gap to close (it stalled at 2-190 × tol before)
+    from sklearn.datasets import load_breast_cancer
+
+    X, y = load_breast_cancer(return_X_y=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        res = gpureg.fit_grid(
+            X,
+            y,
+            family="binomial",
+            l1_ratio=[0.5, 1.0],
+            alphas=30,
+            cv=3,
+            standardize=True,
+        )
+    assert res.converged.all()
+
+
+def test_binomial_plots_and_cli(tmp_path):
+    import json
+
+    import pandas as pd
+
+    from gpureg import cli, plotting
+
+    X, y = _data(150, 5, seed=4)
+    res = gpureg.fit_grid(X, y, family="binomial", alphas=15, cv=3, measure="auc")
+    fig = plotting.plot_cv_curve(res)
+    ax = fig.axes[0]
+    np.testing.assert_allclose(
+        ax.containers[0].lines[0].get_ydata(), res.cv_mean[res.best_index_[0]]
+    )
+    assert "AUC" in ax.get_ylabel()
+    best = [ln for ln in ax.get_lines() if ln.get_gid() == "alpha_"][0]
+    assert best.get_xdata()[0] == pytest.approx(np.log10(res.alpha_))
+    assert res.alpha_ == res.alphas[0, np.argmax(res.cv_mean[0])]
+
+    frame = pd.DataFrame(X, columns=[f"x{j}" for j in range(5)])
+    frame["label"] = np.where(y > 0.5, "yes", "no")
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    out = tmp_path / "out"
+    argv = ["sweep", str(tmp_path / "d.csv"), "--target", "label", "--quiet"]
+    argv += ["--family", "binomial", "--alphas", "10", "--out", str(out)]
+    assert cli.main(argv) == 0
+    saved = json.loads((out / "best.json").read_text())
+    assert saved["classes"] == ["no", "yes"]
+    direct = gpureg.fit_grid(
+        X, frame["label"], family="binomial", l1_ratio=[0.1, 0.5, 1], alphas=10, cv=5
+    )
+    assert saved["cv_deviance"] == pytest.approx(direct.cv_mean[direct.best_index_])

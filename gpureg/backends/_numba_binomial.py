@@ -41,8 +41,16 @@ from numba import njit, prange
 #: the path stops early once the fit explains this fraction of the null
 #: deviance (glmnet's ``devmax``): the data are (nearly) separable
 DEVIANCE_RATIO_STOP = 0.999
-#: coordinate-descent passes of one Newton step, at most
+#: coordinate-descent passes of one Newton step, at most (residual form)
 INNER_PASSES = 200
+#: strong sets up to this size solve the model through its Gram matrix, with
+#: up to GRAM_PASSES cheap passes to GRAM_TIGHT times the residual form's
+#: tolerance (correlated columns need many passes: bought at O(m²) each)
+GRAM_MAX = 64
+GRAM_PASSES = 5_000
+GRAM_TIGHT = 1e-8
+#: active-set rounds of the Gram form's polish
+POLISH_ROUNDS = 20
 #: Armijo constant and halvings of the line search
 ARMIJO = 1e-4
 HALVINGS = 40
@@ -185,26 +193,11 @@ def _gap(y, z, sr, r, w, grad, live, l1a, l2b, positive):
 
 
 @njit(cache=True)
-def _newton_step(X, rows, y, sr, z, w, b, S, m, l1a, l2b, positive, intercept, inner):
-    """One proximal Newton step over the strong set ``S[:m]`` (and the intercept).
-
-    Cyclic CD on the quadratic model until no coordinate moves the model by
-    more than ``inner``, then a backtracking line search on ``P``.  Updates
-    ``w`` and ``z`` in place.
-
-    Returns
-    -------
-    b : float
-        The new intercept.
-    passes : int
-        CD passes run.
-    decrease : float
-        ``P`` before minus ``P`` after the step (>= 0).
-    """
+def _model(X, rows, y, sr, z, S, m):
+    """The quadratic model at ``z``: weights ``v``, ``u = sw r`` and ``H_jj``."""
     n_rows = rows.size
     v = np.empty(n_rows)
-    u = np.empty(n_rows)  # sw r - v d: minus the model's gradient in z
-    d = np.zeros(n_rows)  # the step in z
+    u = np.empty(n_rows)
     for k in range(n_rows):
         pk = _sigmoid(z[k])
         v[k] = sr[k] * pk * (1.0 - pk)
@@ -217,11 +210,22 @@ def _newton_step(X, rows, y, sr, z, w, b, S, m, l1a, l2b, positive, intercept, i
             x = X[rows[k], j]
             h += v[k] * x * x
         H[a] = h
+    return v, u, H
+
+
+@njit(cache=True)
+def _inner_residual(X, rows, v, u, H, w_new, b_new, S, m, l1a, l2b, pen, inner):
+    """CD on the model over the residual-like ``u`` (overwritten), O(n m) a pass.
+
+    ``pen = (positive, intercept)``.  Returns ``(b_new, d, passes)`` with ``d``
+    the step in z; ``w_new`` is updated in place.
+    """
+    positive, intercept = pen
+    n_rows = rows.size
+    d = np.zeros(n_rows)
     hb = 0.0
     for k in range(n_rows):
         hb += v[k]
-    w_new = w.copy()
-    b_new = b
     passes = 0
     while passes < INNER_PASSES:
         passes += 1
@@ -252,7 +256,153 @@ def _newton_step(X, rows, y, sr, z, w, b, S, m, l1a, l2b, positive, intercept, i
             biggest = max(biggest, hb * delta * delta)
         if biggest <= inner:
             break
-    # line search on P along (w_new - w, b_new - b), whose z-step is d
+    return b_new, d, passes
+
+
+@njit(cache=True)
+def _gram_cd(G, grad, step, w_new, S, m, l1a, l2b, pen, inner, max_passes):
+    """Cyclic CD on the Gram form (coordinate ``m`` is the intercept).
+
+    Updates ``grad`` (minus the model's gradient), ``step`` and ``w_new`` in
+    place; returns ``(passes, converged)``.
+    """
+    positive, intercept = pen
+    q = m + 1
+    for passes in range(1, max_passes + 1):
+        biggest = 0.0
+        for a in range(q):
+            h = G[a, a]
+            if a == m:
+                if not intercept or h <= 0.0:
+                    continue
+                delta = grad[a] / h
+            else:
+                j = S[a]
+                wj = _prox(grad[a] + h * w_new[j], h, l1a[j], l2b[j], positive)
+                delta = wj - w_new[j]
+                w_new[j] = wj
+            if delta != 0.0:
+                step[a] += delta
+                for c in range(q):
+                    grad[c] -= G[c, a] * delta
+                biggest = max(biggest, h * delta * delta)
+        if biggest <= inner:
+            return passes, True
+    return max_passes, False
+
+
+@njit(cache=True)
+def _active(w_new, S, m, intercept):
+    """Indices ``a`` of the non-zero coefficients of ``S[:m]`` (and ``m``)."""
+    act = np.empty(m + 1, dtype=np.int64)
+    k = 0
+    for a in range(m):
+        if w_new[S[a]] != 0.0:
+            act[k] = a
+            k += 1
+    if intercept:
+        act[k] = m
+        k += 1
+    return act[:k]
+
+
+@njit(cache=True)
+def _sign_fixed_step(G, grad, w_new, S, m, l1a, l2b, act):
+    """The step that zeroes the model's gradient on ``act`` with the signs fixed."""
+    k = act.size
+    A = np.empty((k, k))
+    rhs = np.empty(k)
+    for r in range(k):
+        a = act[r]
+        for c in range(k):
+            A[r, c] = G[a, act[c]]
+        rhs[r] = grad[a]
+        if a < m:
+            j = S[a]
+            A[r, r] += l2b[j]
+            rhs[r] -= l1a[j] * np.sign(w_new[j]) + l2b[j] * w_new[j]
+    return np.linalg.lstsq(A, rhs)[0]
+
+
+@njit(cache=True)
+def _gram_polish(G, grad, step, w_new, S, m, l1a, l2b, pen):
+    """Active-set moves to the model's optimum with the signs fixed.
+
+    Each round solves the active set's linear system; a coefficient whose
+    sign would flip stops the move at zero and leaves the set (a homotopy
+    step).  CD afterwards checks the inactive coordinates.
+    """
+    intercept = pen[1]
+    for _ in range(POLISH_ROUNDS):
+        act = _active(w_new, S, m, intercept)
+        if act.size == 0:
+            return
+        delta = _sign_fixed_step(G, grad, w_new, S, m, l1a, l2b, act)
+        t = 1.0
+        block = -1
+        for r in range(act.size):
+            a = act[r]
+            if a < m:
+                wj = w_new[S[a]]
+                if (wj + delta[r]) * wj < 0.0 and -wj / delta[r] < t:
+                    t = -wj / delta[r]
+                    block = a
+        for r in range(act.size):
+            a = act[r]
+            move = t * delta[r]
+            if a == block:  # exactly to zero, not to rounding
+                move = -w_new[S[a]]
+                w_new[S[a]] = 0.0
+            elif a < m:
+                w_new[S[a]] += move
+            step[a] += move
+            for c in range(m + 1):
+                grad[c] -= G[c, a] * move
+        if block < 0:
+            return
+
+
+@njit(cache=True)
+def _inner_gram(X, rows, v, u, w_new, b_new, S, m, l1a, l2b, pen, inner):
+    """CD on the model through its Gram matrix (glmnet's covariance updates).
+
+    The intercept is coordinate ``m`` (a column of ones).  A pass costs
+    O(m²) after an O(n m²) Gram, so the model is solved tightly; where CD
+    is slow (strongly correlated columns) :func:`_gram_polish` jumps to the
+    active set's optimum.  Returns ``(b_new, d, passes)`` as
+    :func:`_inner_residual`, with passes counted in units of its O(n m) pass.
+    """
+    positive, intercept = pen
+    n_rows = rows.size
+    q = m + 1
+    Xs = np.empty((n_rows, q))
+    for a in range(m):
+        for k in range(n_rows):
+            Xs[k, a] = X[rows[k], S[a]]
+    for k in range(n_rows):
+        Xs[k, m] = 1.0
+    Xv = Xs * v.reshape(-1, 1)
+    G = Xs.T @ Xv
+    grad = Xs.T @ u  # minus the model's gradient at the step 0
+    step = np.zeros(q)
+    passes, done = _gram_cd(G, grad, step, w_new, S, m, l1a, l2b, pen, inner, 100)
+    if not done:  # slow CD (correlated columns): jump to the active set's optimum
+        _gram_polish(G, grad, step, w_new, S, m, l1a, l2b, pen)
+        more, _ = _gram_cd(
+            G, grad, step, w_new, S, m, l1a, l2b, pen, inner, GRAM_PASSES
+        )
+        passes += more
+    d = Xs @ step
+    return b_new + step[m], d, 1 + passes * q // max(n_rows, 1)
+
+
+@njit(cache=True)
+def _line_search(y, sr, z, d, w, w_new, b, b_new, S, m, l1a, l2b):
+    """Backtracking on ``P`` along ``(w_new - w, b_new - b)``, whose z-step is ``d``.
+
+    Updates ``w`` and ``z`` in place; returns ``(b, decrease)``.
+    """
+    n_rows = z.size
     pen0 = _penalty(w, S, m, l1a, l2b)
     P0 = _loss(y, z, sr) + pen0
     slope = _penalty(w_new, S, m, l1a, l2b) - pen0
@@ -276,9 +426,41 @@ def _newton_step(X, rows, y, sr, z, w, b, S, m, l1a, l2b, positive, intercept, i
                 w[S[a]] = w_try[S[a]]
             for k in range(n_rows):
                 z[k] = z_try[k]
-            return b + t * (b_new - b), passes, max(P0 - P1, 0.0)
+            return b + t * (b_new - b), max(P0 - P1, 0.0)
         t *= 0.5
-    return b, passes, 0.0  # no decrease found: the step is rounding
+    return b, 0.0  # no decrease found: the step is rounding
+
+
+@njit(cache=True)
+def _newton_step(X, rows, y, sr, z, w, b, S, m, l1a, l2b, pen, tols):
+    """One proximal Newton step over the strong set ``S[:m]`` (and the intercept).
+
+    CD on the quadratic model of the loss at ``z`` (through its Gram matrix
+    when ``m <= GRAM_MAX``), then a backtracking line search on ``P``.
+    Updates ``w`` and ``z`` in place; ``pen = (positive, intercept)``,
+    ``tols`` the inner tolerances of the residual and the Gram forms.
+
+    Returns
+    -------
+    b : float
+        The new intercept.
+    passes : int
+        CD work, in passes over the strong set's columns.
+    decrease : float
+        ``P`` before minus ``P`` after the step (>= 0).
+    """
+    v, u, H = _model(X, rows, y, sr, z, S, m)
+    w_new = w.copy()
+    if m <= GRAM_MAX:
+        b_new, d, passes = _inner_gram(
+            X, rows, v, u, w_new, b, S, m, l1a, l2b, pen, tols[1]
+        )
+    else:
+        b_new, d, passes = _inner_residual(
+            X, rows, v, u, H, w_new, b, S, m, l1a, l2b, pen, tols[0]
+        )
+    b, decrease = _line_search(y, sr, z, d, w, w_new, b, b_new, S, m, l1a, l2b)
+    return b, passes, decrease
 
 
 @njit(cache=True)
@@ -362,7 +544,8 @@ def binomial_path(
     grad = np.zeros(p)
     null_loss = _loss(yr, z, sr)
     thr = tol * null_loss
-    inner = 1e-2 * thr
+    # the Gram form solves the model far tighter, down to its rounding
+    tols = (1e-2 * thr, max(1e-2 * GRAM_TIGHT * thr, 1e-16 * null_loss))
     l1a = np.zeros(p)
     l2b = np.zeros(p)
     S = np.empty(p, dtype=np.int64)
@@ -390,7 +573,7 @@ def binomial_path(
         stalls = 0
         while True:
             b, run, decrease = _newton_step(
-                X, rows, yr, sr, z, w, b, S, m, l1a, l2b, positive, intercept, inner
+                X, rows, yr, sr, z, w, b, S, m, l1a, l2b, (positive, intercept), tols
             )
             passes += run
             if decrease > thr and passes < max_iter:
