@@ -14,6 +14,8 @@ enet_path, lasso_path
     scikit-learn's path functions.
 ElasticNet, Lasso, Ridge, ElasticNetCV, LassoCV, RidgeCV
     scikit-learn-compatible estimators over the batched solver.
+LogisticRegression, LogisticRegressionCV
+    scikit-learn-compatible binary logistic regression (``family="binomial"``).
 load_diabetes
     The embedded default data set.
 dropout, dropout_backward, dropout_add, dropout_add_backward, Dropout
@@ -44,6 +46,7 @@ from .dropout import (
 
 if TYPE_CHECKING:
     from ._fit import fit_grid
+    from ._logistic_estimators import LogisticRegression, LogisticRegressionCV
     from ._path import enet_path, lasso_path
     from .estimators import (
         ElasticNet,
@@ -63,6 +66,8 @@ __all__ = [
     "GridResult",
     "Lasso",
     "LassoCV",
+    "LogisticRegression",
+    "LogisticRegressionCV",
     "Ridge",
     "RidgeCV",
     "dropout",
@@ -93,6 +98,8 @@ _LAZY = {
             "RidgeCV",
         )
     },
+    "LogisticRegression": "._logistic_estimators",
+    "LogisticRegressionCV": "._logistic_estimators",
 }
 
 
