@@ -161,8 +161,6 @@ def fit_binomial_grid(X, y01, classes, spec, measure, progress) -> GridResult:
     -------
     GridResult
     """
-    from .backends._numba_binomial import binomial_paths
-
     t_start = time.perf_counter()
     n, p = X.shape
     folds, rhos, sw = spec.folds, spec.l1_ratios, spec.sample_weight
@@ -185,35 +183,10 @@ def fit_binomial_grid(X, y01, classes, spec, measure, progress) -> GridResult:
     )
     B0, A1, B2 = _set_parameters(batch, y01, W, spec.penalty_factor, spec.fit_intercept)
     grid = _grid(XF, y01, batch, B0, spec)
-    coef = np.empty((n_sets, n_l1, grid.shape[1], p))
-    icpt = np.empty(coef.shape[:3])
-    gaps = np.empty(coef.shape[:3])
-    iters = np.empty(coef.shape[:3], dtype=np.int64)
-    stopped = np.empty((n_sets, n_l1), dtype=np.int64)
-    bar = progress_bar(progress, n_sets * n_l1)
     t_solve = time.perf_counter()
-    for t in range(n_sets):  # one set at a time: interruptible, with progress
-        check_stop()
-        out = binomial_paths(
-            XF,
-            y01,
-            batch.sw[t : t + 1],
-            B0[t : t + 1],
-            A1[t : t + 1],
-            B2[t : t + 1],
-            grid,
-            rhos,
-            spec.positive,
-            spec.fit_intercept,
-            spec.tol,
-            spec.max_iter,
-        )
-        for dest, got in zip((coef, icpt, gaps, iters, stopped), out, strict=True):
-            dest[t] = got[0]
-        if bar is not None:
-            bar.update(n_l1)
-    if bar is not None:
-        bar.close()
+    coef, icpt, gaps, iters, stopped = _solve_sets(
+        XF, y01, batch.sw, (B0, A1, B2), grid, spec, progress
+    )
     t_score = time.perf_counter()
     cv = _score(XF, y01, sw, folds, coef, icpt, measure) if folds else None
     Z0 = np.broadcast_to(B0[:, None], (n_sets, n))
@@ -250,6 +223,49 @@ def fit_binomial_grid(X, y01, classes, spec, measure, progress) -> GridResult:
         classes=classes,
         path_stop=stopped,
     )
+
+
+def _solve_sets(XF, y01, SW, params, grid, spec, progress):
+    """Every (training set, l1_ratio) path, one training set at a time.
+
+    One set per numba call keeps the call interruptible (Ctrl-C between
+    sets) and drives the progress bar; ``params = (B0, A1, B2)`` from
+    :func:`_set_parameters`.  Returns ``coef, icpt, gaps, iters, stopped``
+    of :func:`~gpureg.backends._numba_binomial.binomial_paths`.
+    """
+    from .backends._numba_binomial import binomial_paths
+
+    n_sets, n_l1 = SW.shape[0], grid.shape[0]
+    shape = (n_sets, n_l1, grid.shape[1])
+    out = (
+        np.empty((*shape, XF.shape[1])),
+        np.empty(shape),
+        np.empty(shape),
+        np.empty(shape, dtype=np.int64),
+        np.empty((n_sets, n_l1), dtype=np.int64),
+    )
+    bar = progress_bar(progress, n_sets * n_l1)
+    for t in range(n_sets):
+        check_stop()
+        one = tuple(a[t : t + 1] for a in (SW, *params))
+        got = binomial_paths(
+            XF,
+            y01,
+            *one,
+            grid,
+            spec.l1_ratios,
+            spec.positive,
+            spec.fit_intercept,
+            spec.tol,
+            spec.max_iter,
+        )
+        for dest, res in zip(out, got, strict=True):
+            dest[t] = res[0]
+        if bar is not None:
+            bar.update(n_l1)
+    if bar is not None:
+        bar.close()
+    return out
 
 
 def _check_auc_folds(y01, W, folds):
