@@ -582,16 +582,23 @@ def binomial_path(
                 b = _polish_intercept(yr, z, sr, b)
             for k in range(rows.size):
                 r[k] = _residual_i(yr[k], z[k])
+            # the strong set's own gap first: O(n m), not the O(n p) full check
+            _grad_all(X, rows, sr, r, in_S, grad)
+            last = gap
+            gap = _gap(yr, z, sr, r, w, grad, in_S, l1a, l2b, positive)
+            stalls = stalls + 1 if gap >= last else 0
+            done = passes >= max_iter or stalls >= STALLS
+            if gap > thr and not done:
+                continue
             _grad_all(X, rows, sr, r, live, grad)
             m_new = _add_violators(w, grad, live, l1a, positive, in_S, S, m)
-            if m_new > m and passes < max_iter:
+            if m_new > m and not done:
                 m = m_new
+                stalls = 0
                 continue
             m = m_new
-            last = gap
             gap = _gap(yr, z, sr, r, w, grad, live, l1a, l2b, positive)
-            stalls = stalls + 1 if gap >= last else 0
-            if gap <= thr or passes >= max_iter or stalls >= STALLS:
+            if gap <= thr or done:
                 break
         coef[ia] = w
         icpt[ia] = b
