@@ -93,3 +93,30 @@ def environment() -> dict:
         sklearn=sklearn.__version__,
         python=platform.python_version(),
     )
+
+
+def make_c1(n_samples=10_000, n_features=1_000, n_informative=20, rho=0.5, seed=0):
+    """Workload C1's data: W1's Toeplitz(rho) design, two-class labels.
+
+    X is :func:`make_w1`'s design (the generator of ``gpureg bench``, same
+    seed); ``n_informative`` non-zero coefficients of magnitude in [0.5, 2]
+    with random signs (drawn from ``default_rng(seed + 1)``), and
+    ``y_i ~ Bernoulli(sigmoid(x_iᵀ β))`` in {0, 1}, no intercept.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,)
+        0.0 / 1.0.
+    beta : ndarray of shape (n_features,)
+    """
+    X, _ = make_w1(n_samples, n_features, n_informative=1, rho=rho, seed=seed)
+    rng = np.random.default_rng(seed + 1)
+    beta = np.zeros(n_features)
+    support = rng.choice(n_features, n_informative, replace=False)
+    beta[support] = rng.choice([-1.0, 1.0], n_informative) * rng.uniform(
+        0.5, 2.0, n_informative
+    )
+    prob = 1.0 / (1.0 + np.exp(-(X @ beta)))
+    y = (rng.uniform(size=n_samples) < prob).astype(np.float64)
+    return X, y, beta
