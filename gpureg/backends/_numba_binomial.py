@@ -56,7 +56,8 @@ ARMIJO = 1e-4
 HALVINGS = 40
 #: relative change of P within its rounding (sums of n float64 terms)
 ROUNDING = 1e-13
-#: full checks in a row without a smaller gap before a fit is given up
+#: checks in a row without a decrease of P or of the gap before a fit is
+#: given up (its gap is then at the rounding of P)
 STALLS = 3
 
 
@@ -586,7 +587,8 @@ def binomial_path(
             _grad_all(X, rows, sr, r, in_S, grad)
             last = gap
             gap = _gap(yr, z, sr, r, w, grad, in_S, l1a, l2b, positive)
-            stalls = stalls + 1 if gap >= last else 0
+            # rounding-limited: no measurable decrease and no smaller gap
+            stalls = stalls + 1 if gap >= last and decrease <= 0.0 else 0
             done = passes >= max_iter or stalls >= STALLS
             if gap > thr and not done:
                 continue
