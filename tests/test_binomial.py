@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 import pytest
+import sklearn
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
@@ -42,6 +43,14 @@ def _objective(X, y01, w, b, alpha, rho, sw=None, f=None):
     return loss + alpha * (rho * f @ np.abs(w) + 0.5 * (1 - rho) * f @ (w * w))
 
 
+#: before scikit-learn 1.8 an elastic net needs penalty="elasticnet"
+_SK_PENALTY = (
+    {"penalty": "elasticnet"}
+    if tuple(int(v) for v in sklearn.__version__.split(".")[:2]) < (1, 8)
+    else {}
+)
+
+
 def _sklearn(X, y, alpha, rho, sw=None, fit_intercept=True, tol=1e-12):
     n_w = X.shape[0] if sw is None else sw.sum()
     with warnings.catch_warnings():
@@ -53,6 +62,7 @@ def _sklearn(X, y, alpha, rho, sw=None, fit_intercept=True, tol=1e-12):
             tol=tol,
             max_iter=200_000,
             fit_intercept=fit_intercept,
+            **_SK_PENALTY,
         ).fit(X, y, sample_weight=sw)
 
 

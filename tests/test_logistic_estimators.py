@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+import sklearn
 import sklearn.linear_model as sk
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import make_pipeline
@@ -39,8 +40,23 @@ def _data(n=120, p=5, seed=0):
     return X, y
 
 
+#: scikit-learn's (major, minor): before 1.8 an elastic net needs
+#: penalty="elasticnet" (l1_ratio alone is ignored); 1.9 adds the
+#: LogisticRegressionCV layout that use_legacy_attributes=False selects
+SK = tuple(int(part) for part in sklearn.__version__.split(".")[:2])
+
+
+def _penalty_kw(kw):
+    """``kw`` for scikit-learn's LogisticRegression at any supported version."""
+    if SK < (1, 8) and ("l1_ratio" in kw or "l1_ratios" in kw):
+        kw = {**kw, "penalty": "elasticnet"}
+    return kw
+
+
 def _sklearn_lr(**kw):
-    return sk.LogisticRegression(solver="saga", tol=1e-10, max_iter=100_000, **kw)
+    return sk.LogisticRegression(
+        solver="saga", tol=1e-10, max_iter=100_000, **_penalty_kw(kw)
+    )
 
 
 @pytest.mark.parametrize("l1_ratio", [0.0, 0.5, 1.0])
@@ -166,6 +182,13 @@ def _cv_pair(**kw):
     return X, y, ours, theirs
 
 
+NEEDS_SK_1_9 = pytest.mark.skipif(
+    SK < (1, 9),
+    reason="compares with scikit-learn 1.9's LogisticRegressionCV attributes",
+)
+
+
+@NEEDS_SK_1_9
 def test_cv_matches_sklearn_saga():
     X, y, ours, theirs = _cv_pair()
     np.testing.assert_allclose(ours.Cs_, theirs.Cs_, rtol=1e-12)
@@ -196,6 +219,7 @@ def test_cv_matches_sklearn_saga():
     assert ours.score(X, y) == pytest.approx(theirs.score(X, y), rel=1e-5)
 
 
+@NEEDS_SK_1_9
 def test_cv_class_weight_and_new_layout():
     X, y, ours, theirs = _cv_pair(class_weight="balanced", use_legacy_attributes=False)
     # held-out scores are weighted by sample_weight only, as scikit-learn
@@ -244,7 +268,9 @@ def test_pipeline_grid_search_and_pickle():
     ).fit(X, y)
     assert search.best_params_["logisticregression__C"] in (0.1, 1.0)
     assert search.best_score_ > 0.7
-    ref = make_pipeline(StandardScaler(), sk.LogisticRegression(**_best(search)))
+    ref = make_pipeline(
+        StandardScaler(), sk.LogisticRegression(**_penalty_kw(_best(search)))
+    )
     ref.fit(X, y)
     np.testing.assert_allclose(search.predict_proba(X), ref.predict_proba(X), atol=1e-4)
     for est in (
