@@ -465,6 +465,14 @@ def _newton_step(X, rows, y, sr, z, w, b, S, m, l1a, l2b, pen, tols):
 
 
 @njit(cache=True)
+def _scale_penalty(alpha, rho, a1, b2, live, l1a, l2b):
+    """``l1a = alpha rho a1`` and ``l2b = alpha (1 - rho) b2`` (0 where not live)."""
+    for j in range(a1.size):
+        l1a[j] = alpha * rho * a1[j] if live[j] else 0.0
+        l2b[j] = alpha * (1.0 - rho) * b2[j] if live[j] else 0.0
+
+
+@njit(cache=True)
 def _strong_set(w, grad, live, a1, threshold, positive, S):
     """Features kept at this alpha: non-zero, unpenalized, or above the strong rule."""
     m = 0
@@ -561,9 +569,7 @@ def binomial_path(
     stopped = n_alphas
     for ia in range(n_alphas):
         alpha = alphas[ia]
-        for j in range(p):
-            l1a[j] = alpha * rho * a1[j] if live[j] else 0.0
-            l2b[j] = alpha * (1.0 - rho) * b2[j] if live[j] else 0.0
+        _scale_penalty(alpha, rho, a1, b2, live, l1a, l2b)
         prev = alphas[ia - 1] if ia > 0 else alpha
         m = _strong_set(w, grad, live, a1, rho * (2.0 * alpha - prev), positive, S)
         in_S[:] = False
@@ -613,9 +619,7 @@ def binomial_path(
         coef[ia] = w
         icpt[ia] = b
         alpha = alphas[ia]
-        for j in range(p):
-            l1a[j] = alpha * rho * a1[j] if live[j] else 0.0
-            l2b[j] = alpha * (1.0 - rho) * b2[j] if live[j] else 0.0
+        _scale_penalty(alpha, rho, a1, b2, live, l1a, l2b)
         gaps[ia] = _gap(yr, z, sr, r, w, grad, live, l1a, l2b, positive)
     return coef, icpt, gaps, iters, stopped
 
