@@ -107,11 +107,14 @@ def _set_parameters(batch, y01, W, f, fit_intercept):
     return B0, A1, B2
 
 
-def _grid(X, y01, batch, B0, spec):
+def _grid(X, y01, batch, spec):
     """The alphas of every l1_ratio, shape ``(n_l1, n_alphas)`` (full data's top)."""
-    p0 = 1.0 / (1.0 + np.exp(-B0[-1]))
-    scale = np.where(batch.hdiag[-1] > 0, batch.stats.x_scale[-1], np.inf)
-    c = (batch.sw[-1] * (y01 - p0)) @ X / scale  # null model's correlation
+    if spec.fit_intercept:
+        # the null residual is y - ȳ: the batch's centered correlation already
+        c = batch.stats.c[-1]
+    else:  # p̄ = 1/2, not the batch's ȳ = 0
+        scale = np.where(batch.hdiag[-1] > 0, batch.stats.x_scale[-1], np.inf)
+        c = (batch.sw[-1] * (y01 - 0.5)) @ X / scale
     return alpha_paths(
         c, spec.l1_ratios, spec.alphas, spec.eps, spec.penalty_factor, spec.positive
     )
@@ -182,7 +185,7 @@ def fit_binomial_grid(X, y01, classes, spec, measure, progress) -> GridResult:
         dtype=np.float64,
     )
     B0, A1, B2 = _set_parameters(batch, y01, W, spec.penalty_factor, spec.fit_intercept)
-    grid = _grid(XF, y01, batch, B0, spec)
+    grid = _grid(XF, y01, batch, spec)
     t_solve = time.perf_counter()
     coef, icpt, gaps, iters, stopped = _solve_sets(
         XF, y01, batch.sw, (B0, A1, B2), grid, spec, progress

@@ -24,9 +24,7 @@ from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
-    _check_sample_weight,
     check_is_fitted,
-    validate_data,
 )
 
 from . import _validation as v
@@ -36,10 +34,10 @@ from ._progress import progress_bar
 from ._scoring import mean_and_se, one_se_index
 from .estimators import (
     _ALPHA_SELECTION,
-    _DTYPES,
     _GPUREG_CONSTRAINTS,
     _grid_kwargs,
     _host,
+    _validate_fit_input,
 )
 
 #: scikit-learn's parameters shared by both estimators (as in its 1.9 source).
@@ -101,22 +99,9 @@ def _check_unsupported(est):
 
 
 def _validate_classifier_input(est, X, y, sample_weight):
-    """Validated ``X``, labels ``y`` and float64 ``sample_weight`` (or None).
-
-    ``estimators._validate_fit_input`` asks for a numeric y; here y holds
-    class labels (strings included).
-    """
-    X, y, sample_weight = _host(X), _host(y), _host(sample_weight)
-    if hasattr(X, "dtypes") and hasattr(X, "columns"):  # pandas: name bad columns
-        v.check_frame(X, "X")
-    X, y = validate_data(
-        est, X, y, dtype=_DTYPES, accept_sparse=False, multi_output=False
-    )
+    """``estimators._validate_fit_input`` for class labels (strings included)."""
+    X, y, sample_weight = _validate_fit_input(est, X, y, sample_weight, y_numeric=False)
     check_classification_targets(y)
-    if sample_weight is not None:
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
-        )
     return X, y, sample_weight
 
 

@@ -124,7 +124,11 @@ def _grid_kwargs(est):
     )
 
 
-def _validate_fit_input(est, X, y, sample_weight):
+def _validate_fit_input(est, X, y, sample_weight, y_numeric=True):
+    """Validated X, y and float64 ``sample_weight`` (or None).
+
+    ``y_numeric=False`` keeps y's labels as they are (classifiers).
+    """
     X, y, sample_weight = _host(X), _host(y), _host(sample_weight)
     if hasattr(X, "dtypes") and hasattr(X, "columns"):  # pandas: name bad columns
         v.check_frame(X, "X")
@@ -133,7 +137,7 @@ def _validate_fit_input(est, X, y, sample_weight):
         X,
         y,
         dtype=_DTYPES,
-        y_numeric=True,
+        y_numeric=y_numeric,
         accept_sparse=False,
         multi_output=False,
     )
