@@ -20,67 +20,9 @@
 // when `positive`), with l1 = alpha·l1_ratio and l2 = alpha·(1 - l1_ratio).
 // All arrays are C-contiguous; the launcher asserts it.
 //
-// float32 <-> float64 conversions go through to_f64 / narrow: CuPy compiles
-// with -ftz=true, under which a plain cast is cvt.rn.ftz.f32.f64 (or
-// cvt.ftz.f64.f32) and flushes float32 subnormals to zero, unlike the numba
-// twins.  Without a device (__CUDA_ARCH__ undefined: the CPU emulator of
-// tests/test_kernels_emulated.py) they are plain casts.
+// Helpers (to_f64, narrow, block_sum, block_min): common.cuh.
 
-#ifndef GPUREG_WARP
-#define GPUREG_WARP 32
-#endif
-
-__device__ __forceinline__ double to_f64(double v) { return v; }
-__device__ __forceinline__ double to_f64(float v) {
-#if defined(__CUDA_ARCH__)
-    double r;
-    asm("cvt.f64.f32 %0, %1;" : "=d"(r) : "f"(v));  // exact, subnormals kept
-    return r;
-#else
-    return (double)v;
-#endif
-}
-// v rounded to the storage type of `like` (round to nearest even, no flush)
-__device__ __forceinline__ double narrow(double v, double) { return v; }
-__device__ __forceinline__ float narrow(double v, float) {
-#if defined(__CUDA_ARCH__)
-    float r;
-    asm("cvt.rn.f32.f64 %0, %1;" : "=f"(r) : "d"(v));
-    return r;
-#else
-    return (float)v;
-#endif
-}
-
-// Sum of v over the block; every thread gets the result.
-__device__ __forceinline__ double block_sum(double v, double* shm) {
-    for (int off = GPUREG_WARP / 2; off > 0; off >>= 1)
-        v += __shfl_down_sync(0xffffffffu, v, off);
-    const int lane = threadIdx.x % GPUREG_WARP;
-    const int warp = threadIdx.x / GPUREG_WARP;
-    __syncthreads();  // shm may still be read by a previous reduction
-    if (lane == 0) shm[warp] = v;
-    __syncthreads();
-    const int n_warps = (blockDim.x + GPUREG_WARP - 1) / GPUREG_WARP;
-    double total = 0.0;
-    for (int i = 0; i < n_warps; ++i) total += shm[i];
-    return total;
-}
-
-// Minimum of v over the block; every thread gets the result.
-__device__ __forceinline__ double block_min(double v, double* shm) {
-    for (int off = GPUREG_WARP / 2; off > 0; off >>= 1)
-        v = fmin(v, __shfl_down_sync(0xffffffffu, v, off));
-    const int lane = threadIdx.x % GPUREG_WARP;
-    const int warp = threadIdx.x / GPUREG_WARP;
-    __syncthreads();
-    if (lane == 0) shm[warp] = v;
-    __syncthreads();
-    const int n_warps = (blockDim.x + GPUREG_WARP - 1) / GPUREG_WARP;
-    double m = shm[0];
-    for (int i = 1; i < n_warps; ++i) m = fmin(m, shm[i]);
-    return m;
-}
+#include "common.cuh"
 
 // One FISTA step with gradient-based adaptive restart (O'Donoghue & Candès):
 //

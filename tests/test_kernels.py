@@ -146,6 +146,19 @@ def test_cupy_nvrtc_compiles_every_kernel(cupy_nvrtc, monkeypatch, filename, arc
         assert mangled.startswith("_Z") and expr.split("<")[0] in mangled
 
 
+#: Modules calling double-precision exp / log / log1p (libdevice).
+TRANSCENDENTAL = {"logistic.cu"}
+#: The ``.ftz`` instructions inside libdevice's double exp / log1p / log.
+LIBDEVICE_FTZ = {
+    "abs.ftz.f32",
+    "rcp.approx.ftz.f64",
+    "setp.eq.ftz.f32",
+    "setp.geu.ftz.f32",
+    "setp.gt.ftz.f32",
+    "setp.lt.ftz.f32",
+}
+
+
 @pytest.mark.parametrize("arch", ["90", "75"])
 @pytest.mark.parametrize("filename", sorted(_kernels.KERNELS))
 def test_no_instruction_flushes_subnormals_under_cupys_ftz(
@@ -154,7 +167,11 @@ def test_no_instruction_flushes_subnormals_under_cupys_ftz(
     """CuPy compiles with -ftz=true: a plain float/double cast then becomes
     ``cvt.rn.ftz.f32.f64`` and flushes float32 subnormals, which the numba
     twins keep.  The kernels convert through PTX without ``.ftz``: the PTX
-    CuPy's options produce has no ``.ftz`` instruction at all."""
+    CuPy's options produce has no ``.ftz`` instruction at all, except, in
+    modules that call double-precision ``exp``/``log``, the ones libdevice's
+    implementations of those use internally (:data:`LIBDEVICE_FTZ`: range
+    tests on the high word of a double and a reciprocal seed refined by Newton
+    steps; never a conversion, and never applied to stored float32 values)."""
     module, options = _compile_as_cupy(
         cupy_nvrtc, monkeypatch, filename, arch, ptx=True
     )
@@ -169,4 +186,8 @@ def test_no_instruction_flushes_subnormals_under_cupys_ftz(
             if ".ftz" in line and not line.lstrip().startswith("//")
         }
     )
-    assert not flushing, f"{filename} (sm_{arch}) flushes subnormals: {flushing}"
+    allowed = LIBDEVICE_FTZ if filename in TRANSCENDENTAL else set()
+    assert not any(op.startswith("cvt") for op in flushing), flushing
+    assert set(flushing) <= allowed, (
+        f"{filename} (sm_{arch}) flushes subnormals: {sorted(set(flushing) - allowed)}"
+    )

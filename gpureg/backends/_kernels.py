@@ -23,6 +23,11 @@ KERNELS: dict[str, tuple[str, ...]] = {
         "enet_gap<float>",
         "enet_gap<double>",
     ),
+    "logistic.cu": tuple(
+        f"{name}<{t}>"
+        for name in ("logistic_residual", "logistic_step", "logistic_gap")
+        for t in ("float", "double")
+    ),
     "dropout.cu": tuple(
         f"dropout_fwd<{tag}, {vec}>"
         for tag in ("F32", "F64", "F16", "BF16")
@@ -48,7 +53,7 @@ def kernels_dir() -> Path:
     here = Path(__file__).resolve().parent.parent  # the gpureg package
     candidates = [here / "_kernels", here.parent / "kernels"]
     for d in candidates:
-        if all((d / name).is_file() for name in KERNELS):
+        if all((d / name).is_file() for name in (*KERNELS, *HEADERS)):
             return d
     raise FileNotFoundError(
         "gpureg's CUDA sources were not found in "
@@ -57,9 +62,18 @@ def kernels_dir() -> Path:
     )
 
 
+#: Headers a module may ``#include "…"``: inlined by :func:`source`, so that
+#: NVRTC needs no include path and the source hash covers them.
+HEADERS: tuple[str, ...] = ("common.cuh",)
+
+
 def source(filename: str) -> str:
-    """The text of one kernel file."""
-    return (kernels_dir() / filename).read_text()
+    """The text of one kernel file, its :data:`HEADERS` includes inlined."""
+    d = kernels_dir()
+    text = (d / filename).read_text()
+    for header in HEADERS:
+        text = text.replace(f'#include "{header}"', (d / header).read_text())
+    return text
 
 
 def compile_options(filename: str) -> tuple[str, ...]:

@@ -207,6 +207,7 @@ def build(
         " ".join(CXXFLAGS),
         cxx,
         *[(kernels_dir / n).read_text() for n in kernels],
+        *[h.read_text() for h in sorted(kernels_dir.glob("*.cuh"))],
     ):
         h.update(part.encode())
     cache_dir = Path(cache_dir or Path(tempfile.gettempdir()) / "gpureg-cuda-emu")
