@@ -27,6 +27,7 @@ from ._measures import MEASURES, binomial_measure
 from ._memory import format_bytes, require
 from ._progress import progress_bar
 from ._result import GridResult, warn_uncertified
+from .backends import resolve_backend
 
 
 def encode_labels(y):
@@ -135,15 +136,18 @@ def _score(X, y01, sw, folds, coef, icpt, measure):
 
 
 def binomial_backend(backend):
-    """The backend of a binomial grid: the CPU (no GPU solver yet)."""
-    if backend == "auto":
-        return "cpu"
-    if backend != "cpu":
+    """The backend of a binomial grid: ``'cpu'`` or ``'gpu'``.
+
+    ``'auto'`` is the GPU when one is usable, as for the Gaussian family; an
+    explicit ``'gpu'`` without one raises ``RuntimeError`` with the reason.
+    The ``'numpy'`` reference backend has no binomial solver.
+    """
+    if backend == "numpy":
         raise NotImplementedError(
-            f"the binomial family runs on the CPU only for now, got "
-            f"backend={backend!r}; pass backend='cpu' or 'auto'."
+            "the binomial family runs on backend='cpu' or 'gpu' (or 'auto'), "
+            "not on the 'numpy' reference backend."
         )
-    return backend
+    return resolve_backend(backend)
 
 
 def fit_binomial_grid(X, y01, classes, spec, measure, progress) -> GridResult:
@@ -172,28 +176,16 @@ def fit_binomial_grid(X, y01, classes, spec, measure, progress) -> GridResult:
     n_alphas = alphas if isinstance(alphas, int) else alphas.size
     need = (2 * n * p + 2 * n_sets * n + n_sets * n_l1 * n_alphas * (p + 4)) * 8
     require(need, f"this binomial grid ({format_bytes(need)})", spec.memory_limit)
-    XF = np.asfortranarray(X, dtype=np.float64)
-    W = training_weights(n, folds, sw)
     if measure == "auc":
-        _check_auc_folds(y01, W, folds)
-    batch = build_residual_batch(
-        XF,
-        y01,
-        W,
-        fit_intercept=spec.fit_intercept,
-        standardize=spec.standardize,
-        dtype=np.float64,
-    )
-    B0, A1, B2 = _set_parameters(batch, y01, W, spec.penalty_factor, spec.fit_intercept)
-    grid = _grid(XF, y01, batch, spec)
+        _check_auc_folds(y01, training_weights(n, folds, sw), folds)
+    XF, SW, params, grid, y_scale = prepare_binomial(X, y01, spec)
     t_solve = time.perf_counter()
     coef, icpt, gaps, iters, stopped = _solve_sets(
-        XF, y01, batch.sw, (B0, A1, B2), grid, spec, progress
+        XF, y01, SW, params, grid, spec, progress
     )
     t_score = time.perf_counter()
     cv = _score(XF, y01, sw, folds, coef, icpt, measure) if folds else None
-    Z0 = np.broadcast_to(B0[:, None], (n_sets, n))
-    gap_tol = spec.tol * Logistic().value(y01, Z0, batch.sw)
+    gap_tol = spec.tol * y_scale
     # the alphas after an early stop are reported by _warn_early_stops
     solved = np.arange(grid.shape[1]) < stopped[..., None]
     warn_uncertified(
@@ -228,14 +220,59 @@ def fit_binomial_grid(X, y01, classes, spec, measure, progress) -> GridResult:
     )
 
 
+def prepare_binomial(X, y01, spec):
+    """What the solvers of a binomial grid take, from validated inputs.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    y01 : ndarray of shape (n_samples,)
+    spec : GridSpec
+
+    Returns
+    -------
+    XF : ndarray of shape (n_samples, n_features)
+        float64, column-major.
+    SW : ndarray of shape (n_sets, n_samples)
+        ``s_i / n_w`` of each training set (the full data last).
+    params : tuple
+        ``(B0, A1, B2)`` of :func:`_set_parameters`.
+    grid : ndarray of shape (n_l1, n_alphas)
+    null_loss : ndarray of shape (n_sets,)
+        Each set's null model's mean log-loss (the scale of ``gap_tol``).
+    """
+    XF = np.asfortranarray(X, dtype=np.float64)
+    W = training_weights(X.shape[0], spec.folds, spec.sample_weight)
+    batch = build_residual_batch(
+        XF,
+        y01,
+        W,
+        fit_intercept=spec.fit_intercept,
+        standardize=spec.standardize,
+        dtype=np.float64,
+    )
+    params = _set_parameters(batch, y01, W, spec.penalty_factor, spec.fit_intercept)
+    grid = _grid(XF, y01, batch, spec)
+    Z0 = np.broadcast_to(params[0][:, None], W.shape)
+    return XF, batch.sw, params, grid, Logistic().value(y01, Z0, batch.sw)
+
+
 def _solve_sets(XF, y01, SW, params, grid, spec, progress):
     """Every (training set, l1_ratio) path, one training set at a time.
 
-    One set per numba call keeps the call interruptible (Ctrl-C between
+    On the GPU: :func:`gpureg.backends._binomial_gpu.solve_sets`.  On the
+    CPU, one set per numba call keeps the call interruptible (Ctrl-C between
     sets) and drives the progress bar; ``params = (B0, A1, B2)`` from
     :func:`_set_parameters`.  Returns ``coef, icpt, gaps, iters, stopped``
     of :func:`~gpureg.backends._numba_binomial.binomial_paths`.
     """
+    if spec.backend == "gpu":
+        from .backends import _binomial_gpu
+
+        ops, budget = _binomial_gpu.device_ops()
+        return _binomial_gpu.solve_sets(
+            ops, XF, y01, SW, params, grid, spec, progress=progress, budget=budget
+        )
     from .backends._numba_binomial import binomial_paths
 
     n_sets, n_l1 = SW.shape[0], grid.shape[0]

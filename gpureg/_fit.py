@@ -125,7 +125,8 @@ def fit_grid(
         chunking.
     family : {'gaussian', 'binomial'}, default='gaussian'
         The loss: squared error, or the logistic log-loss of two classes
-        (CPU only for now: ``backend='auto'`` runs it on the CPU).
+        (on the GPU by batched proximal gradient, where ``max_iter`` counts
+        its iterations; on the CPU by proximal Newton).
     measure : {None, 'mse', 'deviance', 'misclassification', 'auc'}, default=None
         The CV measure in ``cv_path``: ``'mse'`` for the Gaussian family;
         ``'deviance'`` (default), ``'misclassification'`` or ``'auc'`` for

@@ -20,6 +20,7 @@ import gpureg
 from gpureg._datafit import Logistic
 from gpureg._measures import binomial_measure
 from gpureg._penalty import ElasticNetPenalty, fenchel_gap
+from gpureg.backends import _gpu
 
 
 def _data(n, p, seed, *, k=5, scale=True, shift=-0.3):
@@ -303,8 +304,11 @@ def test_bad_labels_are_named(y, match):
 
 def test_bad_options_are_named():
     X, y = _data(40, 3, seed=0)
-    with pytest.raises(NotImplementedError, match="CPU only"):
-        gpureg.fit_grid(X, y, family="binomial", backend="gpu")
+    with pytest.raises(NotImplementedError, match="not on the 'numpy'"):
+        gpureg.fit_grid(X, y, family="binomial", backend="numpy")
+    if not _gpu.is_available():
+        with pytest.raises(RuntimeError, match="backend='gpu' was requested"):
+            gpureg.fit_grid(X, y, family="binomial", backend="gpu")
     with pytest.raises(ValueError, match="family must be one of"):
         gpureg.fit_grid(X, y, family="poisson")
     with pytest.raises(ValueError, match="measure must be one of"):

@@ -10,6 +10,9 @@ signature.  Every result is compared with the kernel's numba twin:
 
 * ``enet_fista_step``: W_next, Y_next and the momentum bit for bit;
 * ``enet_gap``: to 1e-12 relative (block reductions sum in another order);
+* ``logistic_step``: W_next, Y_next, the intercepts and the momentum bit for
+  bit; ``logistic_residual`` and ``logistic_gap`` (which call exp/log, whose
+  last bits differ between libdevice and LLVM) to a few ulps / 1e-12;
 * ``dropout_fwd``: y bit for bit (NaN positions for 16-bit dtypes, whose NaN
   payloads may differ) and the mask words exactly.
 
@@ -26,8 +29,16 @@ import cuda_emu as emu_tools
 import numpy as np
 import pytest
 
-from gpureg.backends import _dropout_cpu, _dropout_gpu, _fista, _gpu, _kernels
+from gpureg.backends import (
+    _binomial_gpu,
+    _dropout_cpu,
+    _dropout_gpu,
+    _fista,
+    _gpu,
+    _kernels,
+)
 from gpureg.backends._twins import TwinOps
+from gpureg.backends._twins_logistic import TwinLogisticOps
 
 to_dev = emu_tools.to_dev  # a guarded device copy
 D = importlib.import_module("gpureg.dropout")  # the module (gpureg.dropout is
@@ -311,6 +322,166 @@ def test_block_size_must_be_whole_warps(cupy, monkeypatch):
         monkeypatch.setattr(_dropout_gpu, "BLOCK", bad)
         with pytest.raises(ValueError, match="multiple of 32"):
             D.dropout(cupy.asarray(np.ones(100, np.float32)), 0.5, seed=1)
+
+
+# ------------------------------------------------------------ logistic kernels
+
+LOGISTIC_SHAPES = [(1, 1, 1), (3, 5, 7), (4, 31, 33), (2, 257, 255), (5, 600, 40)]
+
+
+def _logistic_inputs(rng, n, m, p, dtype, positive, specials):
+    """Slabs of dtype T, float64 vectors; labels, weights and penalty weights."""
+    Z = 3.0 * rng.standard_normal((n, m))
+    if specials and m > 2:  # far tails: exp over/underflow in the sigmoid
+        Z[:, :2] = [[-800.0, 750.0]]
+    G = rng.standard_normal((n, p))
+    Y = rng.standard_normal((n, p))
+    W = Y + 0.1 * rng.standard_normal((n, p))
+    if positive:
+        W = np.abs(W)
+    a1 = rng.uniform(0.5, 2.0, p) * (rng.random(p) > 0.2)
+    if specials and p > 2:
+        a1[1] = -1.0  # a constant column, held at 0
+    return dict(
+        Z=Z.astype(dtype),
+        G=G.astype(dtype),
+        Y=Y.astype(dtype),
+        W=W.astype(dtype),
+        b=rng.standard_normal(n),
+        y=(rng.random(m) > 0.4).astype(np.float64),
+        sw=rng.uniform(0.1, 1.0, m) / m,
+        a1=a1,
+        b2=np.where(a1 > 0, a1 * rng.uniform(0.5, 2.0, p), 0.0),
+        l1=rng.uniform(0, 0.3, n) * (rng.random(n) > 0.2),
+        l2=rng.uniform(0, 0.3, n) * (rng.random(n) > 0.3),
+        yb=rng.standard_normal(n),
+        wb=rng.standard_normal(n),
+        gb=rng.standard_normal(n),
+        t_mom=rng.uniform(1.0, 20.0, n),
+    )
+
+
+def _check_logistic(rng, n, m, p, dtype, positive, intercept, polish):
+    d = _logistic_inputs(rng, n, m, p, dtype, positive, specials=polish > 0)
+    dev = {k: to_dev(v) for k, v in d.items()}
+    ops, twin = _binomial_gpu.CudaLogisticOps(), TwinLogisticOps
+    tag = f"{np.dtype(dtype).name} n={n} m={m} p={p} +={positive} b={intercept}"
+    # residual (and the intercept polish)
+    R_g, R_c = to_dev(np.full((n, m), np.nan, dtype)), np.full((n, m), np.nan, dtype)
+    b_c = d["b"].copy()
+    s_g = ops.residual(dev["Z"], dev["b"], dev["y"], dev["sw"], R_g, polish).get()
+    s_c = twin.residual(d["Z"], b_c, d["y"], d["sw"], R_c, polish)
+    close = dict(rtol=1e-12, atol=1e-14, err_msg=tag)
+    np.testing.assert_allclose(np.asarray(dev["b"]), b_c, **close)
+    # a few ulps of T; 1e-12 in float64, where the polished b (a block sum)
+    # already differs in its last bits
+    rtol = max(4 * np.finfo(dtype).eps, 1e-12)
+    np.testing.assert_allclose(np.asarray(R_g), R_c, rtol=rtol, atol=1e-300)
+    np.testing.assert_allclose(s_g, s_c, rtol=1e-10, atol=1e-13, err_msg=tag)
+    # the step: bit for bit
+    slabs_g = [to_dev(np.full((n, p), np.nan, dtype)) for _ in range(2)]
+    slabs_c = [np.full((n, p), np.nan, dtype) for _ in range(2)]
+    vec_g = [to_dev(np.full(n, np.nan)) for _ in range(2)]
+    vec_c = [np.full(n, np.nan) for _ in range(2)]
+    t_c = d["t_mom"].copy()
+    args = [("G",), ("Y", "W"), ("yb", "wb"), ("gb",), ("a1", "b2", "l1", "l2")]
+    for src, slabs, vecs, t_mom, o in (
+        (dev, slabs_g, vec_g, dev["t_mom"], ops),
+        (d, slabs_c, vec_c, t_c, twin),
+    ):
+        (G,), (Y, W), (yb, wb), (gb,), pen = ([src[k] for k in a] for a in args)
+        rows = (Y, W, *slabs)
+        icpt = (yb, wb, *vecs, gb)
+        o.step(G, rows, icpt, pen, t_mom, 0.37, positive, intercept)
+    for a, b, what in [
+        (slabs_g[0], slabs_c[0], "W_next"),
+        (slabs_g[1], slabs_c[1], "Y_next"),
+        (vec_g[0], vec_c[0], "wb_next"),
+        (vec_g[1], vec_c[1], "yb_next"),
+        (dev["t_mom"], t_c, "t_mom"),
+    ]:
+        assert _bits_equal(a, b), f"{what} differs: {tag}"
+    # the gap and the loss
+    pen = ("a1", "b2", "l1", "l2")
+    g_g, l_g = ops.gap(
+        dev["Z"],
+        dev["b"],
+        dev["G"],
+        dev["W"],
+        (dev["y"], dev["sw"]),
+        tuple(dev[k] for k in pen),
+        positive,
+    )
+    g_c, l_c = twin.gap(
+        d["Z"],
+        b_c,
+        d["G"],
+        d["W"],
+        (d["y"], d["sw"]),
+        tuple(d[k] for k in pen),
+        positive,
+    )
+    np.testing.assert_allclose(l_g.get(), l_c, rtol=1e-12, err_msg=tag)
+    scale = l_c + np.abs(d["W"]).sum(1) * (np.abs(d["G"]).max() + 1)
+    np.testing.assert_allclose(g_g.get(), g_c, rtol=1e-12, atol=1e-13 * scale.max())
+    assert (g_c >= 0).all()
+
+
+@pytest.mark.parametrize("intercept", [True, False])
+@pytest.mark.parametrize("positive", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_logistic_kernels_equal_their_twins(cupy, emulator, dtype, positive, intercept):
+    rng = np.random.default_rng(20261202 + 2 * positive + intercept)
+    for n, m, p in LOGISTIC_SHAPES:
+        for polish in (0, 3):
+            _check_logistic(rng, n, m, p, dtype, positive, intercept, polish)
+    t = "float" if dtype == np.float32 else "double"
+    names = {name for name, _, _ in emulator.launches}
+    assert names == {f"logistic_{k}<{t}>" for k in ("residual", "step", "gap")}
+    assert emulator.counts()["warnings"] == 0
+
+
+@pytest.mark.parametrize("block", [32, 1024])
+def test_logistic_kernels_at_other_block_sizes(cupy, emulator, monkeypatch, block):
+    monkeypatch.setattr(_binomial_gpu, "BLOCK", block)
+    rng = np.random.default_rng(block)
+    for n, m, p in [(3, 5, 4), (2, 1025, 33), (4, 70, 2049)]:
+        _check_logistic(rng, n, m, p, np.float64, False, True, 2)
+    assert {b for _, _, b in emulator.launches} == {(block, 1, 1)}
+
+
+def test_logistic_polish_makes_the_intercept_optimal(cupy):
+    """After the Newton polish, Σ sw (y - sigmoid(z)) is rounding."""
+    rng = np.random.default_rng(5)
+    d = _logistic_inputs(rng, 4, 300, 3, np.float64, False, False)
+    b = to_dev(np.full(4, 3.0))  # far from the optimum
+    R = to_dev(np.empty((4, 300)))
+    rsum = _binomial_gpu.CudaLogisticOps().residual(
+        to_dev(d["Z"]), b, to_dev(d["y"]), to_dev(d["sw"]), R, 8
+    )
+    assert np.abs(rsum.get()).max() < 1e-15
+    assert np.abs(np.asarray(b) - 3.0).min() > 0.1
+
+
+def test_binomial_engine_on_the_emulated_kernels_equals_the_twin_engine(
+    cupy, monkeypatch
+):
+    """The binomial GPU engine (GEMMs, kernels, checks, compaction, early
+    stop) through CudaLogisticOps on the emulator: the same fits and
+    iteration counts as on the twins (tests/test_binomial_gpu.py checks the
+    twins' accuracy against the CPU solver and scikit-learn)."""
+    from test_binomial_gpu import small_problem
+
+    monkeypatch.setattr(_binomial_gpu, "BLOCK", 32)
+    args, spec = small_problem(n=40, p=5, n_alphas=4, cv=2)
+    emu = _binomial_gpu.solve_sets(
+        _binomial_gpu.CudaLogisticOps(), *args, spec, budget=1 << 30
+    )
+    twin = _binomial_gpu.solve_sets(TwinLogisticOps(), *args, spec, budget=1 << 30)
+    np.testing.assert_array_equal(emu[3], twin[3])  # iterations
+    np.testing.assert_array_equal(emu[4], twin[4])  # early stops
+    for a, b in zip(emu[:3], twin[:3], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
 
 
 # ---------------------------------------------------------------- dropout
