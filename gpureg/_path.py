@@ -7,10 +7,11 @@ from typing import Any
 from numpy.typing import ArrayLike
 
 from . import _validation as v
+from ._binomial import binomial_backend, encode_labels, fit_binomial_grid
 from ._fit import solve_grid
 from ._interrupt import interruptible, warn
 from ._result import warn_uncertified
-from ._spec import GridSpec
+from ._spec import GridSpec, check_family
 from .backends import resolve_backend
 
 _PARAMS = {
@@ -24,6 +25,7 @@ _PARAMS = {
     "dtype",
     "penalty_factor",
     "memory_limit",
+    "family",
 }
 
 
@@ -53,11 +55,19 @@ def enet_path(
     intercept (center X and y first if you need one), warm-started along the
     path and certified by the duality gap.
 
+    With ``family="binomial"`` (logistic regression, ``y`` any two labels,
+    ``y_i ∈ {0, 1}`` with 1 = the greater label) it minimizes
+    ``1/n_w Σ s_i [log(1 + e^{z_i}) - y_i z_i] + alpha * l1_ratio * ‖w‖₁
+    + alpha * (1 - l1_ratio) / 2 * ‖w‖²`` with ``z = X w`` (no intercept):
+    glmnet's ``lambda`` is ``alpha`` and scikit-learn's ``LogisticRegression``
+    ``C`` is ``1 / (n_w alpha)``.
+
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
     y : array-like of shape (n_samples,)
-        Multi-output targets are not supported.
+        Multi-output targets are not supported; for the binomial family any
+        two labels.
     l1_ratio : float, default=0.5
         In [0, 1]; 0 is solved in closed form.
     eps : float, default=1e-3
@@ -80,7 +90,9 @@ def enet_path(
         runs cyclic); ``random_state`` and ``do_screening`` are ignored
         (screening is always on and always safe).  gpureg adds ``backend``,
         ``dtype``, ``penalty_factor`` and ``memory_limit`` (as in
-        :func:`gpureg.fit_grid`).
+        :func:`gpureg.fit_grid`), and ``family`` (``'gaussian'``, the default,
+        or ``'binomial'``; the binomial family runs on the CPU and its
+        certificate is ``tol`` times the null model's mean log-loss, ``log 2``).
 
     Returns
     -------
@@ -88,13 +100,20 @@ def enet_path(
         Decreasing.
     coefs : ndarray of shape (n_features, n_alphas)
     dual_gaps : ndarray of shape (n_alphas,)
-        On the scale of the objective above.
+        On the scale of the objective above (of the family).
     n_iters : list of int
         Only with ``return_n_iter=True``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown keyword in ``params`` or ``family``, and, for the
+        binomial family, for a ``y`` without exactly two classes.
     """
     unknown = set(params) - _PARAMS
     if unknown:
         raise ValueError(f"Unexpected parameters in params: {sorted(unknown)}.")
+    family = check_family(params.get("family", "gaussian"))
     if n_alphas != "deprecated":
         warn(
             "'n_alphas' was deprecated in scikit-learn 1.9; pass an int as 'alphas'.",
@@ -106,39 +125,67 @@ def enet_path(
         alphas = 100
     if params.get("selection", "cyclic") not in ("cyclic", "random"):
         raise ValueError("selection should be either random or cyclic.")
+    if family == "binomial":
+        y, classes = encode_labels(y)
     X, y, dt = v.check_X_y(X, y, params.get("dtype"))
-    n_samples, n_features = X.shape
-    sw = v.check_sample_weight(params.get("sample_weight"), n_samples)
-    f = v.check_penalty_factor(params.get("penalty_factor"), n_features)
+    spec = _path_spec(X.shape, dt, l1_ratio, eps, alphas, positive, family, params)
+    if family == "binomial":
+        # fit_binomial_grid warns on uncertified fits itself
+        res = fit_binomial_grid(X, y, classes, spec, "deviance", False)
+        alphas, coefs, n_iter = res.alphas[0], res.coef_path[0].T, res.n_iter
+    else:
+        res = solve_grid(X, y, spec)
+        warn_uncertified(res.dual_gap, spec.tol * res.batch.stats.yy, spec.tol)
+        # no intercept, no standardization: the solver's scale is X's
+        alphas, coefs, n_iter = res.alphas[0], res.coef[0].T, res.n_iter
+    out = (alphas, coefs.astype(dt), res.dual_gap[-1, 0].copy())
+    if return_n_iter:
+        out = (*out, [int(k) for k in n_iter[-1, 0]])
+    return out
+
+
+def _path_spec(shape, dt, l1_ratio, eps, alphas, positive, family, params):
+    """The validated ``GridSpec`` of one path: no folds, intercept or scaling.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        ``(n_samples, n_features)`` of the checked X.
+    dt : numpy.dtype
+        Working precision from :func:`gpureg._validation.check_X_y`.
+    l1_ratio, eps, alphas, positive
+        As given to :func:`enet_path` (``alphas`` not None).
+    family : {'gaussian', 'binomial'}
+    params : dict
+        :func:`enet_path`'s ``**params``.
+
+    Returns
+    -------
+    GridSpec
+    """
+    n_samples, n_features = shape
     rhos = v.check_l1_ratios(l1_ratio)
     if rhos.size != 1:
         raise ValueError("enet_path takes a single l1_ratio; use fit_grid for several.")
-    tol = v.check_tol(params.get("tol", 1e-4))
-    max_iter = v.check_positive_int(params.get("max_iter", 1000), "max_iter")
-    spec = GridSpec(
+    backend = params.get("backend", "auto")
+    if family == "binomial":
+        backend = binomial_backend(backend)
+    return GridSpec(
         folds=[],
-        sample_weight=sw,
-        penalty_factor=f,
+        sample_weight=v.check_sample_weight(params.get("sample_weight"), n_samples),
+        penalty_factor=v.check_penalty_factor(params.get("penalty_factor"), n_features),
         l1_ratios=rhos,
         alphas=v.check_alphas(alphas),
         eps=v.check_eps(eps),
         fit_intercept=False,
         standardize=False,
         positive=v.check_bool(positive, "positive"),
-        tol=tol,
-        max_iter=max_iter,
+        tol=v.check_tol(params.get("tol", 1e-4)),
+        max_iter=v.check_positive_int(params.get("max_iter", 1000), "max_iter"),
         dtype=dt,
-        backend=resolve_backend(params.get("backend", "auto")),
+        backend=resolve_backend(backend),
         memory_limit=params.get("memory_limit"),
     )
-    res = solve_grid(X, y, spec)
-    warn_uncertified(res.dual_gap, tol * res.batch.stats.yy, tol)
-    # no intercept, no standardization: the solver's scale is X's
-    coefs = res.coef[0].T.astype(dt)
-    out = (res.alphas[0], coefs, res.dual_gap[-1, 0].copy())
-    if return_n_iter:
-        out = (*out, [int(k) for k in res.n_iter[-1, 0]])
-    return out
 
 
 def lasso_path(X: ArrayLike, y: ArrayLike, **params: Any) -> tuple:
@@ -151,7 +198,8 @@ def lasso_path(X: ArrayLike, y: ArrayLike, **params: Any) -> tuple:
     **params
         Every keyword of :func:`enet_path` except ``l1_ratio``: ``eps``,
         ``alphas``, ``precompute``, ``Xy``, ``copy_X``, ``coef_init``,
-        ``verbose``, ``return_n_iter``, ``positive``, and gpureg's own.
+        ``verbose``, ``return_n_iter``, ``positive``, and gpureg's own
+        (``family="binomial"`` gives the L1-penalized logistic path).
 
     Returns
     -------
