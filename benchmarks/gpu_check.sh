@@ -17,12 +17,15 @@
 #   env      date -u, hostname, nvidia-smi, Python/CuPy/numpy/numba/sklearn
 #            versions, CUDA device name, driver and runtime versions
 #   pytest   python -m pytest -m gpu  (-n 4 where pytest-xdist is installed;
-#            timeout 130 s; OUTDIR/pytest_gpu.xml)
+#            timeout 120 s; OUTDIR/pytest_gpu.xml)
 #   bench    python -m benchmarks.bench_gpu --repeat 3 --out OUTDIR
-#            (timeout 150 s; W1, W2 checked against the CPU backend, then
+#            (timeout 120 s; W1, W2 checked against the CPU backend, then
 #            timed; OUTDIR/gpu_bench.json)
-#   dropout  python -m benchmarks.bench_dropout --out OUTDIR  (timeout 45 s;
+#   dropout  python -m benchmarks.bench_dropout --out OUTDIR  (timeout 40 s;
 #            OUTDIR/dropout_bench.json)
+#   c1       python -m benchmarks.bench_c1_gpu --out OUTDIR  (timeout 60 s;
+#            the binomial grid: GPU vs CPU on C1's design at 1,000 × 100,
+#            then C1 itself on the GPU; OUTDIR/c1_gpu.json)
 #   summary  python -m benchmarks.gpu_summary OUTDIR: one screen of every
 #            check and figure against its target (OUTDIR/gpu_summary.txt)
 #
@@ -31,7 +34,7 @@
 # here.  Nothing is installed: the device's Python has cupy, numpy, numba,
 # scikit-learn, matplotlib, pandas, tqdm, pytest (and torch, ml_dtypes,
 # pytest-xdist); gpureg runs from the checkout (PYTHONPATH=.) and the
-# benchmarks as modules of the checkout's benchmarks package.  Five files
+# benchmarks as modules of the checkout's benchmarks package.  Six files
 # come back in OUTDIR.
 #
 # Budget: each step's timeout is cut to what is left of GPU_CHECK_BUDGET_S
@@ -168,16 +171,19 @@ XDIST=()
 if "$PY" -c "import xdist" >/dev/null 2>&1; then
     XDIST=(-n 4)
 fi
-run_step pytest-gpu 130 "$PY" -m pytest -m gpu "${XDIST[@]}" -v -p no:cacheprovider \
+run_step pytest-gpu 120 "$PY" -m pytest -m gpu "${XDIST[@]}" -v -p no:cacheprovider \
     --junitxml="$OUTDIR/pytest_gpu.xml"
 
 # (c) the GPU benchmark (W1, W2): checks, then timings, then JSON rows
-run_step bench-gpu 150 "$PY" -m benchmarks.bench_gpu --repeat 3 --out "$OUTDIR"
+run_step bench-gpu 120 "$PY" -m benchmarks.bench_gpu --repeat 3 --out "$OUTDIR"
 
 # (d) the dropout benchmark
-run_step bench-dropout 45 "$PY" -m benchmarks.bench_dropout --out "$OUTDIR"
+run_step bench-dropout 40 "$PY" -m benchmarks.bench_dropout --out "$OUTDIR"
 
-# (e) one screen: every check and figure against its target
+# (e) the binomial grid (C1): GPU against CPU, then C1 on the GPU
+run_step bench-c1-gpu 60 "$PY" -m benchmarks.bench_c1_gpu --out "$OUTDIR"
+
+# (f) one screen: every check and figure against its target
 run_step summary 15 "$PY" -m benchmarks.gpu_summary "$OUTDIR"
 
 rm -rf "$CACHE_ROOT"

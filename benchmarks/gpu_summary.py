@@ -1,9 +1,10 @@
 """One screen of the GPU runbook: every check and figure against its target.
 
 Reads what ``benchmarks/gpu_check.sh`` left in OUTDIR — ``pytest_gpu.xml``
-(JUnit), ``gpu_bench.json`` (``bench_gpu.py``) and ``dropout_bench.json``
-(``bench_dropout.py``) — prints a table of PASS / FAIL / MISS / n/a lines and
-writes it to ``OUTDIR/gpu_summary.txt``.  A missing file is reported as such.
+(JUnit), ``gpu_bench.json`` (``bench_gpu.py``), ``dropout_bench.json``
+(``bench_dropout.py``) and ``c1_gpu.json`` (``bench_c1_gpu.py``) — prints a
+table of PASS / FAIL / MISS / n/a lines and writes it to
+``OUTDIR/gpu_summary.txt``.  A missing file is reported as such.
 
 Targets (README, issue tracker):
 
@@ -13,7 +14,10 @@ Targets (README, issue tracker):
   (the accuracy contract);
 * dropout forward >= 90% of the device's copy bandwidth (float32 and
   bfloat16, seeded mode), and >= 1.2x torch's bfloat16 forward (or, without
-  torch, the note says so).
+  torch, the note says so);
+* C1 (the binomial grid): the GPU certifies every fit and equals the CPU
+  solver to ``gap_tol`` on C1's design at 1,000 x 100; the whole C1 grid
+  >= 20x LogisticRegressionCV (saga), against the committed CPU figure.
 
 Exit status: 0 when every check passed (a missed speed target is MISS, not a
 failure), 1 otherwise.
@@ -170,6 +174,39 @@ def dropout_lines(out: Path):
     return lines
 
 
+def c1_lines(out: Path):
+    """Lines for the binomial grid (bench_c1_gpu.py)."""
+    rows = _load(out / "c1_gpu.json")
+    if rows is None:
+        return [("C1 binomial", "no c1_gpu.json", "", "FAIL")]
+    lines = []
+    for row in rows:
+        if row.get("stage") == "check":
+            dp = row.get("max_objective_diff_over_gap_tol", 0)
+            lines.append(
+                (
+                    "C1 small vs cpu",
+                    f"|dP|/gap_tol {dp:.2f}, "
+                    f"certified {row.get('fraction_certified', 0):.3f}, "
+                    f"{row.get('gpu_over_cpu_speed', 0):.1f}x cpu",
+                    "as cpu, certified",
+                    "PASS" if row.get("correct") else "FAIL",
+                )
+            )
+        else:
+            ratio = row.get("speedup_vs_committed_sklearn", 0.0)
+            lines.append(
+                (
+                    "C1 wall (gpu)",
+                    f"{row.get('wall_s', float('nan')):.2f} s, {ratio:.0f}x saga "
+                    "(committed cpu run)",
+                    ">= 20x saga",
+                    "PASS" if ratio >= 20 else "MISS",
+                )
+            )
+    return lines
+
+
 def main(argv=None) -> int:
     """Print and write the summary; 1 when a check failed."""
     argv = sys.argv[1:] if argv is None else argv
@@ -177,7 +214,7 @@ def main(argv=None) -> int:
         print("usage: python -m benchmarks.gpu_summary OUTDIR", file=sys.stderr)
         return 64
     out = Path(argv[0])
-    lines = tests_lines(out) + bench_lines(out) + dropout_lines(out)
+    lines = tests_lines(out) + bench_lines(out) + dropout_lines(out) + c1_lines(out)
     text = [f"{'check':24} {'measured':44} {'target':24} verdict", "-" * 100]
     text += [f"{a:24} {b:44} {c:24} {d}" for a, b, c, d in lines]
     failed = any(d == "FAIL" for *_, d in lines)

@@ -205,6 +205,15 @@ def test_gpu_summary_judges_each_figure_against_its_target(tmp_path, capsys):
             ]
         )
     )
+    (tmp_path / "c1_gpu.json").write_text(
+        json.dumps(
+            [
+                dict(stage="check", correct=True, fraction_certified=1.0,
+                     max_objective_diff_over_gap_tol=0.1, gpu_over_cpu_speed=3.0),
+                dict(stage="time", wall_s=100.0, speedup_vs_committed_sklearn=77.6),
+            ]
+        )
+    )  # fmt: skip
     assert summary.main([str(tmp_path)]) == 1  # one gpu test failed
     text = (tmp_path / "gpu_summary.txt").read_text()
     verdicts = {line[:24].strip(): line.split()[-1] for line in text.splitlines()[2:-1]}
@@ -212,6 +221,7 @@ def test_gpu_summary_judges_each_figure_against_its_target(tmp_path, capsys):
     assert verdicts["W1 wall"] == "PASS" and verdicts["W2 wall"] == "MISS"
     assert verdicts["dropout bfloat16 fwd"] == "PASS"
     assert verdicts["dropout bf16 vs torch"] == "MISS"  # 1.10x < 1.2x
+    assert verdicts["C1 small vs cpu"] == "PASS" and verdicts["C1 wall (gpu)"] == "PASS"
     (tmp_path / "pytest_gpu.xml").write_text(
         '<testsuite tests="1" failures="0" errors="0" skipped="0">'
         '<testcase classname="t" name="a"/></testsuite>'
