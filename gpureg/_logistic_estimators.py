@@ -245,9 +245,9 @@ class LogisticRegression(_BinaryLogisticMixin, BaseEstimator):
         steps, so ``n_iter_`` may exceed it a little).  scikit-learn's default
         is 100 iterations of its solvers; a CD pass is far cheaper than an
         L-BFGS iteration, so gpureg's default is its own (1000).
-    backend : {'auto', 'cpu', 'gpu', 'numpy'}, default='auto'
-        The binomial family runs on the CPU for now: 'auto' is the CPU and
-        any other than 'cpu' raises ``NotImplementedError``.
+    backend : {'auto', 'cpu', 'gpu'}, default='auto'
+        'auto' is the GPU when CuPy sees a device, else the CPU.  On the GPU
+        ``max_iter`` counts proximal-gradient (FISTA) iterations.
     dtype : {None, 'float32', 'float64'}, default=None
         Dtype of ``coef_``; None follows X.  The solve is float64.
     standardize : bool, default=False
