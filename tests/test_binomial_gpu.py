@@ -141,9 +141,16 @@ def test_twin_engine_matches_sklearn_saga(twin_gpu):
     X, y = _data(50, 80, seed=4)
     Xt, _ = _data(200, 80, seed=5)
     res = gpureg.fit_grid(
-        X, y, family="binomial", l1_ratio=0.7, alphas=10, cv=None, tol=1e-8,
-        max_iter=100_000, backend="gpu",
-    )  # fmt: skip
+        X,
+        y,
+        family="binomial",
+        l1_ratio=0.7,
+        alphas=10,
+        cv=None,
+        tol=1e-8,
+        max_iter=100_000,
+        backend="gpu",
+    )
     for ai in (2, 5, 9):
         alpha = res.alphas[0, ai]
         sk = _sklearn(X, y, alpha, 0.7)
@@ -252,3 +259,67 @@ def test_gpu_binomial_grid_equals_the_cpu_solver():
                 for r in (gpu, cpu)
             ]
             assert abs(vals[0] - vals[1]) <= gpu.gap_tol[-1]
+
+
+class _CountedLogisticOps:
+    """The twins behind the kernel interface, on the CuPy stand-in of
+    tests/cuda_emu, whose allocator counts every device buffer alive."""
+
+    def __init__(self, xp):
+        self.xp = xp
+
+    @staticmethod
+    def _h(arrays):
+        return [np.asarray(a) for a in arrays]
+
+    def residual(self, Z, b, y, sw, R, polish):
+        from gpureg.backends._twins_logistic import logistic_residual
+
+        rsum = self.xp.empty(Z.shape[0])
+        logistic_residual(*self._h((Z, b, y, sw, R, rsum)), int(polish))
+        return rsum
+
+    def step(self, G, rows, icpt, pen, t_mom, step, positive, intercept):
+        TwinLogisticOps.step(
+            *self._h((G,)),
+            self._h(rows),
+            self._h(icpt),
+            self._h(pen),
+            np.asarray(t_mom),
+            step,
+            positive,
+            intercept,
+        )
+
+    def gap(self, Z, b, G, W, data, pen, positive):
+        from gpureg.backends._twins_logistic import logistic_gap
+
+        gap, loss = self.xp.empty(Z.shape[0]), self.xp.empty(Z.shape[0])
+        arrays = self._h((Z, b, G, W, *data, *pen, gap, loss))
+        logistic_gap(*arrays, bool(positive))
+        return gap, loss
+
+
+def test_memory_plan_bounds_the_measured_device_peak():
+    """``chunk_bytes`` bounds what the engine allocates on the device
+    (counting allocator), for one chunk and for a budget forcing three."""
+    import cuda_emu
+
+    cuda_emu.configure()
+    xp = cuda_emu.fake_cupy()
+    args, spec = small_problem(n=300, p=10, n_alphas=30, cv=3, tol=1e-3)
+    SW, p = args[2], args[0].shape[1]
+    m = int((SW > 0).sum(axis=1).max())
+    plan = _binomial_gpu.chunk_bytes(60, m, p)
+    peaks = []
+    for budget in (plan, plan // 3):
+        base = cuda_emu.MEMORY["live"]
+        cuda_emu.reset_peak()
+        out = _binomial_gpu.solve_sets(
+            _CountedLogisticOps(xp), *args, spec, budget=budget
+        )
+        peaks.append(cuda_emu.MEMORY["peak"] - base)
+        assert np.isfinite(out[0]).all()
+    assert peaks[0] <= plan, (peaks[0], plan)
+    assert peaks[1] <= plan // 3, (peaks[1], plan // 3)
+    assert peaks[0] >= 0.25 * plan  # an upper bound, not a wild one

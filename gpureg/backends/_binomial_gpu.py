@@ -58,11 +58,16 @@ POLISH = 8
 POWER_ITERATIONS = 50
 LIPSCHITZ_MARGIN = 1.1
 #: float64 slabs of n_features per problem (W, Y, their next values, G) and
-#: of n_rows (Z, R); compaction copies W and Y (two more rows of n_features).
-ROWS_P = 7
+#: of n_rows (Z, R), allocated once per chunk: compaction moves the live rows
+#: into the spare halves, and the finished rows are gathered into G; one more
+#: row of n_features for the gathers' temporaries (numpy's ``take`` buffers
+#: its ``out``; the counting-allocator test measures the engine on numpy).
+ROWS_P = 6
 ROWS_M = 2
-#: bytes per problem besides the slabs: ~16 float64 vectors and indices
-PROBLEM_BYTES = 128
+#: bytes per problem besides the slabs: float64 vectors (intercepts, their
+#: next values, momentum, penalties, gaps, losses, residual sums) and their
+#: compacted copies, and row indices (an upper bound)
+PROBLEM_BYTES = 256
 #: the kernels' block size
 BLOCK = 256
 
@@ -82,7 +87,8 @@ def chunk_bytes(n_problems: int, m: int, p: int) -> int:
     int
     """
     per_problem = 8 * (ROWS_P * p + ROWS_M * m) + PROBLEM_BYTES
-    return 8 * (m * p + 3 * m + 2 * p) + n_problems * per_problem
+    # X_s; y, sw and the power iteration's two temporaries of m; a1, b2
+    return 8 * (m * p + 4 * m + 2 * p) + n_problems * per_problem
 
 
 def plan_chunk(m: int, p: int, n_problems: int, budget: int) -> int:
@@ -190,23 +196,22 @@ def _solve_chunk(ops, prob, rows, positive, thr, max_iter, sat):
         np.zeros(n, np.int64),
     )
     idx = np.flatnonzero(alpha_of <= sat[path_of])
-    W, Y = xp.zeros((idx.size, p)), xp.zeros((idx.size, p))
+    # every slab once; the live rows are the leading k (compaction in place)
+    W, Y, W_next, Y_next, G = (xp.zeros((idx.size, p)) for _ in range(5))
+    Z, R = xp.empty((idx.size, m)), xp.empty((idx.size, m))
     wb, yb = xp.full(idx.size, prob.b0), xp.full(idx.size, prob.b0)
     t_mom = xp.ones(idx.size)
     l1_d, l2_d = xp.asarray(l1[idx]), xp.asarray(l2[idx])
     it = 0
-    while idx.size:
-        k = idx.size
-        Z, R, G = xp.empty((k, m)), xp.empty((k, m)), xp.empty((k, p))
-        W_next, Y_next = xp.empty((k, p)), xp.empty((k, p))
-        wb_next, yb_next = xp.empty(k), xp.empty(k)
+    while k := idx.size:
         last = min(max_iter, (it // CHECK_EVERY + 1) * CHECK_EVERY)
         while it < last:
             it += 1
-            gb = _margins_and_gradients(ops, prob, Y, yb, 0, Z, R, G)
+            gb = _margins_and_gradients(ops, prob, Y[:k], yb, 0, Z[:k], R[:k], G[:k])
+            wb_next, yb_next = xp.empty(k), xp.empty(k)
             ops.step(
-                G,
-                (Y, W, W_next, Y_next),
+                G[:k],
+                (Y[:k], W[:k], W_next[:k], Y_next[:k]),
                 (yb, wb, wb_next, yb_next, gb),
                 (*prob.pen, l1_d, l2_d),
                 t_mom,
@@ -215,29 +220,33 @@ def _solve_chunk(ops, prob, rows, positive, thr, max_iter, sat):
                 prob.intercept,
             )
             W, W_next, Y, Y_next = W_next, W, Y_next, Y
-            wb, wb_next, yb, yb_next = wb_next, wb, yb_next, yb
+            wb, yb = wb_next, yb_next
         check_stop()
         bt = wb.copy()
-        _margins_and_gradients(ops, prob, W, bt, POLISH * prob.intercept, Z, R, G)
-        gap, loss = ops.gap(Z, bt, G, W, prob.data, (*prob.pen, l1_d, l2_d), positive)
+        polish = POLISH * prob.intercept
+        _margins_and_gradients(ops, prob, W[:k], bt, polish, Z[:k], R[:k], G[:k])
+        pen = (*prob.pen, l1_d, l2_d)
+        gap, loss = ops.gap(Z[:k], bt, G[:k], W[:k], prob.data, pen, positive)
         gap, loss = _to_host(gap), _to_host(loss)
         # a NaN gap (a diverged row) stops too: it is reported, never certified
         done = ~(gap > STOP_FRACTION * thr) | (it >= max_iter)
-        rows_done = idx[done]
-        out[0][rows_done] = _to_host(W[xp.asarray(np.flatnonzero(done))])
+        d = np.flatnonzero(done)
+        xp.take(W[:k], xp.asarray(d), axis=0, out=G[: d.size])  # G is free
+        out[0][idx[d]] = _to_host(G[: d.size])
         for dest, val in zip(out[1:4], (_to_host(bt), gap, loss), strict=True):
-            dest[rows_done] = val[done]
-        out[4][rows_done] = it
-        saturated = (
-            done & (gap <= thr) & (loss < (1 - DEVIANCE_RATIO_STOP) * prob.null_loss)
-        )
+            dest[idx[d]] = val[d]
+        out[4][idx[d]] = it
+        saturated = done & (gap <= thr)
+        saturated &= loss < (1 - DEVIANCE_RATIO_STOP) * prob.null_loss
         for r in idx[saturated]:
             sat[path_of[r]] = min(sat[path_of[r]], alpha_of[r])
         live = ~done & (alpha_of[idx] <= sat[path_of[idx]])
         keep = xp.asarray(np.flatnonzero(live))
+        xp.take(W[:k], keep, axis=0, out=W_next[: keep.size])
+        xp.take(Y[:k], keep, axis=0, out=Y_next[: keep.size])
+        W, W_next, Y, Y_next = W_next, W, Y_next, Y
+        wb, yb, t_mom, l1_d, l2_d = (a[keep] for a in (wb, yb, t_mom, l1_d, l2_d))
         idx = idx[live]
-        W, Y, wb, yb = W[keep], Y[keep], wb[keep], yb[keep]
-        t_mom, l1_d, l2_d = t_mom[keep], l1_d[keep], l2_d[keep]
     return out
 
 
