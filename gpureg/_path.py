@@ -91,8 +91,8 @@ def enet_path(
         (screening is always on and always safe).  gpureg adds ``backend``,
         ``dtype``, ``penalty_factor`` and ``memory_limit`` (as in
         :func:`gpureg.fit_grid`), and ``family`` (``'gaussian'``, the default,
-        or ``'binomial'``; the binomial family runs on the CPU and its
-        certificate is ``tol`` times the null model's mean log-loss, ``log 2``).
+        or ``'binomial'``, whose certificate is ``tol`` times the null model's
+        mean log-loss, ``log 2``).
 
     Returns
     -------
