@@ -1,4 +1,5 @@
-// common.cuh — helpers shared by the kernel modules (enet_fista.cu, logistic.cu).
+// common.cuh — helpers shared by the kernel modules (enet_fista.cu,
+// logistic.cu, dropout.cu).
 //
 // No include guard on purpose: each .cu file is its own CUDA module and
 // includes this once; the CPU emulator (tests/cuda_emu) includes every module
@@ -66,4 +67,35 @@ __device__ __forceinline__ double block_min(double v, double* shm) {
     double m = shm[0];
     for (int i = 1; i < n_warps; ++i) m = fmin(m, shm[i]);
     return m;
+}
+
+// The elastic-net prox of one coordinate: S(u, thr) / denom, with
+// S the soft-threshold (its positive part when `positive`).
+__device__ __forceinline__ double enet_prox(double u, double thr, double denom,
+                                            int positive) {
+    double num = 0.0;
+    if (u > thr) num = u - thr;
+    else if (u < -thr && !positive) num = u + thr;
+    return num / denom;
+}
+
+// Nesterov momentum with gradient-based adaptive restart (O'Donoghue &
+// Candès): restart when acc = (y - w_new)ᵀ(w_new - w) > 0.  Sets the next
+// momentum t_new and the extrapolation weight beta.
+__device__ __forceinline__ void fista_momentum(double acc, double t, double* t_new,
+                                               double* beta) {
+    const bool restart = acc > 0.0;
+    *t_new = restart ? 1.0 : 0.5 * (1.0 + sqrt(1.0 + 4.0 * t * t));
+    *beta = restart ? 0.0 : (t - 1.0) / *t_new;
+}
+
+// One penalized coordinate's Fenchel-Young gap term at the dual value v:
+// l1f |w| + ½ l2f w² + conj(v) - v w, conj(v) = (|v| - l1f)₊² / (2 l2f)
+// (0 where l2f = 0; |v| is v₊ when `positive`).
+__device__ __forceinline__ double enet_gap_term(double w, double v, double l1f,
+                                                double l2f, int positive) {
+    const double vs = positive ? fmax(v, 0.0) : fabs(v);
+    const double excess = fmax(vs - l1f, 0.0);
+    const double conj = l2f > 0.0 ? excess * excess / (2.0 * l2f) : 0.0;
+    return l1f * fabs(w) + 0.5 * l2f * w * w + conj - v * w;
 }

@@ -89,18 +89,7 @@ __device__ __forceinline__ float add_rn(float a, float b) {
 __device__ __forceinline__ double mul_rn(double a, double b) { return __dmul_rn(a, b); }
 __device__ __forceinline__ double add_rn(double a, double b) { return __dadd_rn(a, b); }
 
-// double -> the arithmetic type of `like`, without -ftz=true's flush (as in
-// enet_fista.cu)
-__device__ __forceinline__ double narrow(double v, double) { return v; }
-__device__ __forceinline__ float narrow(double v, float) {
-#if defined(__CUDA_ARCH__)
-    float r;
-    asm("cvt.rn.f32.f64 %0, %1;" : "=f"(r) : "d"(v));
-    return r;
-#else
-    return (float)v;
-#endif
-}
+#include "common.cuh"  // narrow: double -> float without -ftz's flush
 
 struct F32 {
     typedef float S; typedef float C; enum { E = 4 };

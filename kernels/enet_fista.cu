@@ -20,7 +20,8 @@
 // when `positive`), with l1 = alpha·l1_ratio and l2 = alpha·(1 - l1_ratio).
 // All arrays are C-contiguous; the launcher asserts it.
 //
-// Helpers (to_f64, narrow, block_sum, block_min): common.cuh.
+// Helpers (to_f64, narrow, block_sum, block_min, enet_prox, fista_momentum,
+// enet_gap_term): common.cuh.
 
 #include "common.cuh"
 
@@ -64,11 +65,7 @@ __global__ void enet_fista_step(const T* __restrict__ GY,      // (n, p)
         const double z = y - eta * (to_f64(GY[row + j]) - c[j]);  // y - η(Gy - c)
         double w_new;
         if (f[j] > 0.0) {
-            const double thr = a1 * f[j];
-            double num = 0.0;  // soft_threshold(z, thr) (or its positive part)
-            if (z > thr) num = z - thr;
-            else if (z < -thr && !positive) num = z + thr;
-            w_new = num / (1.0 + a2 * f[j]);
+            w_new = enet_prox(z, a1 * f[j], 1.0 + a2 * f[j], positive);
         } else {
             w_new = (positive && z < 0.0) ? 0.0 : z;
         }
@@ -79,9 +76,8 @@ __global__ void enet_fista_step(const T* __restrict__ GY,      // (n, p)
     }
     acc = block_sum(acc, shm);
 
-    const bool restart = acc > 0.0;
-    const double t_new = restart ? 1.0 : 0.5 * (1.0 + sqrt(1.0 + 4.0 * t * t));
-    const double beta = restart ? 0.0 : (t - 1.0) / t_new;
+    double t_new, beta;
+    fista_momentum(acc, t, &t_new, &beta);
     for (int j = threadIdx.x; j < p; j += blockDim.x) {
         const double w_new = to_f64(W_next[row + j]);  // written by this thread
         Y_next[row + j] = narrow(w_new + beta * (w_new - to_f64(W[row + j])), T());
@@ -144,12 +140,7 @@ __global__ void enet_gap(const T* __restrict__ GW,        // (n, p)
         const double w = to_f64(W[row + j]);
         const double v = kappa * (c[j] - to_f64(GW[row + j]));
         if (f[j] > 0.0) {
-            const double l1f = L1 * f[j];
-            const double l2f = L2 * f[j];
-            const double vs = positive ? fmax(v, 0.0) : fabs(v);
-            const double excess = fmax(vs - l1f, 0.0);
-            const double conj = l2f > 0.0 ? excess * excess / (2.0 * l2f) : 0.0;
-            terms += l1f * fabs(w) + 0.5 * l2f * w * w + conj - v * w;
+            terms += enet_gap_term(w, v, L1 * f[j], L2 * f[j], positive);
         } else {
             terms += fabs(v * w);
         }

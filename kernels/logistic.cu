@@ -18,7 +18,7 @@
 //
 // Launched by gpureg/backends/_binomial_gpu.py (class CudaLogisticOps, through
 // the loader in gpureg/backends/_kernels.py).  CPU twins (numba):
-// gpureg/backends/_twins_logistic.py.
+// gpureg/backends/_twins.py.
 //
 // The problems of one launch share one training set: its m rows (weights
 // sw_i = s_i / n_w > 0, labels y_i ∈ {0, 1}) and its penalty weights a1_j =
@@ -136,14 +136,8 @@ __global__ void logistic_step(const T* __restrict__ G,           // (n, p)
     for (int j = threadIdx.x; j < p; j += blockDim.x) {
         const double y = to_f64(Y[row + j]);
         const double u = y + step * to_f64(G[row + j]);
-        double w_new = 0.0;
-        if (a1[j] >= 0.0) {
-            const double thr = c1 * a1[j];
-            double num = 0.0;
-            if (u > thr) num = u - thr;
-            else if (u < -thr && !positive) num = u + thr;
-            w_new = num / (1.0 + c2 * b2[j]);
-        }
+        const double w_new =
+            a1[j] >= 0.0 ? enet_prox(u, c1 * a1[j], 1.0 + c2 * b2[j], positive) : 0.0;
         const T w_store = narrow(w_new, T());
         W_next[row + j] = w_store;
         const double w_new_t = to_f64(w_store);
@@ -153,9 +147,8 @@ __global__ void logistic_step(const T* __restrict__ G,           // (n, p)
     const double b_new = intercept ? yb[k] + step * gb[k] : wb[k];
     acc += (yb[k] - b_new) * (b_new - wb[k]);
 
-    const bool restart = acc > 0.0;
-    const double t_new = restart ? 1.0 : 0.5 * (1.0 + sqrt(1.0 + 4.0 * t * t));
-    const double beta = restart ? 0.0 : (t - 1.0) / t_new;
+    double t_new, beta;
+    fista_momentum(acc, t, &t_new, &beta);
     for (int j = threadIdx.x; j < p; j += blockDim.x) {
         const double w_new = to_f64(W_next[row + j]);  // written by this thread
         Y_next[row + j] = narrow(w_new + beta * (w_new - to_f64(W[row + j])), T());
@@ -240,10 +233,7 @@ __global__ void logistic_gap(const T* __restrict__ Z,         // (n, m)
             terms += fabs(v * w);
             continue;
         }
-        const double vs = positive ? fmax(v, 0.0) : fabs(v);
-        const double excess = fmax(vs - l1a, 0.0);
-        const double conj = l2b > 0.0 ? excess * excess / (2.0 * l2b) : 0.0;
-        terms += l1a * fabs(w) + 0.5 * l2b * w * w + conj - v * w;
+        terms += enet_gap_term(w, v, l1a, l2b, positive);
     }
     terms = block_sum(terms, shm);
     if (threadIdx.x == 0) {

@@ -20,7 +20,7 @@ from gpureg._datafit import Logistic
 from gpureg._penalty import ElasticNetPenalty, fenchel_gap
 from gpureg._spec import GridSpec
 from gpureg.backends import _binomial_gpu, _gpu
-from gpureg.backends._twins_logistic import TwinLogisticOps
+from gpureg.backends._twins import TwinLogisticOps
 
 
 @pytest.fixture
@@ -273,7 +273,7 @@ class _CountedLogisticOps:
         return [np.asarray(a) for a in arrays]
 
     def residual(self, Z, b, y, sw, R, polish):
-        from gpureg.backends._twins_logistic import logistic_residual
+        from gpureg.backends._twins import logistic_residual
 
         rsum = self.xp.empty(Z.shape[0])
         logistic_residual(*self._h((Z, b, y, sw, R, rsum)), int(polish))
@@ -292,7 +292,7 @@ class _CountedLogisticOps:
         )
 
     def gap(self, Z, b, G, W, data, pen, positive):
-        from gpureg.backends._twins_logistic import logistic_gap
+        from gpureg.backends._twins import logistic_gap
 
         gap, loss = self.xp.empty(Z.shape[0]), self.xp.empty(Z.shape[0])
         arrays = self._h((Z, b, G, W, *data, *pen, gap, loss))

@@ -37,8 +37,7 @@ from gpureg.backends import (
     _gpu,
     _kernels,
 )
-from gpureg.backends._twins import TwinOps
-from gpureg.backends._twins_logistic import TwinLogisticOps
+from gpureg.backends._twins import TwinLogisticOps, TwinOps
 
 to_dev = emu_tools.to_dev  # a guarded device copy
 D = importlib.import_module("gpureg.dropout")  # the module (gpureg.dropout is

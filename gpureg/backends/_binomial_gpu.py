@@ -30,7 +30,7 @@ fit with their gaps re-scored, as on the CPU; rows beyond a certified
 saturated fit are dropped as soon as it is found.
 
 The engine is written against an array module ``xp`` and the kernel
-interface of :class:`._twins_logistic.TwinLogisticOps`: with CuPy and the
+interface of :class:`._twins.TwinLogisticOps`: with CuPy and the
 CUDA kernels (:class:`CudaLogisticOps`) it is the GPU backend; with numpy and
 the numba twins it runs, and is tested, on the CPU.  It always computes in
 float64 (the binomial family's certificate needs it; ``dtype`` only sets the
@@ -381,7 +381,7 @@ def solve_sets(ops, XF, y01, SW, params, grid, spec, *, progress=False, budget):
 class CudaLogisticOps:
     """The kernel interface of :func:`solve_sets` on the device (CuPy + NVRTC).
 
-    Same methods and semantics as :class:`._twins_logistic.TwinLogisticOps`;
+    Same methods and semantics as :class:`._twins.TwinLogisticOps`;
     each launches one kernel of ``kernels/logistic.cu``, one block of
     :data:`BLOCK` threads per row.
     """
