@@ -27,6 +27,7 @@ from ._measures import MEASURES, binomial_measure
 from ._memory import format_bytes, require
 from ._progress import progress_bar
 from ._result import GridResult, warn_uncertified
+from ._scoring import FoldArtifacts, kept_fields
 from .backends import resolve_backend
 
 
@@ -121,17 +122,27 @@ def _grid(X, y01, batch, spec):
     )
 
 
-def _score(X, y01, sw, folds, coef, icpt, measure):
-    """Held-out measure of every fold fit, shape ``(n_l1, n_alphas, n_folds)``."""
+def _score(X, y01, sw, folds, fits, measure, kept=None):
+    """Held-out measure of every fold fit, shape ``(n_l1, n_alphas, n_folds)``.
+
+    ``fits = (coef, icpt)`` of every set (the full data last); ``kept``, a
+    :class:`~gpureg._scoring.FoldArtifacts`, records the fold paths and the
+    held-out log-odds.
+    """
+    coef, icpt = fits
     n_l1, n_alphas, p = coef.shape[1:]
     out = np.empty((n_l1, n_alphas, len(folds)))
     s = np.ones(X.shape[0]) if sw is None else sw
+    ls = np.arange(n_l1)
     for k, (_, test) in enumerate(folds):
         check_stop()
-        Z = X[test] @ coef[k].reshape(-1, p).T + icpt[k].reshape(-1)
+        U, b = coef[k].reshape(-1, p), icpt[k].reshape(-1)
+        Z = X[test] @ U.T + b
         out[..., k] = binomial_measure(y01[test], Z, s[test], measure).reshape(
             n_l1, n_alphas
         )
+        if kept is not None:
+            kept.record(k, ls, U, b, X, test)
     return out
 
 
@@ -150,7 +161,9 @@ def binomial_backend(backend):
     return resolve_backend(backend)
 
 
-def fit_binomial_grid(X, y01, classes, spec, measure, progress) -> GridResult:
+def fit_binomial_grid(
+    X, y01, classes, spec, measure, progress, keep=False
+) -> GridResult:
     """Solve and score a validated binomial grid (the body of ``fit_grid``).
 
     Parameters
@@ -163,6 +176,8 @@ def fit_binomial_grid(X, y01, classes, spec, measure, progress) -> GridResult:
     measure : str
         One of :data:`gpureg._measures.MEASURES`.
     progress : bool
+    keep : bool, default=False
+        Also return the fold paths and out-of-fold predictions (validated).
 
     Returns
     -------
@@ -184,7 +199,8 @@ def fit_binomial_grid(X, y01, classes, spec, measure, progress) -> GridResult:
         XF, y01, SW, params, grid, spec, progress
     )
     t_score = time.perf_counter()
-    cv = _score(XF, y01, sw, folds, coef, icpt, measure) if folds else None
+    kept = FoldArtifacts(len(folds), *coef.shape[1:3], p, n) if keep else None
+    cv = _score(XF, y01, sw, folds, (coef, icpt), measure, kept) if folds else None
     gap_tol = spec.tol * y_scale
     # the alphas after an early stop are reported by _warn_early_stops
     solved = np.arange(grid.shape[1]) < stopped[..., None]
@@ -217,6 +233,7 @@ def fit_binomial_grid(X, y01, classes, spec, measure, progress) -> GridResult:
         measure=measure,
         classes=classes,
         path_stop=stopped,
+        **kept_fields(kept, dt),
     )
 
 

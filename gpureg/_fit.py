@@ -14,12 +14,12 @@ from ._batch import training_weights
 from ._binomial import binomial_backend, check_measure, encode_labels, fit_binomial_grid
 from ._folds import make_folds
 from ._interrupt import check_stop, interruptible
-from ._memory import memory_budget, plan_grid
+from ._memory import format_bytes, memory_budget, plan_grid, require
 from ._penalty import duality_gap
 from ._progress import progress_bar
 from ._result import GridResult, warn_uncertified
 from ._ridge import ridge_paths
-from ._scoring import FoldScorer
+from ._scoring import FoldArtifacts, FoldScorer, kept_fields
 from ._spec import GridSpec, check_family
 from .backends import get_backend, resolve_backend
 
@@ -47,6 +47,7 @@ def fit_grid(
     memory_limit: int | str | None = None,
     family: str = "gaussian",
     measure: str | None = None,
+    keep: bool = False,
 ) -> GridResult:
     r"""Fit every alpha × l1_ratio × CV-fold elastic net at once.
 
@@ -131,6 +132,12 @@ def fit_grid(
         The CV measure in ``cv_path``: ``'mse'`` for the Gaussian family;
         ``'deviance'`` (default), ``'misclassification'`` or ``'auc'`` for
         the binomial one, weighted by ``sample_weight``.
+    keep : bool, default=False
+        Also return every fold's coefficient paths (``fold_coef_path``,
+        ``fold_intercept_path``) and each row's out-of-fold prediction at
+        every grid point (``oof_predictions``), as glmnet's ``keep=TRUE``.
+        Needs ``cv``; the arrays' size is checked against ``memory_limit``
+        first, and the call refused with the size needed if it does not fit.
 
     Returns
     -------
@@ -187,10 +194,11 @@ def fit_grid(
         dtype=dt,
         memory_limit=memory_limit,
     )
+    keep = _check_keep(keep, spec, n_samples, n_features)
     if family == "binomial":
-        return fit_binomial_grid(X, y, classes, spec, measure, progress)
+        return fit_binomial_grid(X, y, classes, spec, measure, progress, keep)
     folds, rhos, tol = spec.folds, spec.l1_ratios, spec.tol
-    scorer = FoldScorer(X, y, sw, folds, rhos.size) if folds else None
+    scorer = FoldScorer(X, y, sw, folds, rhos.size, keep) if folds else None
     res = solve_grid(X, y, spec, progress=progress, X_device=X_device, on_fold=scorer)
     stats = res.batch.stats
     # in place: the full-data path is ours
@@ -216,7 +224,27 @@ def fit_grid(
         mode=res.mode,
         dtype=dt,
         timings=timings,
+        **kept_fields(scorer.kept if keep else None, dt),
     )
+
+
+def _check_keep(keep, spec, n_samples, n_features):
+    """Validate ``keep`` and refuse at once arrays that do not fit the budget."""
+    keep = v.check_bool(keep, "keep")
+    if keep:
+        if not spec.folds:
+            raise ValueError("keep=True needs cross-validation folds (cv).")
+        alphas = spec.alphas
+        n_alphas = alphas if isinstance(alphas, int) else alphas.size
+        need = FoldArtifacts.nbytes(
+            len(spec.folds), spec.l1_ratios.size, n_alphas, n_features, n_samples
+        )
+        require(
+            need,
+            f"keep=True's fold paths and predictions ({format_bytes(need)})",
+            spec.memory_limit,
+        )
+    return keep
 
 
 @dataclass

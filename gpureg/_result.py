@@ -63,6 +63,18 @@ class GridResult:
         Binomial family: index of the first alpha each path did not solve
         because the fit already explained 99.9% of the null deviance (the
         later alphas keep that fit); ``n_alphas`` for a complete path.
+    fold_coef_path : ndarray or None
+        With ``keep=True``: every fold's coefficient paths on X's scale, shape
+        ``(n_folds, n_l1_ratios, n_alphas, n_features)``.
+    fold_intercept_path : ndarray or None
+        With ``keep=True``: their intercepts, ``(n_folds, n_l1_ratios,
+        n_alphas)``.
+    oof_predictions : ndarray of shape (n_l1_ratios, n_alphas, n_samples) or None
+        With ``keep=True``: each row's prediction by the fit of the fold that
+        held it out, at every grid point (glmnet's ``fit.preval``): ``X w + b``
+        (for the binomial family the log-odds, as ``decision_function``).  NaN
+        for a row no fold held out; a row held out by several folds (repeated
+        splitters) keeps the last one's.
     mse_path, mse_mean, mse_se
         ``cv_path``, ``cv_mean``, ``cv_se`` under scikit-learn's names (the
         Gaussian family; None for another measure).
@@ -93,6 +105,9 @@ class GridResult:
     alpha_1se_: float | None = None
     best_index_: tuple | None = None
     index_1se_: tuple | None = None
+    fold_coef_path: np.ndarray | None = None
+    fold_intercept_path: np.ndarray | None = None
+    oof_predictions: np.ndarray | None = None
 
     def __post_init__(self):
         if self.cv_path is None:

@@ -74,14 +74,18 @@ class FoldScorer:
     folds : list of (train, test)
     n_l1 : int
         Number of l1_ratios.
+    keep : bool, default=False
+        Also keep every fold's paths and the out-of-fold predictions.
 
     Attributes
     ----------
     mse : ndarray of shape (n_l1, n_alphas, n_folds)
         Allocated by the first call; NaN where no path was scored yet.
+    kept : FoldArtifacts or None
+        With ``keep``: the fold paths and out-of-fold predictions.
     """
 
-    def __init__(self, X, y, sample_weight, folds, n_l1):
+    def __init__(self, X, y, sample_weight, folds, n_l1, keep=False):
         self.X64 = np.asarray(X, dtype=np.float64)
         self.y64 = np.asarray(y, dtype=np.float64)
         self.s = (
@@ -92,6 +96,8 @@ class FoldScorer:
         self.folds = folds
         self.n_l1 = n_l1
         self.mse = None
+        self.keep = keep
+        self.kept = None
 
     def __call__(self, batch, t, ls, coef):
         """Score fold ``t``'s paths of l1_ratios ``ls`` (solver scale, overwritten).
@@ -110,6 +116,12 @@ class FoldScorer:
         U = np.divide(coef, stats.x_scale[t], out=coef).reshape(-1, p)
         b = stats.y_mean[t] - U @ stats.x_mean[t]
         self.mse[ls, :, t] = self.fold_mse(t, U, b, batch).reshape(ls.size, n_alphas)
+        if self.keep:
+            if self.kept is None:
+                self.kept = FoldArtifacts(
+                    len(self.folds), self.n_l1, n_alphas, p, self.X64.shape[0]
+                )
+            self.kept.record(t, ls, U, b, self.X64, self.folds[t][1])
 
     def fold_mse(self, k, U, b, batch=None):
         """Held-out weighted MSE of fold ``k`` for coefficients on X's scale.
@@ -143,6 +155,55 @@ class FoldScorer:
             res = self.y64[test, None] - (self.X64[test] @ Ur.T + b[redo])
             sse[redo] = s[test] @ (res * res)
         return sse / s[test].sum()
+
+
+class FoldArtifacts:
+    """Every fold's paths and the out-of-fold predictions (``keep=True``).
+
+    Parameters
+    ----------
+    n_folds, n_l1, n_alphas, n_features, n_samples : int
+
+    Attributes
+    ----------
+    coef : ndarray of shape (n_folds, n_l1, n_alphas, n_features)
+    intercept : ndarray of shape (n_folds, n_l1, n_alphas)
+    oof : ndarray of shape (n_l1, n_alphas, n_samples)
+        NaN until a fold holds the row out.
+    """
+
+    def __init__(self, n_folds, n_l1, n_alphas, n_features, n_samples):
+        self.coef = np.zeros((n_folds, n_l1, n_alphas, n_features))
+        self.intercept = np.zeros((n_folds, n_l1, n_alphas))
+        self.oof = np.full((n_l1, n_alphas, n_samples), np.nan)
+
+    @staticmethod
+    def nbytes(n_folds, n_l1, n_alphas, n_features, n_samples) -> int:
+        """Bytes of the three arrays (what ``keep=True`` adds to a grid)."""
+        return 8 * n_l1 * n_alphas * (n_folds * (n_features + 1) + n_samples)
+
+    def record(self, t, ls, U, b, X, test):
+        """Fold ``t``'s fits of l1_ratios ``ls``: ``U`` (fits, p), ``b`` (fits,)."""
+        n_alphas = self.coef.shape[2]
+        self.coef[t, ls] = U.reshape(ls.size, n_alphas, -1)
+        self.intercept[t, ls] = b.reshape(ls.size, n_alphas)
+        pred = (X[test] @ U.T + b).T  # (fits, n_test)
+        self.oof[
+            np.asarray(ls)[:, None, None],
+            np.arange(n_alphas)[None, :, None],
+            np.asarray(test)[None, None, :],
+        ] = pred.reshape(ls.size, n_alphas, -1)
+
+
+def kept_fields(kept, dt):
+    """``GridResult`` keywords of a :class:`FoldArtifacts` (none without one)."""
+    if kept is None:
+        return {}
+    return dict(
+        fold_coef_path=kept.coef.astype(dt, copy=False),
+        fold_intercept_path=kept.intercept.astype(dt, copy=False),
+        oof_predictions=kept.oof.astype(dt, copy=False),
+    )
 
 
 def cv_mse(X, y, sample_weight, folds, coef, intercept, batch=None):
