@@ -105,6 +105,16 @@ def _validate_classifier_input(est, X, y, sample_weight):
     return X, y, sample_weight
 
 
+def _kept_results(path, oof):
+    """``cv_results_`` entries of ``keep=True``: fold fits and out-of-fold log-odds."""
+    out = {}
+    for k in range(path.shape[0]):
+        out[f"split{k}_coef"] = path[k, ..., :-1].reshape(-1, path.shape[-1] - 1)
+        out[f"split{k}_intercept"] = path[k, ..., -1].ravel()
+    out["oof_decision_function"] = oof.reshape(-1, oof.shape[-1])
+    return out
+
+
 def _binary_problem(est, y, sample_weight):
     """The classes, 0/1 labels and the fit weights ``s_i · class_weight[y_i]``.
 
@@ -489,6 +499,9 @@ class LogisticRegressionCV(_BinaryLogisticMixin, BaseEstimator):
         (glmnet's ``lambda.1se``).
     backend, dtype, standardize, penalty_factor, progress
         As in :class:`LogisticRegression`.
+    keep : bool, default=False
+        Also keep each fold's fits and every row's out-of-fold log-odds in
+        ``cv_results_`` (glmnet's ``keep``).
 
     Attributes
     ----------
@@ -533,7 +546,10 @@ class LogisticRegressionCV(_BinaryLogisticMixin, BaseEstimator):
         ``l1_ratio``, ``C``, ``alpha``, ``mean_test_{scoring}``,
         ``std_err_test_{scoring}``, ``split{k}_test_{scoring}`` and
         ``rank_test_{scoring}`` (1 = best), with ``{scoring}`` the scorer's
-        name (``neg_log_loss`` for None).
+        name (``neg_log_loss`` for None).  With ``keep=True`` also
+        ``split{k}_coef`` (n_grid, n_features), ``split{k}_intercept`` and
+        ``oof_decision_function`` (n_grid, n_samples): each row's log-odds by
+        the fit of the fold that held it out (NaN if none did).
     dual_gap_ : float
         Duality gap of the chosen full-data fit (``fit_grid``'s scale).
     n_features_in_ : int
@@ -564,6 +580,7 @@ class LogisticRegressionCV(_BinaryLogisticMixin, BaseEstimator):
         **_LOGISTIC_CONSTRAINTS,
         **_ALPHA_SELECTION,
         **_GPUREG_CONSTRAINTS,
+        "keep": ["boolean"],
     }
 
     def __init__(
@@ -594,6 +611,7 @@ class LogisticRegressionCV(_BinaryLogisticMixin, BaseEstimator):
         standardize=False,
         penalty_factor=None,
         progress=False,
+        keep=False,
     ):
         self.Cs = Cs
         self.l1_ratios = l1_ratios
@@ -620,6 +638,7 @@ class LogisticRegressionCV(_BinaryLogisticMixin, BaseEstimator):
         self.standardize = standardize
         self.penalty_factor = penalty_factor
         self.progress = progress
+        self.keep = keep
 
     def _scoring_name(self):
         return "neg_log_loss" if self.scoring is None else self.scoring
@@ -710,6 +729,7 @@ class LogisticRegressionCV(_BinaryLogisticMixin, BaseEstimator):
         path = np.empty((len(folds), n_l1, n_cs, p + 1))
         n_iter = np.empty((len(folds), n_l1, n_cs), dtype=np.int32)
         scores = np.empty((len(folds), n_l1, n_cs))
+        oof = np.full((n_l1, n_cs, X.shape[0]), np.nan) if self.keep else None
         s_test = np.ones(X.shape[0]) if sw is None else sw
         for k, (train, test) in enumerate(folds):
             scale = n_weight / weight[train].sum() if same_c else 1.0
@@ -734,6 +754,10 @@ class LogisticRegressionCV(_BinaryLogisticMixin, BaseEstimator):
                 path[k, ls, :, p] = icpt
                 n_iter[k, ls] = res.n_iter[-1]
                 Z = X[test] @ coef.reshape(-1, p).T + icpt.reshape(-1)
+                if oof is not None:
+                    oof[ls[:, None, None], np.arange(n_cs)[:, None], test] = (
+                        Z.T.reshape(ls.size, n_cs, -1)
+                    )
                 m = binomial_measure(y01[test], Z, s_test[test], measure)
                 scores[k, ls] = sign * m.reshape(ls.size, n_cs) + offset
             if bar is not None:
@@ -741,6 +765,8 @@ class LogisticRegressionCV(_BinaryLogisticMixin, BaseEstimator):
         if bar is not None:
             bar.close()
         self._set_results(full, l1s, n_weight, path, n_iter, scores, given_Cs)
+        if oof is not None:
+            self.cv_results_.update(_kept_results(path, oof))
         return self
 
     def _set_results(self, full, l1s, n_weight, path, n_iter, scores, given_Cs):

@@ -124,6 +124,22 @@ def _grid_kwargs(est):
     )
 
 
+def kept_results(res, oof_name):
+    """``cv_results_`` entries of a ``keep=True`` grid, one row per grid point.
+
+    ``split{k}_coef`` (n_grid, n_features), ``split{k}_intercept`` (n_grid,)
+    and ``oof_name`` (n_grid, n_samples), grid points ordered as the other
+    entries (l1_ratio major).
+    """
+    n_folds, _, _, p = res.fold_coef_path.shape
+    out = {}
+    for k in range(n_folds):
+        out[f"split{k}_coef"] = res.fold_coef_path[k].reshape(-1, p)
+        out[f"split{k}_intercept"] = res.fold_intercept_path[k].ravel()
+    out[oof_name] = res.oof_predictions.reshape(-1, res.oof_predictions.shape[-1])
+    return out
+
+
 def _validate_fit_input(est, X, y, sample_weight, y_numeric=True):
     """Validated X, y and float64 ``sample_weight`` (or None).
 
@@ -454,6 +470,7 @@ class _CVBase(_LinearPredictMixin, RegressorMixin, BaseEstimator):
         **_SOLVER_CONSTRAINTS,
         **_ALPHA_SELECTION,
         **_GPUREG_CONSTRAINTS,
+        "keep": ["boolean"],
     }
 
     def _l1_ratios(self):
@@ -495,6 +512,7 @@ class _CVBase(_LinearPredictMixin, RegressorMixin, BaseEstimator):
             tol=self.tol,
             max_iter=self.max_iter,
             groups=groups,
+            keep=self.keep,
             **_grid_kwargs(self),
         )
         il, ia = res.best_index_ if self.alpha_selection == "min" else res.index_1se_
@@ -522,6 +540,8 @@ class _CVBase(_LinearPredictMixin, RegressorMixin, BaseEstimator):
         results["rank_test_mse"] = (
             np.argsort(np.argsort(res.mse_mean.ravel(), kind="stable")) + 1
         )
+        if self.keep:
+            results.update(kept_results(res, "oof_prediction"))
         self.cv_results_ = results
         return self
 
@@ -558,6 +578,9 @@ class ElasticNetCV(_CVBase):
         ``selection`` already names the coordinate order, hence the name.
     backend, dtype, standardize, penalty_factor, progress
         As in :class:`ElasticNet`.
+    keep : bool, default=False
+        Keep every fold's fits and the out-of-fold predictions in
+        ``cv_results_`` (:func:`gpureg.fit_grid`'s ``keep``).
 
     Attributes
     ----------
@@ -577,7 +600,10 @@ class ElasticNetCV(_CVBase):
     n_iter_ : int
     cv_results_ : dict of ndarray
         One entry per grid point: ``l1_ratio``, ``alpha``, ``mean_test_mse``,
-        ``std_err_test_mse``, ``split{k}_test_mse``, ``rank_test_mse``.
+        ``std_err_test_mse``, ``split{k}_test_mse``, ``rank_test_mse``; with
+        ``keep=True`` also ``split{k}_coef`` (n_grid, n_features),
+        ``split{k}_intercept`` and ``oof_prediction`` (n_grid, n_samples):
+        each fold's fits and each row's out-of-fold prediction.
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
     l1_ratio_ : float
@@ -606,6 +632,7 @@ class ElasticNetCV(_CVBase):
         standardize=False,
         penalty_factor=None,
         progress=False,
+        keep=False,
     ):
         self.l1_ratio = l1_ratio
         self.eps = eps
@@ -627,6 +654,7 @@ class ElasticNetCV(_CVBase):
         self.standardize = standardize
         self.penalty_factor = penalty_factor
         self.progress = progress
+        self.keep = keep
 
 
 class LassoCV(_CVBase):
@@ -639,7 +667,7 @@ class LassoCV(_CVBase):
     ----------
     eps, alphas, fit_intercept, precompute, max_iter, tol, copy_X, cv, \
 verbose, n_jobs, positive, random_state, selection, alpha_selection, backend, \
-dtype, standardize, penalty_factor, progress
+dtype, standardize, penalty_factor, progress, keep
         As in :class:`ElasticNetCV`.
 
     Attributes
@@ -673,6 +701,7 @@ n_features_in_, feature_names_in_
         standardize=False,
         penalty_factor=None,
         progress=False,
+        keep=False,
     ):
         self.eps = eps
         self.alphas = alphas
@@ -693,6 +722,7 @@ n_features_in_, feature_names_in_
         self.standardize = standardize
         self.penalty_factor = penalty_factor
         self.progress = progress
+        self.keep = keep
 
     def _l1_ratios(self):
         return 1.0

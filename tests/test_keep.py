@@ -118,3 +118,32 @@ def test_keep_off_needs_folds_and_a_budget(regression):
     need = 8 * 1 * 100 * (3 * 13 + 150)
     with pytest.raises(MemoryError, match=r"keep=True's fold paths and predictions"):
         gpureg.fit_grid(X, y, cv=3, keep=True, memory_limit=need - 1)
+
+
+def test_estimators_expose_the_fold_fits_in_cv_results(regression):
+    X, y = regression
+    est = gpureg.ElasticNetCV(l1_ratio=[0.5, 1.0], alphas=6, cv=3, keep=True).fit(X, y)
+    r = est.cv_results_
+    assert r["split0_coef"].shape == (12, 12) and r["oof_prediction"].shape == (12, 150)
+    folds = list(KFold(3).split(X))
+    for k, (_, test) in enumerate(folds):
+        pred = X[test] @ r[f"split{k}_coef"].T + r[f"split{k}_intercept"]
+        np.testing.assert_allclose(r["oof_prediction"][:, test], pred.T, rtol=1e-12)
+        mse = ((y[test] - r["oof_prediction"][:, test]) ** 2).mean(axis=1)
+        np.testing.assert_allclose(mse, r[f"split{k}_test_mse"], rtol=1e-10)
+    assert "oof_prediction" not in gpureg.LassoCV(alphas=4, cv=3).fit(X, y).cv_results_
+
+
+def test_logistic_regression_cv_keeps_out_of_fold_log_odds():
+    X, y = make_classification(120, 5, random_state=3)
+    est = gpureg.LogisticRegressionCV(
+        Cs=4, cv=3, keep=True, use_legacy_attributes=False
+    )
+    r = est.fit(X, y).cv_results_
+    assert r["oof_decision_function"].shape == (4, 120)
+    for k, (_, test) in enumerate(StratifiedKFold(3).split(X, y)):
+        z = r["oof_decision_function"][:, test]
+        nll = np.mean(np.logaddexp(0, z) - y[test] * z, axis=1)
+        np.testing.assert_allclose(-nll, r[f"split{k}_test_neg_log_loss"], rtol=1e-10)
+        pred = X[test] @ r[f"split{k}_coef"].T + r[f"split{k}_intercept"]
+        np.testing.assert_allclose(z, pred.T, rtol=1e-12)
