@@ -300,17 +300,19 @@ def _finish(
     """Center one training set by a rank-one update, detect constants, scale.
 
     ``G_raw``, ``c_raw``, ``sx`` and ``mu0`` live in ``xp`` (numpy or cupy);
-    the returned G is there too, everything else is numpy.
+    the returned G is there too, everything else is numpy.  The target parts
+    have a trailing target axis: ``c_raw`` ``(n_features, k)``, ``yy_raw``,
+    ``sy`` and ``my0`` ``(k,)``, and so have ``c``, ``yy`` and ``y_mean``.
     """
     m = sx / n_w
-    my = sy / n_w
+    my = sy / n_w  # (k,): one per target
     G = G_raw / n_w
-    c = c_raw / n_w
+    c = c_raw / n_w  # (n_features, k)
     yy = yy_raw / n_w
     if fit_intercept:
         # G -= m mᵀ  (rank-one re-centering by the training set's own means)
         G -= m[:, None] * m[None, :]
-        c -= m * my
+        c -= m[:, None] * xp.asarray(my)[None, :]
         yy -= my * my
     var = xp.diag(G).copy()
     const = _constant_columns(var, mu0 + m if fit_intercept else 0 * m, n_rows)
@@ -320,16 +322,16 @@ def _finish(
     if standardize:
         scale = xp.where(const, 1.0, xp.sqrt(xp.maximum(var, 0.0)))
         G /= scale[:, None] * scale[None, :]
-        c /= scale
+        c /= scale[:, None]
     keep = (~const).astype(G.dtype)
     G *= keep[:, None] * keep[None, :]  # zero the rows and columns of constants
-    c *= keep
+    c *= keep[:, None]
     x_mean = mu0 + m if fit_intercept else xp.zeros_like(m)
-    y_mean = my0 + my if fit_intercept else 0.0
+    y_mean = my0 + my if fit_intercept else np.zeros_like(my)
     return (
         G,
         _to_host(xp, c),
-        max(yy, 0.0),
+        np.maximum(yy, 0.0),
         _to_host(xp, x_mean),
         y_mean,
         _to_host(xp, scale),
@@ -353,26 +355,26 @@ def _heldout_blocks(Xs, ys, sq, held_out, xp):
             rows = slice(int(rows[0]), int(rows[-1]) + 1)
         else:
             rows = xp.asarray(rows)
-        Xo, yo, so = Xs[rows], ys[rows], sq[rows]
+        Xo, yo, so = Xs[rows], ys[rows], sq[rows]  # yo: (n_out, k)
         blocks[t] = (
             Xo.T @ Xo,
             Xo.T @ yo,
-            float(yo @ yo),
+            _to_host(xp, (yo * yo).sum(axis=0)),
             so @ Xo,
-            float(so @ yo),
+            _to_host(xp, so @ yo),
             float(so @ so),
         )
     return blocks
 
 
-def build_gram_batch(X, y, W, *, fit_intercept, standardize, dtype, xp=np) -> GramBatch:
+def build_gram_batch(X, y, W, *, fit_intercept, standardize, dtype, xp=np):
     """Gram matrices of every training set from one pass of GEMMs over X.
 
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features)
         numpy, or already on the device when ``xp`` is cupy.
-    y : ndarray of shape (n_samples,)
+    y : ndarray of shape (n_samples,) or (n_samples, n_targets)
     W : ndarray of shape (n_sets, n_samples)
         Training weights from :func:`training_weights` (last row: full data).
     fit_intercept, standardize : bool
@@ -384,27 +386,30 @@ def build_gram_batch(X, y, W, *, fit_intercept, standardize, dtype, xp=np) -> Gr
 
     Returns
     -------
-    GramBatch
+    GramBatch, or list of GramBatch
+        One per target when y is 2-D: they share ``G`` (the same array) and
+        the held-out Gram blocks; only ``stats``' target parts (``c``, ``yy``,
+        ``y_mean``) and the blocks' target parts differ.
     """
     n_sets = W.shape[0]
     n_features = X.shape[1]
     s_full = W[-1]
     n_full = s_full.sum()
     X = xp.asarray(X, dtype=np.float64)
-    y = xp.asarray(y, dtype=np.float64)
+    Y = xp.asarray(y, dtype=np.float64)
+    Y = Y[:, None] if Y.ndim == 1 else Y
     s_full_d = xp.asarray(s_full)
     # Center once with the full-data means so that fold corrections are small.
     if fit_intercept:
         mu0 = (s_full_d @ X) / n_full
-        my0 = float(s_full_d @ y) / n_full
+        my0 = _to_host(xp, s_full_d @ Y) / n_full
     else:
         mu0 = xp.zeros(n_features)
-        my0 = 0.0
+        my0 = np.zeros(Y.shape[1])
     X0 = X - mu0
-    y0 = y - my0
     sq = xp.sqrt(s_full_d)
     Xs = X0 * sq[:, None] if not np.all(s_full == 1.0) else X0
-    ys = y0 * sq
+    ys = (Y - xp.asarray(my0)) * sq[:, None]
     # Held-out blocks: the sufficient statistics of the rows each training set
     # leaves out (one small GEMM each); every training set is "full minus its
     # block".  When the blocks partition the rows (KFold) the full Gram is
@@ -417,17 +422,18 @@ def build_gram_batch(X, y, W, *, fit_intercept, standardize, dtype, xp=np) -> Gr
             G_full += b[0]
     else:
         G_full = Xs.T @ Xs
-    full = (G_full, Xs.T @ ys, float(ys @ ys), sq @ Xs, float(sq @ ys), n_full)
+    yy_full = _to_host(xp, (ys * ys).sum(axis=0))
+    full = (G_full, Xs.T @ ys, yy_full, sq @ Xs, _to_host(xp, sq @ ys), n_full)
 
+    k = Y.shape[1]
     G = xp.empty((n_sets, n_features, n_features), dtype=dtype)
-    stats = TrainingStats(
+    shared = dict(
         n_weight=W.sum(axis=1),
         x_mean=np.zeros((n_sets, n_features)),
-        y_mean=np.zeros(n_sets),
         x_scale=np.ones((n_sets, n_features)),
-        yy=np.zeros(n_sets),
-        c=np.empty((n_sets, n_features)),
     )
+    y_mean, yy = np.zeros((k, n_sets)), np.zeros((k, n_sets))
+    c = np.empty((k, n_sets, n_features))
     for t in range(n_sets):
         check_stop()
         if t == n_sets - 1 or blocks[t] is None:
@@ -452,17 +458,32 @@ def build_gram_batch(X, y, W, *, fit_intercept, standardize, dtype, xp=np) -> Gr
             xp=xp,
         )
         G[t] = Gt
-        stats.c[t] = ct
-        stats.yy[t] = yyt
-        stats.x_mean[t] = xm
-        stats.y_mean[t] = ym
-        stats.x_scale[t] = sc
-    kept = [
-        None if b is None else (held_out[t].copy(), b) for t, b in enumerate(blocks)
+        c[:, t] = ct.T
+        yy[:, t] = yyt
+        shared["x_mean"][t] = xm
+        y_mean[:, t] = ym
+        shared["x_scale"][t] = sc
+    center = _to_host(xp, mu0)
+    batches = [
+        GramBatch(
+            stats=TrainingStats(**shared, y_mean=y_mean[j], yy=yy[j], c=c[j]),
+            G=G,
+            blocks=[
+                None if b is None else (held_out[t].copy(), _target_block(b, j))
+                for t, b in enumerate(blocks)
+            ],
+            center=(center, float(my0[j])),
+            xp=xp,
+        )
+        for j in range(k)
     ]
-    return GramBatch(
-        stats=stats, G=G, blocks=kept, center=(_to_host(xp, mu0), my0), xp=xp
-    )
+    return batches if np.ndim(y) == 2 else batches[0]
+
+
+def _target_block(block, j):
+    """Target ``j``'s view of a held-out block (shared Gram part)."""
+    G_o, c_o, yy_o, sx_o, sy_o, n_o = block
+    return (G_o, c_o[:, j], float(yy_o[j]), sx_o, float(sy_o[j]), n_o)
 
 
 def build_residual_batch(
@@ -479,8 +500,13 @@ def build_residual_batch(
 
     Returns
     -------
-    ResidualBatch
+    ResidualBatch, or list of ResidualBatch
+        One per target when y is 2-D (n_samples, n_targets), sharing X.
     """
+    if np.ndim(y) == 2:
+        Xd = np.asfortranarray(X, dtype=dtype)  # converted once, shared
+        kw = dict(fit_intercept=fit_intercept, standardize=standardize, dtype=dtype)
+        return [build_residual_batch(Xd, y[:, j], W, **kw) for j in range(y.shape[1])]
     n_sets, n_samples = W.shape
     n_features = X.shape[1]
     Xd = np.asfortranarray(X, dtype=dtype)

@@ -17,7 +17,7 @@ from ._interrupt import check_stop, interruptible
 from ._memory import format_bytes, memory_budget, plan_grid, require
 from ._penalty import duality_gap
 from ._progress import progress_bar
-from ._result import GridResult, warn_uncertified
+from ._result import GridResult, MultiTargetResult, warn_uncertified
 from ._ridge import ridge_paths
 from ._scoring import FoldArtifacts, FoldScorer, kept_fields
 from ._spec import GridSpec, check_family
@@ -175,7 +175,7 @@ def fit_grid(
     if family == "binomial":
         y, classes = encode_labels(y)
         backend = binomial_backend(backend)
-    X, y, dt = v.check_X_y(X, y, dtype)
+    X, y, dt = v.check_X_y(X, y, dtype, multi_output=family == "gaussian")
     n_samples, n_features = X.shape
     sw = v.check_sample_weight(sample_weight, n_samples)
     spec = GridSpec(
@@ -197,9 +197,26 @@ def fit_grid(
     keep = _check_keep(keep, spec, n_samples, n_features)
     if family == "binomial":
         return fit_binomial_grid(X, y, classes, spec, measure, progress, keep)
-    folds, rhos, tol = spec.folds, spec.l1_ratios, spec.tol
-    scorer = FoldScorer(X, y, sw, folds, rhos.size, keep) if folds else None
-    res = solve_grid(X, y, spec, progress=progress, X_device=X_device, on_fold=scorer)
+    if y.ndim == 2:
+        return _fit_targets(X, y, spec, progress, X_device, keep)
+    return _fit_gaussian(X, y, spec, (progress, X_device, keep), t_start)
+
+
+def _fit_gaussian(X, y, spec, options, t_start, batch=None) -> GridResult:
+    """The Gaussian family's grid of one target: solve, score, map back.
+
+    ``options = (progress, X_device, keep)`` as validated by :func:`fit_grid`;
+    ``batch``, when given, is the target's prebuilt batch (many targets).
+    """
+    progress, X_device, keep = options
+    n_samples, n_features = X.shape
+    folds, rhos, tol, dt = spec.folds, spec.l1_ratios, spec.tol, spec.dtype
+    scorer = (
+        FoldScorer(X, y, spec.sample_weight, folds, rhos.size, keep) if folds else None
+    )
+    res = solve_grid(
+        X, y, spec, progress=progress, X_device=X_device, on_fold=scorer, batch=batch
+    )
     stats = res.batch.stats
     # in place: the full-data path is ours
     coef = np.divide(res.coef, stats.x_scale[-1], out=res.coef)
@@ -226,6 +243,45 @@ def fit_grid(
         timings=timings,
         **kept_fields(scorer.kept if keep else None, dt),
     )
+
+
+def _fit_targets(X, Y, spec, progress, X_device, keep) -> MultiTargetResult:
+    """K independent Gaussian grids on one X, sharing every Gram and fold.
+
+    The batches of all targets are built in one pass (the Grams and the
+    held-out blocks once, the target parts by one GEMM with Y); each target
+    is then solved and scored on its own, with its own alpha grid.
+    """
+    t0 = time.perf_counter()
+    n_samples, n_features = X.shape
+    k = Y.shape[1]
+    alphas = spec.alphas
+    n_alphas = alphas if isinstance(alphas, int) else alphas.size
+    need = 8 * k * spec.l1_ratios.size * n_alphas * (n_features + 2 * spec.n_sets)
+    require(need, f"the paths of {k} targets ({format_bytes(need)})",
+            spec.memory_limit)  # fmt: skip
+    engine = get_backend(spec.backend)
+    plan = _plan(X, spec, engine)
+    W = training_weights(n_samples, spec.folds, spec.sample_weight)
+    batches = engine.build_batch(
+        X, Y, W, mode=plan.mode, fit_intercept=spec.fit_intercept,
+        standardize=spec.standardize, dtype=spec.dtype, X_device=X_device,
+    )  # fmt: skip
+    t_build = time.perf_counter() - t0
+    bar = progress_bar(progress, k)
+    results = []
+    for j in range(k):
+        check_stop()
+        t1 = time.perf_counter()
+        res = _fit_gaussian(X, Y[:, j], spec, (False, X_device, keep), t1, batches[j])
+        results.append(res)
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    out = MultiTargetResult(results)
+    out.timings = {"build": t_build, "total": time.perf_counter() - t0}
+    return out
 
 
 def _check_keep(keep, spec, n_samples, n_features):
@@ -278,7 +334,7 @@ class GridSolution:
 
 
 def solve_grid(
-    X, y, spec: GridSpec, *, progress=False, X_device=None, on_fold=None
+    X, y, spec: GridSpec, *, progress=False, X_device=None, on_fold=None, batch=None
 ) -> GridSolution:
     """Plan and solve a validated grid (shared by ``fit_grid`` and ``enet_path``).
 
@@ -303,6 +359,8 @@ def solve_grid(
         l1_ratios ``ls`` (int array), ``coef`` of shape
         ``(ls.size, n_alphas, n_features)`` on the solver's scale, the
         callee's to overwrite.
+    batch : GramBatch or ResidualBatch, optional
+        Prebuilt for ``y`` (one target of a many-target grid): not rebuilt.
 
     Returns
     -------
@@ -316,17 +374,18 @@ def solve_grid(
     plan = _plan(X, spec, engine)
     W = training_weights(n_samples, spec.folds, spec.sample_weight)
     t_gram = time.perf_counter()
-    batch = engine.build_batch(
-        X,
-        y,
-        W,
-        mode=plan.mode,
-        fit_intercept=spec.fit_intercept,
-        standardize=spec.standardize,
-        dtype=spec.dtype,
-        X_device=X_device,
-        timings=timings,
-    )
+    if batch is None:
+        batch = engine.build_batch(
+            X,
+            y,
+            W,
+            mode=plan.mode,
+            fit_intercept=spec.fit_intercept,
+            standardize=spec.standardize,
+            dtype=spec.dtype,
+            X_device=X_device,
+            timings=timings,
+        )
     timings["gram"] = time.perf_counter() - t_gram
     grid = alpha_paths(
         batch.stats.c[-1],

@@ -326,6 +326,139 @@ class GridResult:
         return plot_cv_heatmap(self, **kw)
 
 
+class MultiTargetResult:
+    """k independent grids on one X (``fit_grid`` with y of shape (n, k)).
+
+    Each target has its own alpha grid, fits, CV curve and CV choice; the
+    targets share every Gram matrix and fold decomposition (this is not
+    scikit-learn's ``MultiTaskElasticNet``, whose penalty couples them).
+    ``res[j]`` is target j's :class:`GridResult`; the arrays below stack them
+    along a leading target axis.
+
+    Parameters
+    ----------
+    results : list of GridResult
+        One per target, in y's column order.
+
+    Attributes
+    ----------
+    alphas : ndarray of shape (n_targets, n_l1_ratios, n_alphas)
+    coef_path : ndarray of shape (n_targets, n_l1_ratios, n_alphas, n_features)
+    intercept_path : ndarray of shape (n_targets, n_l1_ratios, n_alphas)
+    dual_gap, n_iter : ndarray of shape (n_targets, n_folds + 1, n_l1_ratios, n_alphas)
+    gap_tol : ndarray of shape (n_targets, n_folds + 1)
+    cv_path : ndarray of shape (n_targets, n_l1_ratios, n_alphas, n_folds) or None
+    cv_mean, cv_se : ndarray of shape (n_targets, n_l1_ratios, n_alphas) or None
+    fold_coef_path, fold_intercept_path, oof_predictions : ndarray or None
+        With ``keep=True``: :class:`GridResult`'s, with a leading target axis.
+    alpha_, l1_ratio_, alpha_1se_ : ndarray of shape (n_targets,) or None
+        Each target's CV choice.
+    best_index_, index_1se_ : list of (int, int) or None
+    l1_ratios, n_samples, n_features, backend, mode, dtype, family, measure
+        Shared by every target.
+    timings : dict
+        ``build`` (every target's batch, in one pass) and ``total``.
+    """
+
+    _STACKED = (
+        "alphas coef_path intercept_path dual_gap n_iter gap_tol cv_path cv_mean "
+        "cv_se fold_coef_path fold_intercept_path oof_predictions alpha_ l1_ratio_ "
+        "alpha_1se_ converged"
+    ).split()
+    _SHARED = (
+        "l1_ratios n_samples n_features backend mode dtype family measure n_folds"
+    ).split()
+
+    def __init__(self, results):
+        self.results = list(results)
+        self.timings: dict = {}
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def __getitem__(self, j) -> GridResult:
+        return self.results[j]
+
+    def __iter__(self):
+        return iter(self.results)
+
+    @property
+    def n_targets(self) -> int:
+        """Number of targets (y's columns)."""
+        return len(self.results)
+
+    @property
+    def n_fits(self) -> int:
+        """Fits solved over every target."""
+        return sum(r.n_fits for r in self.results)
+
+    @property
+    def best_index_(self):
+        """Each target's CV optimum ``(l1_ratio_index, alpha_index)``."""
+        first = self.results[0].best_index_
+        return None if first is None else [r.best_index_ for r in self.results]
+
+    @property
+    def index_1se_(self):
+        """Each target's one-standard-error choice."""
+        first = self.results[0].index_1se_
+        return None if first is None else [r.index_1se_ for r in self.results]
+
+    @property
+    def mse_path(self):
+        """``cv_path`` for the Gaussian family's MSE (None otherwise)."""
+        return self.cv_path if self.measure == "mse" else None
+
+    @property
+    def mse_mean(self):
+        """``cv_mean`` under scikit-learn's name."""
+        return self.cv_mean if self.measure == "mse" else None
+
+    @property
+    def mse_se(self):
+        """``cv_se`` under scikit-learn's name."""
+        return self.cv_se if self.measure == "mse" else None
+
+    def __getattr__(self, name):
+        if name in MultiTargetResult._STACKED:
+            values = [getattr(r, name) for r in self.results]
+            return None if values[0] is None else np.stack(values)
+        if name in MultiTargetResult._SHARED:
+            return getattr(self.results[0], name)
+        raise AttributeError(
+            f"{type(self).__name__!r} object has no attribute {name!r}"
+        )
+
+    def predict(self, X, index=None) -> np.ndarray:
+        """Every target's prediction, shape ``(n_samples, n_targets)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        index : (int, int) or list of (int, int), optional
+            One grid point for every target, or one per target; default each
+            target's own CV optimum.
+        """
+        per = index if isinstance(index, list) else [index] * self.n_targets
+        return np.stack(
+            [r.predict(X, i) for r, i in zip(self.results, per, strict=True)], axis=1
+        )
+
+    def summary(self, max_rows: int = 10) -> str:
+        """Each target's CV choice, one line per target (up to ``max_rows``)."""
+        lines = [f"{self.n_targets} targets, {self.n_fits:,} fits"]
+        for j, r in enumerate(self.results[:max_rows]):
+            choice = (
+                "no CV"
+                if r.alpha_ is None
+                else f"alpha_={r.alpha_:.4g}, l1_ratio_={r.l1_ratio_:g}"
+            )
+            lines.append(f"  target {j}: {choice}; certified {r.converged.mean():.3f}")
+        if self.n_targets > max_rows:
+            lines.append(f"  ... {self.n_targets - max_rows} more")
+        return "\n".join(lines)
+
+
 def warn_uncertified(dual_gap, gap_tol, tol, scale="Σ s ỹ² / n_w"):
     """One ``ConvergenceWarning`` for all fits whose gap exceeds its threshold.
 

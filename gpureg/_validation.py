@@ -100,21 +100,26 @@ def resolve_dtype(X: np.ndarray, dtype) -> np.dtype:
     return dt
 
 
-def check_X_y(X, y, dtype=None) -> tuple[np.ndarray, np.ndarray, np.dtype]:
+def check_X_y(
+    X, y, dtype=None, multi_output=False
+) -> tuple[np.ndarray, np.ndarray, np.dtype]:
     """Validate the design matrix and target.
 
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
-    y : array-like of shape (n_samples,)
+    y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        2-D only with ``multi_output`` (a single column is made 1-D).
     dtype : {None, 'float32', 'float64'}
         Working precision; ``None`` follows X.
+    multi_output : bool, default=False
+        Accept several target columns.
 
     Returns
     -------
     X : ndarray of shape (n_samples, n_features)
         In the working dtype; a copy whenever a conversion was needed.
-    y : ndarray of shape (n_samples,)
+    y : ndarray of shape (n_samples,) or (n_samples, n_targets)
     dtype : numpy.dtype
     """
     X = as_host_array(X, "X")
@@ -130,10 +135,13 @@ def check_X_y(X, y, dtype=None) -> tuple[np.ndarray, np.ndarray, np.dtype]:
         )
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
-    if y.ndim != 1:
+    if y.ndim != 1 and not (multi_output and y.ndim == 2 and y.shape[1] > 1):
         raise ValueError(
-            f"y must be 1-D of shape (n_samples,), got shape {y.shape}; "
-            "multi-output targets are not supported."
+            "y must be 1-D of shape (n_samples,)"
+            + (" or 2-D (n_samples, n_targets)" if multi_output else "")
+            + f", got shape {y.shape}"
+            + ("" if multi_output else "; multi-output targets are not supported here")
+            + "."
         )
     if y.shape[0] != X.shape[0]:
         raise ValueError(

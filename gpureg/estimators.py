@@ -81,7 +81,7 @@ class _LinearPredictMixin:
         X = validate_data(
             self, _host(X), reset=False, dtype=_DTYPES, accept_sparse=False
         )
-        out = X @ self.coef_ + self.intercept_
+        out = X @ self.coef_.T + self.intercept_
         if on_device:
             from .backends import get_backend
 
@@ -124,6 +124,19 @@ def _grid_kwargs(est):
     )
 
 
+def _scalar_or_array(a, kind=float):
+    """A Python scalar for one target, an ndarray of shape (n_targets,) for many."""
+    a = np.asarray(a)
+    return kind(a) if a.ndim == 0 else a.astype(kind)
+
+
+def _stack(values):
+    """Per-target values along a leading target axis (dicts: key by key)."""
+    if isinstance(values[0], dict):
+        return {key: np.stack([v[key] for v in values], axis=-1) for key in values[0]}
+    return np.stack([np.asarray(v) for v in values])
+
+
 def kept_results(res, oof_name):
     """``cv_results_`` entries of a ``keep=True`` grid, one row per grid point.
 
@@ -140,10 +153,12 @@ def kept_results(res, oof_name):
     return out
 
 
-def _validate_fit_input(est, X, y, sample_weight, y_numeric=True):
+def _validate_fit_input(est, X, y, sample_weight, y_numeric=True, multi_output=False):
     """Validated X, y and float64 ``sample_weight`` (or None).
 
-    ``y_numeric=False`` keeps y's labels as they are (classifiers).
+    ``y_numeric=False`` keeps y's labels as they are (classifiers);
+    ``multi_output`` accepts y of shape (n_samples, n_targets) (a single
+    column is made 1-D).
     """
     X, y, sample_weight = _host(X), _host(y), _host(sample_weight)
     if hasattr(X, "dtypes") and hasattr(X, "columns"):  # pandas: name bad columns
@@ -155,8 +170,10 @@ def _validate_fit_input(est, X, y, sample_weight, y_numeric=True):
         dtype=_DTYPES,
         y_numeric=y_numeric,
         accept_sparse=False,
-        multi_output=False,
+        multi_output=multi_output,
     )
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
     if sample_weight is not None:
         kind = np.asarray(sample_weight).dtype.kind
         if kind not in "biuf":
@@ -204,7 +221,7 @@ class _ElasticNetBase(_LinearPredictMixin, RegressorMixin, BaseEstimator):
         -------
         self
         """
-        X, y, sw = _validate_fit_input(self, X, y, sample_weight)
+        X, y, sw = _validate_fit_input(self, X, y, sample_weight, multi_output=True)
         n_weight = X.shape[0] if sw is None else float(np.sum(sw))
         max_iter = 1000 if self.max_iter is None else self.max_iter
         res = fit_grid(
@@ -220,17 +237,20 @@ class _ElasticNetBase(_LinearPredictMixin, RegressorMixin, BaseEstimator):
             max_iter=max_iter,
             **_grid_kwargs(self),
         )
-        self.coef_ = res.coef_path[0, 0].copy()
-        self.intercept_ = float(res.intercept_path[0, 0]) if self.fit_intercept else 0.0
+        self.coef_ = res.coef_path[..., 0, 0, :].copy()
+        icpt = res.intercept_path[..., 0, 0]
+        self.intercept_ = _scalar_or_array(icpt if self.fit_intercept else 0 * icpt)
         closed_form = self._l1_ratio() == 0 and not self.positive
         # scikit-learn's convention: no iteration count for a direct solve
-        self.n_iter_ = None if closed_form else int(res.n_iter[-1, 0, 0])
-        self.dual_gap_ = float(res.dual_gap[-1, 0, 0])
+        iters = res.n_iter[..., -1, 0, 0]
+        self.n_iter_ = None if closed_form else _scalar_or_array(iters, int)
+        self.dual_gap_ = _scalar_or_array(res.dual_gap[..., -1, 0, 0])
         return self
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
+        tags.target_tags.multi_output = True  # k independent fits on one X
         return tags
 
 
@@ -497,7 +517,7 @@ class _CVBase(_LinearPredictMixin, RegressorMixin, BaseEstimator):
         """
         if params:
             raise ValueError(f"Unexpected fit parameters: {sorted(params)}.")
-        X, y, sw = _validate_fit_input(self, X, y, sample_weight)
+        X, y, sw = _validate_fit_input(self, X, y, sample_weight, multi_output=True)
         l1 = self._l1_ratios()
         res = fit_grid(
             X,
@@ -515,20 +535,17 @@ class _CVBase(_LinearPredictMixin, RegressorMixin, BaseEstimator):
             keep=self.keep,
             **_grid_kwargs(self),
         )
+        targets = list(res) if y.ndim == 2 else [res]
+        fits = [self._target_fit(r, np.ndim(l1) == 0) for r in targets]
+        for name in fits[0]:  # one target: its values; k targets: stacked
+            vals = [f[name] for f in fits]
+            setattr(self, name, vals[0] if y.ndim == 1 else _stack(vals))
+        return self
+
+    def _target_fit(self, res, scalar):
+        """The fitted attributes of one target's :class:`GridResult`."""
         il, ia = res.best_index_ if self.alpha_selection == "min" else res.index_1se_
-        scalar = np.ndim(l1) == 0
-        self.alpha_ = float(res.alphas[il, ia])
-        self.l1_ratio_ = float(res.l1_ratios[il])
-        self.alpha_1se_ = res.alpha_1se_
-        self.alphas_ = res.alphas[0] if scalar else res.alphas
-        self.mse_path_ = res.mse_path[0] if scalar else res.mse_path
-        self.coef_ = res.coef_path[il, ia].copy()
-        self.intercept_ = (
-            float(res.intercept_path[il, ia]) if self.fit_intercept else 0.0
-        )
-        self.dual_gap_ = float(res.dual_gap[-1, il, ia])
-        self.n_iter_ = int(res.n_iter[-1, il, ia])
-        n_l1, n_alphas = res.alphas.shape
+        n_alphas = res.alphas.shape[1]
         results = {
             "l1_ratio": np.repeat(res.l1_ratios, n_alphas),
             "alpha": res.alphas.ravel(),
@@ -542,12 +559,23 @@ class _CVBase(_LinearPredictMixin, RegressorMixin, BaseEstimator):
         )
         if self.keep:
             results.update(kept_results(res, "oof_prediction"))
-        self.cv_results_ = results
-        return self
+        return dict(
+            alpha_=float(res.alphas[il, ia]),
+            l1_ratio_=float(res.l1_ratios[il]),
+            alpha_1se_=res.alpha_1se_,
+            alphas_=res.alphas[0] if scalar else res.alphas,
+            mse_path_=res.mse_path[0] if scalar else res.mse_path,
+            coef_=res.coef_path[il, ia].copy(),
+            intercept_=float(res.intercept_path[il, ia]) if self.fit_intercept else 0.0,
+            dual_gap_=float(res.dual_gap[-1, il, ia]),
+            n_iter_=int(res.n_iter[-1, il, ia]),
+            cv_results_=results,
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
+        tags.target_tags.multi_output = True  # k independent fits on one X
         return tags
 
 

@@ -300,13 +300,19 @@ def test_bad_parameters_are_named(make, fit_kw, exc, match):
         (_Xb[:, 0], _yb, "2D array"),
         (_Xb, _yb[:-1], "inconsistent numbers of samples"),
         (_Xb, np.where(_yb > 1, np.inf, _yb), "infinity"),
-        (_Xb, np.c_[_yb, _yb], "1d array"),
     ],
 )
 @pytest.mark.parametrize("est", [Lasso(), ElasticNetCV(cv=3), RidgeCV()])
 def test_bad_data_is_named(est, X, y, match):
     with pytest.raises(ValueError, match=match):
         clone(est).fit(X, y)
+
+
+def test_ridge_cv_refuses_several_targets():
+    """RidgeCV is single-target; the elastic-net estimators take several
+    (tests/test_many_targets.py)."""
+    with pytest.raises(ValueError, match="1d array"):
+        RidgeCV().fit(_Xb, np.c_[_yb, _yb])
 
 
 def test_fortran_order_input_gives_the_same_fit():

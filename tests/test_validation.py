@@ -76,10 +76,17 @@ def test_length_mismatch():
         _fit(X, y[:-1])
 
 
-def test_multi_output_y_refused():
+def test_multi_output_y_refused_where_it_has_no_meaning():
+    """fit_grid takes several targets (tests/test_many_targets.py); the path
+    functions and the binomial family do not."""
     X, y = _data()
+    Y = np.column_stack([y, y])
+    with pytest.raises(ValueError, match="y must be 1-D.*multi-output targets"):
+        gpureg.enet_path(X, Y)
     with pytest.raises(ValueError, match="y must be 1-D"):
-        _fit(X, np.column_stack([y, y]))
+        _fit(X, (Y > np.median(y)).astype(int), family="binomial")
+    with pytest.raises(ValueError, match=r"or 2-D \(n_samples, n_targets\)"):
+        _fit(X, np.stack([Y, Y], axis=2))
 
 
 def test_column_vector_y_accepted():
