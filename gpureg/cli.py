@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -75,7 +76,13 @@ def _best_json(res, names, extra=None) -> dict:
 
 
 #: Files whose presence marks a folder as holding an earlier gpureg run.
-_RUN_FILES = ("results.csv", "best.json", "throughput.csv", "throughput.json")
+_RUN_FILES = (
+    "results.csv",
+    "best.json",
+    "throughput.csv",
+    "throughput.json",
+    "targets.json",
+)
 
 
 def _prepare_out(out, force: bool) -> Path:
@@ -266,43 +273,63 @@ def _sweep_table(args):
             "not one.",
             file=sys.stderr,
         )
-    if args.target not in df.columns:
-        cols = ", ".join(map(str, df.columns[:20]))
-        raise UserError(
-            f"target column {args.target!r} is not in {path.name} (columns: {cols})."
-        )
+    targets = _target_names(args, df, path)
     groups = None
     if args.groups is not None:
         if args.groups not in df.columns:
             raise UserError(f"groups column {args.groups!r} is not in {path.name}.")
-        if args.groups == args.target:
+        if args.groups in targets:
             raise UserError("--groups and --target name the same column.")
         groups = df[args.groups].to_numpy()
         df = df.drop(columns=[args.groups])
-    features = df.drop(columns=[args.target])
+    features = df.drop(columns=targets)
     if features.shape[1] == 0:
         raise UserError(f"{path.name} has no feature columns besides the target.")
     binomial = args.family == "binomial"
     _check_columns(features if binomial else df, path)
     X = features.to_numpy(dtype=np.float64)
     if binomial:  # any two labels: numbers, strings, booleans
-        if df[args.target].isna().any():
-            raise UserError(f"missing values (NaN) in the target {args.target!r}.")
+        if df[targets[0]].isna().any():
+            raise UserError(f"missing values (NaN) in the target {targets[0]!r}.")
         return (
             X,
-            df[args.target].to_numpy(),
+            df[targets[0]].to_numpy(),
             groups,
             [str(c) for c in features.columns],
             path,
         )
-    y = df[args.target].to_numpy(dtype=np.float64)
-    if np.ptp(y) == 0:
-        print(
-            f"gpureg: warning: target {args.target!r} is constant: every "
-            "coefficient is 0 and every alpha fits it exactly.",
-            file=sys.stderr,
-        )
+    y = df[targets].to_numpy(dtype=np.float64)
+    for j, name in enumerate(targets):
+        if np.ptp(y[:, j]) == 0:
+            print(
+                f"gpureg: warning: target {name!r} is constant: every "
+                "coefficient is 0 and every alpha fits it exactly.",
+                file=sys.stderr,
+            )
+    y = y[:, 0] if len(targets) == 1 else y
     return X, y, groups, [str(c) for c in features.columns], path
+
+
+def _target_names(args, df, path) -> list[str]:
+    """``--target``'s column names (``a,b,c`` for several), each checked."""
+    targets = [t.strip() for t in args.target.split(",") if t.strip()]
+    if not targets:
+        raise UserError("--target names no column.")
+    if args.target in df.columns:  # a single column whose name has a comma
+        targets = [args.target]
+    missing = [t for t in targets if t not in df.columns]
+    if missing:
+        cols = ", ".join(map(str, df.columns[:20]))
+        raise UserError(
+            f"target column {missing[0]!r} is not in {path.name} (columns: {cols})."
+        )
+    if len(set(targets)) != len(targets):
+        raise UserError(f"--target names a column twice: {args.target!r}.")
+    if len(targets) > 1 and args.family != "gaussian":
+        raise UserError(
+            f"--family {args.family} takes one target column, got {len(targets)}."
+        )
+    return targets
 
 
 def _check_columns(df, path):
@@ -362,6 +389,8 @@ def cmd_sweep(args) -> int:
         family=args.family,
         measure=args.measure,
     )
+    if y.ndim == 2:
+        return _sweep_targets(args, res, names, path, out)
     what = (
         "" if args.family == "gaussian" else f" ({args.family}: '{res.classes[1]}' = 1)"
     )
@@ -378,6 +407,33 @@ def cmd_sweep(args) -> int:
         {"data": str(path), "target": args.target},
         svg=args.svg,
     )
+    return 0
+
+
+def _sweep_targets(args, res, names, path, out) -> int:
+    """Several targets: each one's model printed and written to its folder.
+
+    ``out/<target>/`` holds that target's ``results.csv``, ``best.json`` and
+    plots; ``out/targets.json`` lists every target's choice.
+    """
+    targets = [t.strip() for t in args.target.split(",") if t.strip()]
+    print(
+        f"{path.name}: {res.n_samples} samples, {res.n_features} features, "
+        f"{len(targets)} targets, {args.cv}-fold CV\n"
+    )
+    summary = {}
+    for name, r in zip(targets, res, strict=True):
+        folder = out / re.sub(r"[^\w.-]", "_", name)
+        print(f"=== target {name!r}")
+        _print_model(r, names, folder)
+        extra = {"data": str(path), "target": name}
+        _write_outputs(r, names, folder, args.quiet, extra, svg=args.svg)
+        best = _best_json(r, names, extra)
+        summary[name] = {k: best[k] for k in ("alpha", "l1_ratio", "n_nonzero")}
+        summary[name]["folder"] = folder.name
+        print()
+    (out / "targets.json").write_text(json.dumps(summary, indent=2) + "\n")
+    _say(args.quiet, f"wrote {out / 'targets.json'}")
     return 0
 
 
@@ -489,7 +545,13 @@ def _add_sweep(sub):
         "feature.",
     )
     sweep.add_argument("data", help="CSV or Parquet file with a header row")
-    sweep.add_argument("--target", required=True, help="name of the target column")
+    sweep.add_argument(
+        "--target",
+        required=True,
+        help="name of the target column; several as a,b,c (Gaussian family: "
+        "one grid per target, sharing the Gram matrices; each target's files "
+        "go to OUT/<target>/)",
+    )
     _grid_options(sweep, 5, "0.1,0.5,1")
     sweep.add_argument(
         "--groups",

@@ -454,3 +454,84 @@ def test_wide_data_prints_and_plots_a_capped_model(tmp_path, capsys):
     fig = plotting.plot_path(res)
     assert len(fig.axes[0].get_lines()) <= plotting.MAX_PATH_LINES + 4
     assert "100 largest of 400 paths" in fig.axes[0].get_title()
+
+
+def test_sweep_several_targets(tmp_path, capsys):
+    """``--target a,b``: one grid per target (shared Grams), each written to
+    its own folder, and targets.json listing every choice."""
+    from gpureg import cli
+
+    path, df = _csv(tmp_path, n=150, p=5, seed=4)
+    df["other y"] = (
+        df["f1"] - df["f3"] + 0.3 * np.random.default_rng(0).standard_normal(150)
+    )
+    df.to_csv(path, index=False)
+    out = tmp_path / "many"
+    code = cli.main(
+        [
+            "sweep",
+            str(path),
+            "--target",
+            "target,other y",
+            "--cv",
+            "3",
+            "--alphas",
+            "8",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "2 targets" in text and "=== target 'other y'" in text
+    summary = json.loads((out / "targets.json").read_text())
+    X = df.drop(columns=["target", "other y"]).to_numpy()
+    for name, folder in (("target", "target"), ("other y", "other_y")):
+        assert summary[name]["folder"] == folder
+        best = json.loads((out / folder / "best.json").read_text())
+        one = gpureg.fit_grid(
+            X, df[name].to_numpy(), cv=3, alphas=8, l1_ratio=[0.1, 0.5, 1]
+        )
+        assert best["alpha"] == pytest.approx(one.alpha_, rel=1e-9)
+        assert summary[name]["alpha"] == best["alpha"] and best["target"] == name
+        _assert_png_svg(out / folder, "path", svg=False)
+    # binomial takes one target; a missing one is named
+    for target, match in (
+        ("target,nope", "'nope' is not in"),
+        ("target,target", "names a column twice"),
+    ):
+        assert (
+            cli.main(
+                [
+                    "sweep",
+                    str(path),
+                    "--target",
+                    target,
+                    "--quiet",
+                    "--out",
+                    str(tmp_path / "x"),
+                ]
+            )
+            == 2
+        )
+        assert match in capsys.readouterr().err
+    df["label"] = (df["target"] > 0).astype(int)
+    df.to_csv(path, index=False)
+    assert (
+        cli.main(
+            [
+                "sweep",
+                str(path),
+                "--target",
+                "label,target",
+                "--family",
+                "binomial",
+                "--out",
+                str(tmp_path / "y"),
+                "--quiet",
+            ]
+        )
+        == 2
+    )
+    assert "takes one target column" in capsys.readouterr().err
