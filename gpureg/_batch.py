@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, fields, replace
 import numpy as np
 
 from ._interrupt import check_stop
+from ._validation import issparse
 
 
 @dataclass
@@ -175,8 +176,9 @@ class ResidualBatch:
     Attributes
     ----------
     stats : TrainingStats
-    X : ndarray of shape (n_samples, n_features)
-        The user's X in the working dtype, column-major (no copy per set).
+    X : ndarray or scipy.sparse.csc_matrix of shape (n_samples, n_features)
+        The user's X in the working dtype, column-major (no copy per set);
+        a sparse X stays sparse (CSC), centered and scaled implicitly.
     y_centered : ndarray of shape (n_sets, n_samples)
         ``y - y_mean[t]`` (float64).
     sw : ndarray of shape (n_sets, n_samples)
@@ -196,6 +198,11 @@ class ResidualBatch:
         """Number of features."""
         return self.X.shape[1]
 
+    @property
+    def sparse(self) -> bool:
+        """X is a scipy.sparse CSC matrix."""
+        return issparse(self.X)
+
     def subset(self, sets: slice) -> ResidualBatch:
         """The problems of training sets ``sets`` over the same X (views, no copy)."""
         cut = _cut(self, sets, "y_centered", "sw", "hdiag")
@@ -208,6 +215,8 @@ class ResidualBatch:
         -------
         ndarray of shape (n_samples, n_features)
         """
+        if self.sparse:
+            raise TypeError("a sparse X is never densified; use grad_rnorm2")
         Xt = np.asarray(self.X, dtype=np.float64) - self.stats.x_mean[t]
         Xt /= self.stats.x_scale[t]
         Xt[:, self.hdiag[t] == 0] = 0.0
@@ -219,6 +228,14 @@ class ResidualBatch:
         As :meth:`GramBatch.grad_rnorm2`, from the design: ``grad = X̃ᵀ S r / n_w``
         and ``rnorm2 = rᵀ S r / n_w`` with ``r = ỹ - X̃ w``.
         """
+        if self.sparse:  # X̃ w = X (w / σ) - x̄ᵀ(w / σ), constants zeroed
+            st = self.stats
+            u = np.where(self.hdiag[t] > 0, w / st.x_scale[t], 0.0)
+            r = self.y_centered[t] - ((self.X @ u.T).T - (u @ st.x_mean[t])[..., None])
+            swr = r * self.sw[t]
+            g = (self.X.T @ swr.T).T - np.sum(swr, axis=-1)[..., None] * st.x_mean[t]
+            g = np.where(self.hdiag[t] > 0, g / st.x_scale[t], 0.0)
+            return g, np.sum(swr * r, axis=-1)
         Xt = self.design(t)
         r = self.y_centered[t] - w @ Xt.T
         swr = r * self.sw[t]
@@ -357,10 +374,10 @@ def _heldout_blocks(Xs, ys, sq, held_out, xp):
             rows = xp.asarray(rows)
         Xo, yo, so = Xs[rows], ys[rows], sq[rows]  # yo: (n_out, k)
         blocks[t] = (
-            Xo.T @ Xo,
-            Xo.T @ yo,
+            _dense(Xo.T @ Xo),
+            np.asarray(Xo.T @ yo),
             _to_host(xp, (yo * yo).sum(axis=0)),
-            so @ Xo,
+            np.asarray(Xo.T @ so) if issparse(Xo) else so @ Xo,
             _to_host(xp, so @ yo),
             float(so @ so),
         )
@@ -395,20 +412,28 @@ def build_gram_batch(X, y, W, *, fit_intercept, standardize, dtype, xp=np):
     n_features = X.shape[1]
     s_full = W[-1]
     n_full = s_full.sum()
-    X = xp.asarray(X, dtype=np.float64)
+    sparse = issparse(X)
+    if not sparse:
+        X = xp.asarray(X, dtype=np.float64)
     Y = xp.asarray(y, dtype=np.float64)
     Y = Y[:, None] if Y.ndim == 1 else Y
     s_full_d = xp.asarray(s_full)
-    # Center once with the full-data means so that fold corrections are small.
+    # Center once with the full-data means so that fold corrections are small
+    # (a sparse X is not centered: its Grams are centered by the rank-one
+    # update of _finish alone, and stay dense only once they are p × p).
     if fit_intercept:
-        mu0 = (s_full_d @ X) / n_full
+        mu0 = (s_full_d @ X) / n_full if not sparse else np.zeros(n_features)
         my0 = _to_host(xp, s_full_d @ Y) / n_full
     else:
         mu0 = xp.zeros(n_features)
         my0 = np.zeros(Y.shape[1])
-    X0 = X - mu0
     sq = xp.sqrt(s_full_d)
-    Xs = X0 * sq[:, None] if not np.all(s_full == 1.0) else X0
+    if sparse:
+        X0 = X.tocsr().astype(np.float64)
+        Xs = X0.multiply(sq[:, None]).tocsr() if not np.all(s_full == 1.0) else X0
+    else:
+        X0 = X - mu0
+        Xs = X0 * sq[:, None] if not np.all(s_full == 1.0) else X0
     ys = (Y - xp.asarray(my0)) * sq[:, None]
     # Held-out blocks: the sufficient statistics of the rows each training set
     # leaves out (one small GEMM each); every training set is "full minus its
@@ -421,9 +446,10 @@ def build_gram_batch(X, y, W, *, fit_intercept, standardize, dtype, xp=np):
         for b in blocks[1:]:
             G_full += b[0]
     else:
-        G_full = Xs.T @ Xs
+        G_full = _dense(Xs.T @ Xs)
     yy_full = _to_host(xp, (ys * ys).sum(axis=0))
-    full = (G_full, Xs.T @ ys, yy_full, sq @ Xs, _to_host(xp, sq @ ys), n_full)
+    sx = np.asarray(Xs.T @ sq) if sparse else sq @ Xs
+    full = (G_full, np.asarray(Xs.T @ ys), yy_full, sx, _to_host(xp, sq @ ys), n_full)
 
     k = Y.shape[1]
     G = xp.empty((n_sets, n_features, n_features), dtype=dtype)
@@ -480,6 +506,11 @@ def build_gram_batch(X, y, W, *, fit_intercept, standardize, dtype, xp=np):
     return batches if np.ndim(y) == 2 else batches[0]
 
 
+def _dense(A):
+    """A Gram block as a dense array (sparse products give sparse ones)."""
+    return A.toarray() if issparse(A) else A
+
+
 def _target_block(block, j):
     """Target ``j``'s view of a held-out block (shared Gram part)."""
     G_o, c_o, yy_o, sx_o, sy_o, n_o = block
@@ -504,9 +535,12 @@ def build_residual_batch(
         One per target when y is 2-D (n_samples, n_targets), sharing X.
     """
     if np.ndim(y) == 2:
-        Xd = np.asfortranarray(X, dtype=dtype)  # converted once, shared
+        # converted once, shared
+        Xd = X.tocsc() if issparse(X) else np.asfortranarray(X, dtype=dtype)
         kw = dict(fit_intercept=fit_intercept, standardize=standardize, dtype=dtype)
         return [build_residual_batch(Xd, y[:, j], W, **kw) for j in range(y.shape[1])]
+    if issparse(X):
+        return _sparse_residual_batch(X, y, W, fit_intercept, standardize, dtype)
     n_sets, n_samples = W.shape
     n_features = X.shape[1]
     Xd = np.asfortranarray(X, dtype=dtype)
@@ -540,6 +574,48 @@ def build_residual_batch(
         n_weight=n_w, x_mean=x_mean, y_mean=y_mean, x_scale=x_scale, yy=yy, c=c
     )
     return ResidualBatch(stats=stats, X=Xd, y_centered=y_centered, sw=sw, hdiag=hdiag)
+
+
+def _sparse_residual_batch(X, y, W, fit_intercept, standardize, dtype):
+    """:func:`build_residual_batch` of a scipy.sparse X, never densified.
+
+    Means, variances and correlations come from sparse products:
+    ``var_j = Σ sw x² - x̄_j²`` and ``c_j = (x_jᵀ(sw ỹ) - x̄_j Σ sw ỹ) / σ_j``.
+    """
+    n_sets, n_samples = W.shape
+    n_features = X.shape[1]
+    Xc = X.tocsc().astype(dtype)  # one copy: sorted CSC of the working dtype
+    Xc.sum_duplicates()
+    Xc.sort_indices()
+    X2 = Xc.multiply(Xc).tocsc()
+    y64 = np.asarray(y, dtype=np.float64)
+    n_w = W.sum(axis=1)
+    sw = W / n_w[:, None]
+    x_mean = (
+        np.asarray(Xc.T @ sw.T).T if fit_intercept else np.zeros((n_sets, n_features))
+    )
+    y_mean = sw @ y64 if fit_intercept else np.zeros(n_sets)
+    y_centered = y64[None, :] - y_mean[:, None]
+    yy = np.einsum("ti,ti->t", sw, y_centered**2)
+    ex2 = np.asarray(X2.T @ sw.T).T  # (n_sets, p): Σ sw x²
+    var = np.maximum(ex2 - x_mean**2, 0.0)
+    swy = sw * y_centered
+    cor = np.asarray(Xc.T @ swy.T).T - swy.sum(axis=1)[:, None] * x_mean
+    x_scale = np.ones((n_sets, n_features))
+    hdiag = np.empty((n_sets, n_features))
+    c = np.empty((n_sets, n_features))
+    for t in range(n_sets):
+        const = _constant_columns(var[t], x_mean[t], np.count_nonzero(W[t]))
+        if not fit_intercept:
+            const &= ex2[t] == 0
+        if standardize:
+            x_scale[t] = np.where(const, 1.0, np.sqrt(var[t]))
+        hdiag[t] = np.where(const, 0.0, var[t] / x_scale[t] ** 2)
+        c[t] = np.where(const, 0.0, cor[t] / x_scale[t])
+    stats = TrainingStats(
+        n_weight=n_w, x_mean=x_mean, y_mean=y_mean, x_scale=x_scale, yy=yy, c=c
+    )
+    return ResidualBatch(stats=stats, X=Xc, y_centered=y_centered, sw=sw, hdiag=hdiag)
 
 
 def to_original_scale(coef, stats, out=None):

@@ -175,7 +175,14 @@ def fit_grid(
     if family == "binomial":
         y, classes = encode_labels(y)
         backend = binomial_backend(backend)
-    X, y, dt = v.check_X_y(X, y, dtype, multi_output=family == "gaussian")
+    if family == "binomial" and v.issparse(X):
+        raise TypeError(
+            "the binomial family does not take a scipy.sparse X yet; pass a dense "
+            "array (X.toarray()) or use the gaussian family."
+        )
+    gaussian = family == "gaussian"
+    X, y, dt = v.check_X_y(X, y, dtype, multi_output=gaussian, accept_sparse=gaussian)
+    backend = _sparse_backend(backend) if v.issparse(X) else backend
     n_samples, n_features = X.shape
     sw = v.check_sample_weight(sample_weight, n_samples)
     spec = GridSpec(
@@ -282,6 +289,16 @@ def _fit_targets(X, Y, spec, progress, X_device, keep) -> MultiTargetResult:
     out = MultiTargetResult(results)
     out.timings = {"build": t_build, "total": time.perf_counter() - t0}
     return out
+
+
+def _sparse_backend(backend):
+    """The backend of a sparse X: the CPU (``'auto'``); others are refused."""
+    if backend not in ("auto", "cpu"):
+        raise NotImplementedError(
+            f"a scipy.sparse X runs on backend='cpu' (or 'auto') for now, got "
+            f"backend={backend!r}."
+        )
+    return "cpu"
 
 
 def _check_keep(keep, spec, n_samples, n_features):
@@ -459,6 +476,7 @@ def _plan(X, spec, engine):
         n_alphas=alphas if isinstance(alphas, int) else alphas.size,
         itemsize=np.dtype(spec.dtype).itemsize,
         x_is_float64=X.dtype == np.float64,
+        x_nnz=X.nnz if v.issparse(X) else None,
         n_test=max((len(test) for _, test in spec.folds), default=0),
         budget=memory_budget(spec.memory_limit),
         # Grams built on a device are checked against the device's budget
@@ -503,8 +521,13 @@ class _GridJob:
 
     @property
     def closed(self) -> np.ndarray:
-        """Which l1_ratios are solved in closed form (Ridge, unconstrained)."""
-        return (self.l1_ratios == 0) & (not self.solver_kw["positive"])
+        """Which l1_ratios are solved in closed form (Ridge, unconstrained).
+
+        Not for a sparse X in residual form: the closed form needs its dense
+        design, so those paths go to coordinate descent.
+        """
+        sparse = getattr(self.batch, "sparse", False)
+        return (self.l1_ratios == 0) & (not self.solver_kw["positive"]) & (not sparse)
 
 
 def _solve_chunk(job: _GridJob, sets: slice, ls: np.ndarray) -> np.ndarray:

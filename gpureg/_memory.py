@@ -240,6 +240,7 @@ def plan_grid(
     n_test,
     budget,
     gram_budget=None,
+    x_nnz=None,
 ) -> GridPlan:
     """Choose the mode and cut the jobs into chunks that fit ``budget`` bytes.
 
@@ -260,6 +261,10 @@ def plan_grid(
     gram_budget : int, optional
         Device bytes, when the Gram matrices live on a GPU: they are then
         checked against this budget and take no host memory.
+    x_nnz : int, optional
+        Non-zeros of a scipy.sparse X: its copies (CSC, CSR, the squares) cost
+        ``12 nnz`` bytes each instead of ``n p`` entries, and the residual
+        form never densifies it.
 
     Returns
     -------
@@ -272,13 +277,16 @@ def plan_grid(
         bytes needed, the budget and how to change either.
     """
     n, p = n_samples, n_features
+    sparse = x_nnz is not None
+    # a copy of X: dense n·p values, or a sparse matrix's data and indices
+    x_copy = 12 * x_nnz + 8 * max(n, p) if sparse else n * p * 8
     # X as float64 (statistics, scoring), the per-set weight vectors and
     # statistics, and the held-out rows of X copied to score a fold
     base = (
-        (0 if x_is_float64 else n * p * 8)
+        (x_copy if sparse else 0 if x_is_float64 else x_copy)
         + 3 * n_sets * n * 8
         + 6 * n_sets * p * 8
-        + n_test * p * 8
+        + (x_copy if sparse else n_test * p * 8)
         + 2**20
     )  # 1 MiB: small objects
     # the full-data path, returned: coefficients (and their dtype copy)
@@ -288,6 +296,9 @@ def plan_grid(
     gram = 0 if on_device else gram_bytes(p, n_sets, itemsize)
     if mode == "gram":
         shared = base + gram + full
+    elif sparse:
+        # X as CSC in the working dtype and its squares (the statistics)
+        shared = base + full + 2 * x_copy
     else:
         # X in the working dtype (column-major) and two float64 temporaries
         # while each set's statistics are computed

@@ -9,6 +9,7 @@ import numpy as np
 from ._interrupt import warn
 from ._measures import GREATER_IS_BETTER
 from ._scoring import mean_and_se, one_se_index
+from ._validation import issparse
 
 
 @dataclass
@@ -215,7 +216,7 @@ class GridResult:
                     "no CV optimum: pass index=(l1_ratio_index, alpha_index)."
                 )
             index = self.best_index_
-        X = np.asarray(X)
+        X = X if issparse(X) else np.asarray(X)
         if X.ndim != 2 or X.shape[1] != self.n_features:
             raise ValueError(
                 f"X must have shape (n_samples, {self.n_features}), got {X.shape}."

@@ -10,6 +10,7 @@ import numpy as np
 
 from ._batch import GramBatch
 from ._interrupt import check_stop
+from ._validation import issparse
 
 
 def mean_and_se(per_fold: np.ndarray):
@@ -86,7 +87,12 @@ class FoldScorer:
     """
 
     def __init__(self, X, y, sample_weight, folds, n_l1, keep=False):
-        self.X64 = np.asarray(X, dtype=np.float64)
+        # a sparse X as CSR: the held-out rows are sliced from it
+        self.X64 = (
+            X.tocsr().astype(np.float64)
+            if issparse(X)
+            else np.asarray(X, dtype=np.float64)
+        )
         self.y64 = np.asarray(y, dtype=np.float64)
         self.s = (
             np.ones(X.shape[0])

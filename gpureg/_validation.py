@@ -12,7 +12,8 @@ from numbers import Integral, Real
 import numpy as np
 
 
-def _is_sparse(A) -> bool:
+def issparse(A) -> bool:
+    """A scipy.sparse matrix or array (CSR, CSC, COO, ..., ``sparray`` too)."""
     return hasattr(A, "tocsr") and hasattr(A, "nnz")
 
 
@@ -22,13 +23,18 @@ def is_device_array(A) -> bool:
 
 
 def as_host_array(A, name: str) -> np.ndarray:
-    """Convert numpy / pandas / array-likes (and CuPy, by copy) to a numpy array."""
+    """Convert numpy / pandas / array-likes (and CuPy, by copy) to a numpy array.
+
+    A scipy.sparse ``A`` is a ``TypeError`` here (where it is not supported);
+    :func:`check_X_y` takes a sparse X before calling this.
+    """
     if A is None:
         raise ValueError(f"{name} must not be None.")
-    if _is_sparse(A):
+    if issparse(A):
         raise TypeError(
-            f"{name} is a scipy.sparse matrix; gpureg does not support sparse input "
-            "yet. Convert it with .toarray() if it fits in memory."
+            f"{name} is a scipy.sparse matrix, which is not supported here"
+            + (": pass a dense array" if name != "X" else "")
+            + "."
         )
     if is_device_array(A):
         return A.get()
@@ -101,7 +107,7 @@ def resolve_dtype(X: np.ndarray, dtype) -> np.dtype:
 
 
 def check_X_y(
-    X, y, dtype=None, multi_output=False
+    X, y, dtype=None, multi_output=False, accept_sparse=False
 ) -> tuple[np.ndarray, np.ndarray, np.dtype]:
     """Validate the design matrix and target.
 
@@ -114,15 +120,19 @@ def check_X_y(
         Working precision; ``None`` follows X.
     multi_output : bool, default=False
         Accept several target columns.
+    accept_sparse : bool, default=False
+        Accept a scipy.sparse X (any format), returned as CSC.
 
     Returns
     -------
-    X : ndarray of shape (n_samples, n_features)
-        In the working dtype; a copy whenever a conversion was needed.
+    X : ndarray or scipy.sparse.csc_matrix of shape (n_samples, n_features)
+        In the working dtype; a copy whenever a conversion was needed (always
+        for a sparse X).
     y : ndarray of shape (n_samples,) or (n_samples, n_targets)
     dtype : numpy.dtype
     """
-    X = as_host_array(X, "X")
+    sparse = accept_sparse and issparse(X)
+    X = _check_sparse(X) if sparse else as_host_array(X, "X")
     y = as_host_array(y, "y")
     if X.ndim != 2:
         raise ValueError(
@@ -152,17 +162,35 @@ def check_X_y(
         if A.dtype.kind not in "biuf":
             raise TypeError(f"{name} must be numeric, got dtype {A.dtype}.")
     dt = resolve_dtype(X, dtype)
-    for name, A in (("X", X), ("y", y)):
+    for name, A in (("X", X.data if sparse else X), ("y", y)):
         if A.dtype.kind == "f" and not np.isfinite(A).all():
             bad = "NaN" if np.isnan(A).any() else "Inf"
             raise ValueError(f"{name} contains {bad}; remove or impute it first.")
-        _check_magnitude(A, name, dt)
-    X = np.asarray(X, dtype=dt)
+        _check_magnitude(A, name, dt, n_samples=X.shape[0])
+    X = X.astype(dt) if sparse else np.asarray(X, dtype=dt)
     y = np.asarray(y, dtype=dt)
     return X, y, dt
 
 
-def _check_magnitude(A, name, dtype):
+def _check_sparse(X):
+    """A scipy.sparse X as a CSC matrix (a copy, duplicates summed, sorted).
+
+    CSC is what the residual solver reads column by column; the copy leaves
+    the user's matrix untouched.
+    """
+    import scipy.sparse as sp
+
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D, got a sparse array of shape {X.shape}.")
+    if X.dtype.kind not in "biuf":
+        raise TypeError(f"X must be numeric, got dtype {X.dtype}.")
+    out = sp.csc_matrix(X, copy=True)
+    out.sum_duplicates()
+    out.sort_indices()
+    return out
+
+
+def _check_magnitude(A, name, dtype, n_samples=None):
     """Refuse values whose squares, summed over the samples, overflow ``dtype``.
 
     The solver forms ``Σ x²`` and ``Σ y²`` (Gram matrices, the gap's scale);
@@ -172,11 +200,12 @@ def _check_magnitude(A, name, dtype):
     if A.size == 0:
         return
     big = float(np.max(np.abs(A)))
-    limit = float(np.sqrt(np.finfo(dtype).max / max(A.shape[0], 1))) / 16
+    n = A.shape[0] if n_samples is None else n_samples
+    limit = float(np.sqrt(np.finfo(dtype).max / max(n, 1))) / 16
     if big > limit:
         raise ValueError(
             f"{name} has entries as large as {big:.3g}: in {np.dtype(dtype).name} "
-            f"their squares summed over {A.shape[0]} samples overflow (limit "
+            f"their squares summed over {n} samples overflow (limit "
             f"{limit:.3g}); rescale {name}, e.g. divide it by its largest entry."
         )
 

@@ -45,7 +45,8 @@ import dataclasses
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
 import numpy as np
-from numba import get_num_threads, njit
+from numba import get_num_threads, njit, types
+from numba.extending import overload
 from threadpoolctl import threadpool_limits
 
 from .._batch import GramBatch, ResidualBatch
@@ -492,37 +493,93 @@ def _gram_fill(gram, sub, ws, m0, m, w):
         qA[a] = q[j]
 
 
+# X of the residual form is either a column-major 2-D array or a CSC matrix
+# as a tuple ``(indptr, indices, data)``: the two functions below read one of
+# its columns, and numba compiles each caller once per kind (an overload).
+def _col_dot(X, j, v):
+    """``Σ_i X[i, j] v[i]`` (numba only: see its overload)."""
+    raise NotImplementedError  # pragma: no cover
+
+
+def _col_fill(X, j, rows, pos, sq, mj, sj, xa):
+    """``xa[ii] = (X[rows[ii], j] - mj) / sj * sq[ii]`` (numba only)."""
+    raise NotImplementedError  # pragma: no cover
+
+
+@overload(_col_dot)
+def _col_dot_impl(X, j, v):
+    if isinstance(X, types.Array):
+
+        def dense(X, j, v):
+            return _dot(X[:, j], v, X.shape[0])
+
+        return dense
+
+    def sparse(X, j, v):  # only the column's non-zeros
+        indptr, indices, data = X
+        acc = 0.0
+        for k in range(indptr[j], indptr[j + 1]):
+            acc += data[k] * v[indices[k]]
+        return acc
+
+    return sparse
+
+
+@overload(_col_fill)
+def _col_fill_impl(X, j, rows, pos, sq, mj, sj, xa):
+    if isinstance(X, types.Array):
+
+        def dense(X, j, rows, pos, sq, mj, sj, xa):
+            for ii in range(rows.shape[0]):
+                xa[ii] = (X[rows[ii], j] - mj) / sj * sq[ii]
+
+        return dense
+
+    def sparse(X, j, rows, pos, sq, mj, sj, xa):
+        # the zeros first, then the column's non-zeros on training rows: the
+        # same arithmetic per entry as the dense form (centering implicit)
+        zero = (0.0 - mj) / sj
+        for ii in range(rows.shape[0]):
+            xa[ii] = zero * sq[ii]
+        indptr, indices, data = X
+        for k in range(indptr[j], indptr[j + 1]):
+            ii = pos[indices[k]]
+            if ii >= 0:
+                xa[ii] = (data[k] - mj) / sj * sq[ii]
+
+    return sparse
+
+
 @njit(cache=True, fastmath={"reassoc", "contract"})
 def _full_grad(X, swr, x_mean, x_scale, hdiag, grad):
-    """``grad_j = Σ_i x̃_ij swr_i`` over all features (X column-major)."""
-    n = X.shape[0]
+    """``grad_j = Σ_i x̃_ij swr_i`` over all features (X dense or CSC).
+
+    Centering and scaling are implicit: ``(x_jᵀ swr - x̄_j Σ swr) / σ_j``.
+    """
+    n = swr.shape[0]
     srs = 0.0
     for i in range(n):
         srs += swr[i]
-    for j in range(X.shape[1]):
+    for j in range(x_mean.shape[0]):
         if hdiag[j] > 0.0:
-            grad[j] = (_dot(X[:, j], swr, n) - x_mean[j] * srs) / x_scale[j]
+            grad[j] = (_col_dot(X, j, swr) - x_mean[j] * srs) / x_scale[j]
         else:
             grad[j] = 0.0
 
 
 @njit(cache=True)
-def _design_fill(design, XA, sub, ws, m0, m, w):
+def _design_fill_dense(design, XA, sub, ws, m0, m, w):
     """Fill working-set rows ``m0..m`` of the compact design and its Gram.
 
     ``XA[a] = √sw · x̃_j`` over the training rows only, then the Gram entries
     ``GA[a, :m] = XA[a] · XA[:m]`` and the matching ``c``, diag, ``w``, ``q``.
     """
-    X, rows, sq, ys, _, _, x_mean, x_scale = design
+    X, rows, sq, ys, _, _, x_mean, x_scale, pos = design
     GA, cA, diagA, _, _, wA, qA = sub
     nt = rows.shape[0]
     for a in range(m0, m):
         j = ws[a]
-        mj = x_mean[j]
-        sj = x_scale[j]
-        xa = XA[a]
-        for ii in range(nt):
-            xa[ii] = (X[rows[ii], j] - mj) / sj * sq[ii]
+        _col_fill(X, j, rows, pos, sq, x_mean[j], x_scale[j], XA[a])
     if m > m0:
         # one BLAS product for the new rows: ~12× faster than dot loops,
         # which stream all of XA[:m] once per new row
@@ -540,6 +597,125 @@ def _design_fill(design, XA, sub, ws, m0, m, w):
         qA[a] = _dot(GA[a], wA, m)
 
 
+@njit(cache=True)
+def _design_fill_sparse(design, XA, sub, ws, m0, m, w):
+    """:func:`_design_fill_dense` for a CSC X, without a dense copy of columns.
+
+    ``GA_ab = (S_ab - m_b S_a - m_a S_b + m_a m_b) / (σ_a σ_b)`` with
+    ``S_ab = Σ sw x_a x_b`` and ``S_a = Σ sw x_a`` over the training rows
+    (``Σ sw = 1``): one scatter of each new column, then one pass over the
+    non-zeros of every column of the set.  ``c_a`` likewise from ``sw ỹ``.
+    """
+    (indptr, indices, data), rows, sq, ys, _, _, x_mean, x_scale, pos = design
+    GA, cA, diagA, _, _, wA, qA = sub
+    n = pos.shape[0]
+    tmp = np.zeros(n)  # sw_i x_ia of the new column a, on training rows
+    syc = 0.0  # Σ sw ỹ over the training rows
+    for ii in range(rows.shape[0]):
+        syc += sq[ii] * ys[ii]
+    S = np.empty(m)  # Σ sw x_b of the set's columns
+    for b in range(m):
+        j = ws[b]
+        acc = 0.0
+        for k in range(indptr[j], indptr[j + 1]):
+            ii = pos[indices[k]]
+            if ii >= 0:
+                acc += sq[ii] * sq[ii] * data[k]
+        S[b] = acc
+    for a in range(m0, m):
+        ja = ws[a]
+        ca = 0.0
+        for k in range(indptr[ja], indptr[ja + 1]):
+            ii = pos[indices[k]]
+            if ii >= 0:
+                tmp[indices[k]] = sq[ii] * sq[ii] * data[k]
+                ca += sq[ii] * ys[ii] * data[k]
+        ma, sa = x_mean[ja], x_scale[ja]
+        for b in range(m):
+            jb = ws[b]
+            sab = 0.0
+            for k in range(indptr[jb], indptr[jb + 1]):
+                sab += tmp[indices[k]] * data[k]
+            mb = x_mean[jb]
+            v = (sab - mb * S[a] - ma * S[b] + ma * mb) / (sa * x_scale[jb])
+            GA[a, b] = v
+            GA[b, a] = v
+        for k in range(indptr[ja], indptr[ja + 1]):
+            tmp[indices[k]] = 0.0
+        cA[a] = (ca - ma * syc) / sa
+    for a in range(m0, m):
+        diagA[a] = GA[a, a]
+        wA[a] = w[ws[a]]
+    for a in range(m0, m):
+        qA[a] = _dot(GA[a], wA, m)
+
+
+def _design_fill(design, XA, sub, ws, m0, m, w):
+    """Working-set rows ``m0..m`` of the design form (numba only: overload)."""
+    raise NotImplementedError  # pragma: no cover
+
+
+@overload(_design_fill)
+def _design_fill_impl(design, XA, sub, ws, m0, m, w):
+    if isinstance(design.types[0], types.Array):
+        return lambda design, XA, sub, ws, m0, m, w: _design_fill_dense(
+            design, XA, sub, ws, m0, m, w
+        )
+    return lambda design, XA, sub, ws, m0, m, w: _design_fill_sparse(
+        design, XA, sub, ws, m0, m, w
+    )
+
+
+def _training_residual(design, XA, ws, m, wA):
+    """``rs = √s (ỹ - X̃ w)`` on the training rows (numba only: overload)."""
+    raise NotImplementedError  # pragma: no cover
+
+
+@overload(_training_residual)
+def _training_residual_impl(design, XA, ws, m, wA):
+    if isinstance(design.types[0], types.Array):
+
+        def dense(design, XA, ws, m, wA):
+            rs, ys = design[5], design[3]
+            nt = rs.shape[0]
+            rs[:] = ys
+            for a in range(m):
+                if wA[a] != 0.0:
+                    _axpy(XA[a], -wA[a], rs, nt)
+
+        return dense
+
+    def sparse(design, XA, ws, m, wA):
+        (indptr, indices, data), rows, sq, ys, _, rs, x_mean, x_scale, pos = design
+        shift = 0.0  # Σ_a w_a x̄_a / σ_a: the implicit centering
+        for a in range(m):
+            shift += wA[a] * x_mean[ws[a]] / x_scale[ws[a]]
+        for ii in range(rows.shape[0]):
+            rs[ii] = ys[ii] + sq[ii] * shift
+        for a in range(m):
+            if wA[a] != 0.0:
+                j = ws[a]
+                d = wA[a] / x_scale[j]
+                for k in range(indptr[j], indptr[j + 1]):
+                    ii = pos[indices[k]]
+                    if ii >= 0:
+                        rs[ii] -= sq[ii] * d * data[k]
+
+    return sparse
+
+
+def _design_width(design):
+    """Columns of the compact design ``XA``: the training rows, 0 for CSC."""
+    raise NotImplementedError  # pragma: no cover
+
+
+@overload(_design_width)
+def _design_width_impl(design):
+    if isinstance(design.types[0], types.Array):
+        return lambda design: design[1].shape[0]
+    return lambda design: 0
+
+
 @njit(cache=True, inline="always")
 def _ws_fill(gram, design, XA, sub, ws, m0, m, w):
     """Grow the working set's arrays to ``m`` and fill its rows ``m0..m``.
@@ -553,7 +729,7 @@ def _ws_fill(gram, design, XA, sub, ws, m0, m, w):
     if gram is not None:
         _gram_fill(gram, sub, ws, m0, m, w)
     if design is not None:
-        XA = _grow(XA, m, design[1].shape[0], p)  # a column per training row
+        XA = _grow(XA, m, _design_width(design), p)  # a column per training row
         _design_fill(design, XA, sub, ws, m0, m, w)
     return sub, XA
 
@@ -582,12 +758,9 @@ def _full_check(gram, design, XA, sub, diag, ws, m, w, grad, yy):
             qA[a] = q[ws[a]]
         rnorm2 = quadratic_rnorm2(yy, c, q, w)
     if design is not None:
-        X, rows, sq, ys, swr, rs, x_mean, x_scale = design
+        X, rows, sq, ys, swr, rs, x_mean, x_scale, _ = design
         nt = rows.shape[0]
-        rs[:] = ys
-        for a in range(m):
-            if wA[a] != 0.0:
-                _axpy(XA[a], -wA[a], rs, nt)
+        _training_residual(design, XA, ws, m, wA)
         rnorm2 = _dot(rs, rs, nt)
         for ii in range(nt):
             swr[rows[ii]] = sq[ii] * rs[ii]
@@ -606,10 +779,12 @@ def _cd_path(gram, design, diag, grad, fit, out):
     ----------
     gram : tuple ``(G, c, q)`` or None
         Gram form: the Gram matrix, ``c`` and a buffer for ``q = G w``.
-    design : tuple ``(X, rows, sq, ys, swr, rs, x_mean, x_scale)`` or None
-        Residual form: the design, the training rows, ``√s`` and ``√s ỹ`` on
-        them, buffers for ``S r`` (all rows, held-out ones 0) and the training
-        residual, and the column centers and scales.
+    design : tuple ``(X, rows, sq, ys, swr, rs, x_mean, x_scale, pos)`` or None
+        Residual form: the design (dense column-major, or CSC as ``(indptr,
+        indices, data)``), the training rows, ``√s`` and ``√s ỹ`` on them,
+        buffers for ``S r`` (all rows, held-out ones 0) and the training
+        residual, the column centers and scales, and each row's position
+        among the training rows (-1 for the others).
     diag : ndarray of shape (p,)
         ``G_jj`` (0 for constant columns, which never enter the working set).
     grad : ndarray of shape (p,)
@@ -636,8 +811,8 @@ def _cd_path(gram, design, diag, grad, fit, out):
         XA = None
         check_every = FULL_CHECK_EVERY
     if design is not None:
-        XA = np.zeros((start, design[1].shape[0]))
-        np_ = design[0].shape[0] * p
+        XA = np.zeros((start, _design_width(design)))
+        np_ = design[4].shape[0] * p  # n · p (swr has a row per sample)
     m = 0
     tol_abs = tol * yy
     for k in range(alphas.shape[0]):
@@ -718,6 +893,9 @@ def _residual_path(
 ):
     """One alpha path in residual form; writes coef (n_alphas, p), gaps, iters.
 
+    ``X`` is column-major dense, or CSC as ``(indptr, indices, data)``: its
+    columns are centered and scaled implicitly, never densified.
+
     Returns early, leaving the rest of the path unsolved, once ``stop[0]`` is
     non-zero.
 
@@ -725,8 +903,10 @@ def _residual_path(
     as the set grows from the training rows only (zero-weight rows skipped);
     the full check recomputes the residual and every feature's gradient.
     """
-    n, p = X.shape
+    n, p = yc.shape[0], x_mean.shape[0]
     rows = np.flatnonzero(sw > 0.0)
+    pos = np.full(n, -1, dtype=np.int64)
+    pos[rows] = np.arange(rows.shape[0])
     sq = np.sqrt(sw[rows])
     ys = sq * yc[rows]
     swr = np.zeros(n)
@@ -734,7 +914,8 @@ def _residual_path(
         swr[i] = sw[i] * yc[i]
     grad = np.zeros(p)
     _full_grad(X, swr, x_mean, x_scale, hdiag, grad)
-    design = (X, rows, sq, ys, swr, np.empty(rows.shape[0]), x_mean, x_scale)
+    rs = np.empty(rows.shape[0])
+    design = (X, rows, sq, ys, swr, rs, x_mean, x_scale, pos)
     fit = (yy, alphas, rho, f, positive, tol, max_iter)
     _cd_path(None, design, hdiag, grad, fit, (coef, gaps, iters, stop))
 
@@ -775,7 +956,11 @@ def solve_paths(
     # Own, writeable arrays: a read-only one (the user's penalty_factor or X)
     # would make numba compile the whole solver again for that type.
     f = np.array(penalty_factor, dtype=np.float64)
-    if isinstance(batch, ResidualBatch) and not batch.X.flags.writeable:
+    if (
+        isinstance(batch, ResidualBatch)
+        and not batch.sparse
+        and not batch.X.flags.writeable
+    ):
         batch = dataclasses.replace(batch, X=np.array(batch.X, order="F"))
     run = _path_runner(
         batch,
@@ -807,6 +992,8 @@ def _path_runner(batch, alphas, rhos, f, positive, tol, max_iter, sol, stop):
             return G[t], stats.c[t]
     elif isinstance(batch, ResidualBatch):
         path, X = _residual_path, batch.X
+        if batch.sparse:  # CSC: the solver reads it as a tuple of arrays
+            X = (X.indptr, X.indices, X.data)
 
         def data(t):
             return (
