@@ -79,7 +79,13 @@ class _LinearPredictMixin:
         check_is_fitted(self)
         on_device = v.is_device_array(X)
         X = validate_data(
-            self, _host(X), reset=False, dtype=_DTYPES, accept_sparse=False
+            self,
+            _host(X),
+            reset=False,
+            dtype=_DTYPES,
+            accept_sparse=_SPARSE
+            if self.__sklearn_tags__().input_tags.sparse
+            else False,
         )
         out = X @ self.coef_.T + self.intercept_
         if on_device:
@@ -153,6 +159,10 @@ def kept_results(res, oof_name):
     return out
 
 
+#: scipy.sparse formats the estimators taking sparse X accept (as given)
+_SPARSE = ("csr", "csc", "coo")
+
+
 def _validate_fit_input(est, X, y, sample_weight, y_numeric=True, multi_output=False):
     """Validated X, y and float64 ``sample_weight`` (or None).
 
@@ -169,7 +179,7 @@ def _validate_fit_input(est, X, y, sample_weight, y_numeric=True, multi_output=F
         y,
         dtype=_DTYPES,
         y_numeric=y_numeric,
-        accept_sparse=False,
+        accept_sparse=_SPARSE if est.__sklearn_tags__().input_tags.sparse else False,
         multi_output=multi_output,
     )
     if y.ndim == 2 and y.shape[1] == 1:
@@ -249,8 +259,9 @@ class _ElasticNetBase(_LinearPredictMixin, RegressorMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
-        tags.target_tags.multi_output = True  # k independent fits on one X
+        # scipy.sparse X (CPU backend); k independent fits for a 2-D y
+        tags.input_tags.sparse = self.backend in ("auto", "cpu")
+        tags.target_tags.multi_output = True
         return tags
 
 
@@ -574,8 +585,9 @@ class _CVBase(_LinearPredictMixin, RegressorMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
-        tags.target_tags.multi_output = True  # k independent fits on one X
+        # scipy.sparse X (CPU backend); k independent fits for a 2-D y
+        tags.input_tags.sparse = self.backend in ("auto", "cpu")
+        tags.target_tags.multi_output = True
         return tags
 
 
