@@ -261,6 +261,8 @@ def _sweep_table(args):
         For every problem of the file a user can fix, naming it.
     """
     path = Path(args.data)
+    if path.suffix.lower() == ".npz":
+        return _sweep_sparse(args, path)
     df = _read_table(path)
     if len(df) == 0:
         raise UserError(f"{path.name} has a header but no data rows.")
@@ -308,6 +310,55 @@ def _sweep_table(args):
             )
     y = y[:, 0] if len(targets) == 1 else y
     return X, y, groups, [str(c) for c in features.columns], path
+
+
+def _sweep_sparse(args, path):
+    """``sweep``'s input from a ``scipy.sparse.save_npz`` file.
+
+    ``--target`` is a file of targets (``.npy``, or ``.csv``/``.txt`` with one
+    column per target, no header) with a row per row of X, or the index of
+    one of X's columns (removed from the features).  The features are named
+    ``x0``, ``x1``, ... by their column in the file.
+    """
+    import scipy.sparse as sp
+
+    if not path.is_file():
+        raise UserError(f"data file not found: {path}")
+    try:
+        X = sp.load_npz(path).tocsc()
+    except (OSError, ValueError, KeyError) as exc:
+        raise UserError(f"cannot read {path} as a scipy.sparse .npz: {exc}") from None
+    if args.groups is not None:
+        raise UserError("--groups needs a CSV/Parquet file (a named column).")
+    names = [f"x{j}" for j in range(X.shape[1])]
+    target = Path(args.target)
+    if target.is_file():
+        try:
+            y = (
+                np.load(target)
+                if target.suffix == ".npy"
+                else np.loadtxt(
+                    target, delimiter="," if target.suffix == ".csv" else None, ndmin=1
+                )
+            )
+        except (OSError, ValueError) as exc:
+            raise UserError(f"cannot read the targets in {target}: {exc}") from None
+        if y.shape[0] != X.shape[0]:
+            raise UserError(f"{target.name} has {y.shape[0]} rows, X has {X.shape[0]}.")
+        args.target = ",".join(
+            [target.stem] if y.ndim == 1 else [f"y{j}" for j in range(y.shape[1])]
+        )
+        return X, y, None, names, path
+    if not args.target.isdigit() or int(args.target) >= X.shape[1]:
+        raise UserError(
+            f"--target {args.target!r}: for a .npz X, give a targets file "
+            f"(.npy/.csv/.txt) or a column index below {X.shape[1]}."
+        )
+    j = int(args.target)
+    y = X[:, j].toarray().ravel()
+    keep = np.arange(X.shape[1]) != j
+    args.target = names[j]
+    return X[:, keep], y, None, [n for n, k in zip(names, keep, strict=True) if k], path
 
 
 def _target_names(args, df, path) -> list[str]:
@@ -542,9 +593,13 @@ def _add_sweep(sub):
         help="CV grid on your CSV/Parquet data",
         description="Cross-validated elastic-net grid on a CSV "
         "(or Parquet) file: every column but the target is a "
-        "feature.",
+        "feature; or on a scipy.sparse matrix saved by save_npz (.npz).",
     )
-    sweep.add_argument("data", help="CSV or Parquet file with a header row")
+    sweep.add_argument(
+        "data",
+        help="CSV or Parquet file with a header row, or a scipy.sparse .npz "
+        "(then --target is a targets file or a column index)",
+    )
     sweep.add_argument(
         "--target",
         required=True,

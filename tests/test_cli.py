@@ -535,3 +535,38 @@ def test_sweep_several_targets(tmp_path, capsys):
         == 2
     )
     assert "takes one target column" in capsys.readouterr().err
+
+
+def test_sweep_a_sparse_npz_with_a_targets_file_or_column(tmp_path, capsys):
+    import scipy.sparse as sp
+
+    from gpureg import cli
+
+    rng = np.random.default_rng(0)
+    X = sp.random(150, 300, density=0.05, random_state=0, format="csc")
+    y = X[:, :4] @ np.array([3.0, -2.0, 1.0, 1.5]) + 0.05 * rng.standard_normal(150)
+    sp.save_npz(tmp_path / "X.npz", X)
+    np.save(tmp_path / "y.npy", y)
+    base = ["sweep", str(tmp_path / "X.npz"), "--alphas", "6", "--cv", "3", "--quiet"]
+    assert (
+        cli.main(
+            [*base, "--target", str(tmp_path / "y.npy"), "--out", str(tmp_path / "a")]
+        )
+        == 0
+    )
+    best = json.loads((tmp_path / "a" / "best.json").read_text())
+    one = gpureg.fit_grid(X, y, cv=3, alphas=6, l1_ratio=[0.1, 0.5, 1])
+    assert best["alpha"] == pytest.approx(one.alpha_, rel=1e-9)
+    assert len(best["coefficients"]) == 300 and "x0" in best["coefficients"]
+    # a column of X as the target: it leaves the features
+    assert cli.main([*base, "--target", "2", "--out", str(tmp_path / "b")]) == 0
+    best = json.loads((tmp_path / "b" / "best.json").read_text())
+    assert best["target"] == "x2" and "x2" not in best["coefficients"]
+    capsys.readouterr()
+    np.save(tmp_path / "short.npy", y[:10])
+    for target, match in (
+        (str(tmp_path / "short.npy"), "has 10 rows, X has 150"),
+        ("900", "a column index below 300"),
+    ):
+        assert cli.main([*base, "--target", target, "--out", str(tmp_path / "c")]) == 2
+        assert match in capsys.readouterr().err
