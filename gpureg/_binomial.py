@@ -116,7 +116,7 @@ def _grid(X, y01, batch, spec):
         c = batch.stats.c[-1]
     else:  # p̄ = 1/2, not the batch's ȳ = 0
         scale = np.where(batch.hdiag[-1] > 0, batch.stats.x_scale[-1], np.inf)
-        c = (batch.sw[-1] * (y01 - 0.5)) @ X / scale
+        c = np.asarray(X.T @ (batch.sw[-1] * (y01 - 0.5))).ravel() / scale
     return alpha_paths(
         c, spec.l1_ratios, spec.alphas, spec.eps, spec.penalty_factor, spec.positive
     )
@@ -200,7 +200,8 @@ def fit_binomial_grid(
     )
     t_score = time.perf_counter()
     kept = FoldArtifacts(len(folds), *coef.shape[1:3], p, n) if keep else None
-    cv = _score(XF, y01, sw, folds, (coef, icpt), measure, kept) if folds else None
+    Xs = XF.tocsr() if v.issparse(XF) else XF  # held-out rows sliced from CSR
+    cv = _score(Xs, y01, sw, folds, (coef, icpt), measure, kept) if folds else None
     gap_tol = spec.tol * y_scale
     # the alphas after an early stop are reported by _warn_early_stops
     solved = np.arange(grid.shape[1]) < stopped[..., None]
@@ -248,8 +249,8 @@ def prepare_binomial(X, y01, spec):
 
     Returns
     -------
-    XF : ndarray of shape (n_samples, n_features)
-        float64, column-major.
+    XF : ndarray or scipy.sparse.csc_matrix of shape (n_samples, n_features)
+        float64, column-major (CSC for a sparse X, never densified).
     SW : ndarray of shape (n_sets, n_samples)
         ``s_i / n_w`` of each training set (the full data last).
     params : tuple
@@ -258,7 +259,11 @@ def prepare_binomial(X, y01, spec):
     null_loss : ndarray of shape (n_sets,)
         Each set's null model's mean log-loss (the scale of ``gap_tol``).
     """
-    XF = np.asfortranarray(X, dtype=np.float64)
+    if v.issparse(X):
+        XF = X.tocsc().astype(np.float64)
+        XF.sort_indices()
+    else:
+        XF = np.asfortranarray(X, dtype=np.float64)
     W = training_weights(X.shape[0], spec.folds, spec.sample_weight)
     batch = build_residual_batch(
         XF,
@@ -284,6 +289,10 @@ def _solve_sets(XF, y01, SW, params, grid, spec, progress):
     of :func:`~gpureg.backends._numba_binomial.binomial_paths`.
     """
     if spec.backend == "gpu":
+        if v.issparse(XF):
+            raise NotImplementedError(
+                "a scipy.sparse X runs on backend='cpu' (or 'auto') for now."
+            )
         from .backends import _binomial_gpu
 
         ops, budget = _binomial_gpu.device_ops()
@@ -301,12 +310,14 @@ def _solve_sets(XF, y01, SW, params, grid, spec, progress):
         np.empty(shape, dtype=np.int64),
         np.empty((n_sets, n_l1), dtype=np.int64),
     )
+    # the solver reads a CSC X as its three arrays
+    Xn = (XF.indptr, XF.indices, XF.data) if v.issparse(XF) else XF
     bar = progress_bar(progress, n_sets * n_l1)
     for t in range(n_sets):
         check_stop()
         one = tuple(a[t : t + 1] for a in (SW, *params))
         got = binomial_paths(
-            XF,
+            Xn,
             y01,
             *one,
             grid,

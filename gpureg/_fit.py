@@ -171,18 +171,14 @@ def fit_grid(
     family = check_family(family)
     measure = check_measure(measure, family)
     X_device = X if v.is_device_array(X) else None  # reused by the GPU backend
+    if v.issparse(X):  # the CPU backend's, for now
+        backend = _sparse_backend(backend)
     classes = None
     if family == "binomial":
         y, classes = encode_labels(y)
         backend = binomial_backend(backend)
-    if family == "binomial" and v.issparse(X):
-        raise TypeError(
-            "the binomial family does not take a scipy.sparse X yet; pass a dense "
-            "array (X.toarray()) or use the gaussian family."
-        )
     gaussian = family == "gaussian"
-    X, y, dt = v.check_X_y(X, y, dtype, multi_output=gaussian, accept_sparse=gaussian)
-    backend = _sparse_backend(backend) if v.issparse(X) else backend
+    X, y, dt = v.check_X_y(X, y, dtype, multi_output=gaussian, accept_sparse=True)
     n_samples, n_features = X.shape
     sw = v.check_sample_weight(sample_weight, n_samples)
     spec = GridSpec(

@@ -159,8 +159,9 @@ def kept_results(res, oof_name):
     return out
 
 
-#: scipy.sparse formats the estimators taking sparse X accept (as given)
-_SPARSE = ("csr", "csc", "coo")
+#: scipy.sparse formats the estimators taking sparse X keep (others, COO
+#: included, become CSR: rows are sliced for the folds)
+_SPARSE = ("csr", "csc")
 
 
 def _validate_fit_input(est, X, y, sample_weight, y_numeric=True, multi_output=False):

@@ -77,7 +77,9 @@ def test_residual_form_options_equal_the_dense_path(options):
     X, y = _data(60, 150, density=0.15, seed=3)
     if options.pop("weighted", False):
         options["sample_weight"] = np.random.default_rng(1).uniform(0.2, 3.0, 60)
-    kw = dict(dict(l1_ratio=0.7, alphas=8, cv=3, tol=1e-10, max_iter=200_000), **options)
+    kw = dict(
+        dict(l1_ratio=0.7, alphas=8, cv=3, tol=1e-10, max_iter=200_000), **options
+    )
     sparse = gpureg.fit_grid(X, y, **kw)
     dense = gpureg.fit_grid(X.toarray(), y, **kw)
     assert sparse.mode == "residual"
@@ -145,5 +147,44 @@ def test_sparse_estimators_fit_and_predict():
     ref = gpureg.LassoCV(alphas=8, cv=3).fit(X.toarray(), y)
     assert est.alpha_ == pytest.approx(ref.alpha_, rel=1e-9)
     np.testing.assert_allclose(est.predict(X), ref.predict(X.toarray()), atol=1e-8)
-    with pytest.raises(TypeError, match="(?i)sparse"):
-        gpureg.LogisticRegression().fit(X, (y > np.median(y)).astype(int))
+    labels = (y > np.median(y)).astype(int)
+    for cls in (sp.coo_array, sp.csc_matrix):
+        est = gpureg.LogisticRegressionCV(Cs=4, cv=3, use_legacy_attributes=False)
+        ref = gpureg.LogisticRegressionCV(Cs=4, cv=3, use_legacy_attributes=False)
+        est.fit(cls(X), labels)
+        ref.fit(X.toarray(), labels)
+        assert est.C_ == pytest.approx(ref.C_, rel=1e-12)
+        np.testing.assert_allclose(est.coef_, ref.coef_, atol=1e-8)
+        np.testing.assert_allclose(
+            est.predict_proba(cls(X)), ref.predict_proba(X.toarray()), atol=1e-8
+        )
+
+
+@pytest.mark.parametrize("shape", [(300, 30), (80, 200)], ids=["n>p", "p>n"])
+def test_binomial_sparse_equals_dense(shape):
+    rng = np.random.default_rng(1)
+    X = sp.random(*shape, density=0.15, random_state=1, format="csr") * 2
+    z = X[:, :4] @ np.array([3.0, -3.0, 2.0, 2.0]) - 0.5
+    y = (rng.random(shape[0]) < 1 / (1 + np.exp(-z))).astype(int)
+    sw = rng.uniform(0.5, 2.0, shape[0])
+    kw = dict(
+        family="binomial",
+        l1_ratio=[0.5, 1.0],
+        alphas=10,
+        cv=3,
+        tol=1e-6,
+        max_iter=20_000,  # two fold fits need more than 1000 CD passes (dense too)
+        sample_weight=sw,
+        standardize=True,
+        keep=True,
+    )
+    sparse = gpureg.fit_grid(sp.csc_array(X), y, **kw)
+    dense = gpureg.fit_grid(X.toarray(), y, **kw)
+    np.testing.assert_allclose(sparse.coef_path, dense.coef_path, atol=1e-10)
+    np.testing.assert_allclose(sparse.cv_path, dense.cv_path, rtol=1e-10)
+    np.testing.assert_allclose(sparse.oof_predictions, dense.oof_predictions, atol=1e-9)
+    np.testing.assert_array_equal(sparse.path_stop, dense.path_stop)
+    solved = np.arange(10) < sparse.path_stop[..., None]  # before any early stop
+    assert sparse.converged[solved].all()
+    with pytest.raises(NotImplementedError, match="sparse X runs on backend='cpu'"):
+        gpureg.fit_grid(X, y, family="binomial", backend="gpu")

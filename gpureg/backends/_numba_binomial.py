@@ -36,7 +36,8 @@ The numpy oracle of these formulas is :class:`gpureg._datafit.Logistic` with
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.extending import overload
 
 #: the path stops early once the fit explains this fraction of the null
 #: deviance (glmnet's ``devmax``): the data are (nearly) separable
@@ -59,6 +60,144 @@ ROUNDING = 1e-13
 #: checks in a row without a decrease of P or of the gap before a fit is
 #: given up (its gap is then at the rounding of P)
 STALLS = 3
+
+
+# X is column-major dense, or CSC as ``(indptr, indices, data)``; a path reads
+# its columns over the training rows through the functions below (numba
+# overloads: each caller is compiled once per kind).  For CSC, the path first
+# appends each row's position among its training rows (-1 elsewhere):
+# ``(indptr, indices, data, pos)``.  The binomial family never centers X (the
+# intercept is a coordinate), so the non-zeros are all a column has.
+def _on_rows(X, rows, n):
+    """X prepared for reading over ``rows`` (numba only: see its overload)."""
+    raise NotImplementedError  # pragma: no cover
+
+
+@overload(_on_rows)
+def _on_rows_impl(X, rows, n):
+    if isinstance(X, types.Array):
+        return lambda X, rows, n: X
+
+    def sparse(X, rows, n):
+        pos = np.full(n, -1, dtype=np.int64)
+        pos[rows] = np.arange(rows.size)
+        return (X[0], X[1], X[2], pos)
+
+    return sparse
+
+
+def _col_dot(X, j, rows, vec):
+    """``Σ_k X[rows[k], j] vec[k]`` (numba only)."""
+    raise NotImplementedError  # pragma: no cover
+
+
+@overload(_col_dot)
+def _col_dot_impl(X, j, rows, vec):
+    if isinstance(X, types.Array):
+
+        def dense(X, j, rows, vec):
+            g = 0.0
+            for k in range(rows.size):
+                g += X[rows[k], j] * vec[k]
+            return g
+
+        return dense
+
+    def sparse(X, j, rows, vec):
+        indptr, indices, data, pos = X
+        g = 0.0
+        for t in range(indptr[j], indptr[j + 1]):
+            k = pos[indices[t]]
+            if k >= 0:
+                g += data[t] * vec[k]
+        return g
+
+    return sparse
+
+
+def _col_sq_dot(X, j, rows, vec):
+    """``Σ_k vec[k] X[rows[k], j]²`` (numba only)."""
+    raise NotImplementedError  # pragma: no cover
+
+
+@overload(_col_sq_dot)
+def _col_sq_dot_impl(X, j, rows, vec):
+    if isinstance(X, types.Array):
+
+        def dense(X, j, rows, vec):
+            h = 0.0
+            for k in range(rows.size):
+                x = X[rows[k], j]
+                h += vec[k] * x * x
+            return h
+
+        return dense
+
+    def sparse(X, j, rows, vec):
+        indptr, indices, data, pos = X
+        h = 0.0
+        for t in range(indptr[j], indptr[j + 1]):
+            k = pos[indices[t]]
+            if k >= 0:
+                h += vec[k] * data[t] * data[t]
+        return h
+
+    return sparse
+
+
+def _col_step(X, j, rows, delta, d, u, v):
+    """``d += x_j δ`` and ``u -= v x_j δ`` over the rows (numba only)."""
+    raise NotImplementedError  # pragma: no cover
+
+
+@overload(_col_step)
+def _col_step_impl(X, j, rows, delta, d, u, v):
+    if isinstance(X, types.Array):
+
+        def dense(X, j, rows, delta, d, u, v):
+            for k in range(rows.size):
+                step = X[rows[k], j] * delta
+                d[k] += step
+                u[k] -= v[k] * step
+
+        return dense
+
+    def sparse(X, j, rows, delta, d, u, v):
+        indptr, indices, data, pos = X
+        for t in range(indptr[j], indptr[j + 1]):
+            k = pos[indices[t]]
+            if k >= 0:
+                step = data[t] * delta
+                d[k] += step
+                u[k] -= v[k] * step
+
+    return sparse
+
+
+def _col_gather(X, j, rows, out):
+    """``out[k] = X[rows[k], j]`` (numba only)."""
+    raise NotImplementedError  # pragma: no cover
+
+
+@overload(_col_gather)
+def _col_gather_impl(X, j, rows, out):
+    if isinstance(X, types.Array):
+
+        def dense(X, j, rows, out):
+            for k in range(rows.size):
+                out[k] = X[rows[k], j]
+
+        return dense
+
+    def sparse(X, j, rows, out):
+        indptr, indices, data, pos = X
+        out[:] = 0.0
+        for t in range(indptr[j], indptr[j + 1]):
+            k = pos[indices[t]]
+            if k >= 0:
+                out[k] = data[t]
+
+    return sparse
 
 
 @njit(cache=True, inline="always")
@@ -132,12 +271,9 @@ def _prox(zj, h, l1, l2, positive):
 @njit(cache=True)
 def _grad_all(X, rows, sr, r, live, grad):
     """``grad_j = Σ_i x_ij sw_i r_i`` for every live feature (0 elsewhere)."""
-    for j in range(X.shape[1]):
-        g = 0.0
-        if live[j]:
-            for k in range(rows.size):
-                g += X[rows[k], j] * sr[k] * r[k]
-        grad[j] = g
+    sr_r = sr * r
+    for j in range(grad.size):
+        grad[j] = _col_dot(X, j, rows, sr_r) if live[j] else 0.0
 
 
 @njit(cache=True)
@@ -205,12 +341,7 @@ def _model(X, rows, y, sr, z, S, m):
         u[k] = sr[k] * (y[k] - pk)
     H = np.empty(m)
     for a in range(m):
-        j = S[a]
-        h = 0.0
-        for k in range(n_rows):
-            x = X[rows[k], j]
-            h += v[k] * x * x
-        H[a] = h
+        H[a] = _col_sq_dot(X, S[a], rows, v)
     return v, u, H
 
 
@@ -233,17 +364,12 @@ def _inner_residual(X, rows, v, u, H, w_new, b_new, S, m, l1a, l2b, pen, inner):
         biggest = 0.0
         for a in range(m):
             j = S[a]
-            g = 0.0
-            for k in range(n_rows):
-                g += X[rows[k], j] * u[k]
+            g = _col_dot(X, j, rows, u)
             wj = _prox(g + H[a] * w_new[j], H[a], l1a[j], l2b[j], positive)
             delta = wj - w_new[j]
             if delta != 0.0:
                 w_new[j] = wj
-                for k in range(n_rows):
-                    step = X[rows[k], j] * delta
-                    d[k] += step
-                    u[k] -= v[k] * step
+                _col_step(X, j, rows, delta, d, u, v)
                 biggest = max(biggest, H[a] * delta * delta)
         if intercept and hb > 0.0:
             g = 0.0
@@ -377,9 +503,10 @@ def _inner_gram(X, rows, v, u, w_new, b_new, S, m, l1a, l2b, pen, inner):
     n_rows = rows.size
     q = m + 1
     Xs = np.empty((n_rows, q))
+    col = np.empty(n_rows)
     for a in range(m):
-        for k in range(n_rows):
-            Xs[k, a] = X[rows[k], S[a]]
+        _col_gather(X, S[a], rows, col)
+        Xs[:, a] = col
     for k in range(n_rows):
         Xs[k, m] = 1.0
     Xv = Xs * v.reshape(-1, 1)
@@ -508,8 +635,10 @@ def binomial_path(
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features)
-        float64, column-major.
+    X : ndarray of shape (n_samples, n_features), or tuple
+        float64, column-major; or a CSC matrix as ``(indptr, indices, data)``
+        (never densified: only the strong set's columns, at most
+        ``GRAM_MAX``, are gathered for the Gram form).
     y : ndarray of shape (n_samples,)
         0/1 labels (float64).
     sw : ndarray of shape (n_samples,)
@@ -540,9 +669,10 @@ def binomial_path(
         Index of the first alpha not solved (the deviance ratio passed
         :data:`DEVIANCE_RATIO_STOP`), or ``n_alphas``.
     """
-    p = X.shape[1]
+    p = a1.size
     n_alphas = alphas.size
     rows = np.flatnonzero(sw > 0.0)
+    Xr = _on_rows(X, rows, sw.size)  # a CSC X gains its row positions
     yr = y[rows]
     sr = sw[rows]
     live = a1 >= 0.0
@@ -565,7 +695,7 @@ def binomial_path(
     iters = np.zeros(n_alphas, dtype=np.int64)
     for k in range(rows.size):
         r[k] = _residual_i(yr[k], z[k])
-    _grad_all(X, rows, sr, r, live, grad)
+    _grad_all(Xr, rows, sr, r, live, grad)
     stopped = n_alphas
     for ia in range(n_alphas):
         alpha = alphas[ia]
@@ -580,7 +710,7 @@ def binomial_path(
         stalls = 0
         while True:
             b, run, decrease = _newton_step(
-                X, rows, yr, sr, z, w, b, S, m, l1a, l2b, (positive, intercept), tols
+                Xr, rows, yr, sr, z, w, b, S, m, l1a, l2b, (positive, intercept), tols
             )
             passes += run
             if decrease > thr and passes < max_iter:
@@ -590,7 +720,7 @@ def binomial_path(
             for k in range(rows.size):
                 r[k] = _residual_i(yr[k], z[k])
             # the strong set's own gap first: O(n m), not the O(n p) full check
-            _grad_all(X, rows, sr, r, in_S, grad)
+            _grad_all(Xr, rows, sr, r, in_S, grad)
             last = gap
             gap = _gap(yr, z, sr, r, w, grad, in_S, l1a, l2b, positive)
             # rounding-limited: no measurable decrease and no smaller gap
@@ -598,7 +728,7 @@ def binomial_path(
             done = passes >= max_iter or stalls >= STALLS
             if gap > thr and not done:
                 continue
-            _grad_all(X, rows, sr, r, live, grad)
+            _grad_all(Xr, rows, sr, r, live, grad)
             m_new = _add_violators(w, grad, live, l1a, positive, in_S, S, m)
             if m_new > m and not done:
                 m = m_new
@@ -649,7 +779,7 @@ def binomial_paths(
     """
     n_sets = SW.shape[0]
     n_l1, n_alphas = alphas.shape
-    p = X.shape[1]
+    p = A1.shape[1]
     coef = np.zeros((n_sets, n_l1, n_alphas, p))
     icpt = np.zeros((n_sets, n_l1, n_alphas))
     gaps = np.zeros((n_sets, n_l1, n_alphas))
