@@ -8,7 +8,7 @@ from numpy.typing import ArrayLike
 
 from . import _validation as v
 from ._binomial import binomial_backend, encode_labels, fit_binomial_grid
-from ._fit import solve_grid
+from ._fit import _sparse_backend, solve_grid
 from ._interrupt import interruptible, warn
 from ._result import warn_uncertified
 from ._spec import GridSpec, check_family
@@ -64,7 +64,8 @@ def enet_path(
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features)
+    X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
+        A sparse X (CPU backend) is never densified.
     y : array-like of shape (n_samples,)
         Multi-output targets are not supported; for the binomial family any
         two labels.
@@ -127,7 +128,9 @@ def enet_path(
         raise ValueError("selection should be either random or cyclic.")
     if family == "binomial":
         y, classes = encode_labels(y)
-    X, y, dt = v.check_X_y(X, y, params.get("dtype"))
+    X, y, dt = v.check_X_y(X, y, params.get("dtype"), accept_sparse=True)
+    if v.issparse(X):  # the CPU backend's, for now
+        params = {**params, "backend": _sparse_backend(params.get("backend", "auto"))}
     spec = _path_spec(X.shape, dt, l1_ratio, eps, alphas, positive, family, params)
     if family == "binomial":
         # fit_binomial_grid warns on uncertified fits itself

@@ -188,3 +188,20 @@ def test_binomial_sparse_equals_dense(shape):
     assert sparse.converged[solved].all()
     with pytest.raises(NotImplementedError, match="sparse X runs on backend='cpu'"):
         gpureg.fit_grid(X, y, family="binomial", backend="gpu")
+
+
+def test_paths_take_a_sparse_X_as_scikit_learn():
+    from sklearn.linear_model import enet_path as sk_enet_path
+
+    X, y = _data(80, 120, density=0.1, seed=9)
+    yc = y - y.mean()
+    alphas, coefs, gaps = gpureg.enet_path(
+        X, yc, l1_ratio=0.8, alphas=8, tol=1e-10, max_iter=100_000
+    )
+    _, ref, _ = sk_enet_path(
+        X, yc, l1_ratio=0.8, alphas=alphas, tol=1e-12, max_iter=100_000
+    )
+    np.testing.assert_allclose(coefs, ref, atol=1e-6)
+    dense = gpureg.lasso_path(X.toarray(), yc > 0, family="binomial", alphas=6)
+    sparse = gpureg.lasso_path(X, yc > 0, family="binomial", alphas=6)
+    np.testing.assert_allclose(sparse[1], dense[1], atol=1e-10)
