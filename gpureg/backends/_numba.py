@@ -599,55 +599,36 @@ def _design_fill_dense(design, XA, sub, ws, m0, m, w):
 
 @njit(cache=True)
 def _design_fill_sparse(design, XA, sub, ws, m0, m, w):
-    """:func:`_design_fill_dense` for a CSC X, without a dense copy of columns.
+    """The working-set rows ``m0..m`` of a CSC design: ``c_a``, ``G_aa``, ``w_a``.
 
-    ``GA_ab = (S_ab - m_b S_a - m_a S_b + m_a m_b) / (σ_a σ_b)`` with
-    ``S_ab = Σ sw x_a x_b`` and ``S_a = Σ sw x_a`` over the training rows
-    (``Σ sw = 1``): one scatter of each new column, then one pass over the
-    non-zeros of every column of the set.  ``c_a`` likewise from ``sw ỹ``.
+    No Gram: the sparse form's CD (:func:`_cd_sparse`) updates the residual
+    through each column's non-zeros, so its memory does not grow as ``m²``.
+    ``G_aa = (Σ sw x_a² - 2 m_a S_a + m_a²) / σ_a²`` and ``c_a = (Σ sw ỹ x_a
+    - m_a Σ sw ỹ) / σ_a`` over the training rows (``Σ sw = 1``), with
+    ``S_a = Σ sw x_a`` kept in ``qA`` (unused otherwise in this form).
     """
     (indptr, indices, data), rows, sq, ys, _, _, x_mean, x_scale, pos = design
-    GA, cA, diagA, _, _, wA, qA = sub
-    n = pos.shape[0]
-    tmp = np.zeros(n)  # sw_i x_ia of the new column a, on training rows
+    _, cA, diagA, _, _, wA, qA = sub
     syc = 0.0  # Σ sw ỹ over the training rows
     for ii in range(rows.shape[0]):
         syc += sq[ii] * ys[ii]
-    S = np.empty(m)  # Σ sw x_b of the set's columns
-    for b in range(m):
-        j = ws[b]
-        acc = 0.0
+    for a in range(m0, m):
+        j = ws[a]
+        ca = 0.0
+        s1 = 0.0
+        s2 = 0.0
         for k in range(indptr[j], indptr[j + 1]):
             ii = pos[indices[k]]
             if ii >= 0:
-                acc += sq[ii] * sq[ii] * data[k]
-        S[b] = acc
-    for a in range(m0, m):
-        ja = ws[a]
-        ca = 0.0
-        for k in range(indptr[ja], indptr[ja + 1]):
-            ii = pos[indices[k]]
-            if ii >= 0:
-                tmp[indices[k]] = sq[ii] * sq[ii] * data[k]
+                sw_x = sq[ii] * sq[ii] * data[k]
+                s1 += sw_x
+                s2 += sw_x * data[k]
                 ca += sq[ii] * ys[ii] * data[k]
-        ma, sa = x_mean[ja], x_scale[ja]
-        for b in range(m):
-            jb = ws[b]
-            sab = 0.0
-            for k in range(indptr[jb], indptr[jb + 1]):
-                sab += tmp[indices[k]] * data[k]
-            mb = x_mean[jb]
-            v = (sab - mb * S[a] - ma * S[b] + ma * mb) / (sa * x_scale[jb])
-            GA[a, b] = v
-            GA[b, a] = v
-        for k in range(indptr[ja], indptr[ja + 1]):
-            tmp[indices[k]] = 0.0
+        ma, sa = x_mean[j], x_scale[j]
+        qA[a] = s1
+        diagA[a] = (s2 - 2.0 * ma * s1 + ma * ma) / (sa * sa)
         cA[a] = (ca - ma * syc) / sa
-    for a in range(m0, m):
-        diagA[a] = GA[a, a]
-        wA[a] = w[ws[a]]
-    for a in range(m0, m):
-        qA[a] = _dot(GA[a], wA, m)
+        wA[a] = w[j]
 
 
 def _design_fill(design, XA, sub, ws, m0, m, w):
@@ -716,6 +697,116 @@ def _design_width_impl(design):
     return lambda design: 0
 
 
+def _is_csc(design):
+    """The design is a CSC tuple (numba only: a compile-time constant)."""
+    raise NotImplementedError  # pragma: no cover
+
+
+@overload(_is_csc)
+def _is_csc_impl(design):
+    sparse = isinstance(design, types.BaseTuple) and not isinstance(
+        design.types[0], types.Array
+    )
+    return lambda design: sparse
+
+
+def _inner_cd(design, sub, hist, m, epochs, pen, tol, yy, ws, w, grad):
+    """CD until the full check is due (numba only): Gram or sparse form."""
+    raise NotImplementedError  # pragma: no cover
+
+
+@overload(_inner_cd)
+def _inner_cd_impl(design, sub, hist, m, epochs, pen, tol, yy, ws, w, grad):
+    sparse = isinstance(design, types.BaseTuple) and not isinstance(
+        design.types[0], types.Array
+    )
+    if sparse:
+        return lambda design, sub, hist, m, epochs, pen, tol, yy, ws, w, grad: (
+            _cd_sparse(design, sub, m, epochs, pen, tol, yy, ws, w, grad)
+        )
+    return lambda design, sub, hist, m, epochs, pen, tol, yy, ws, w, grad: (
+        _cd_until_check(sub, hist, m, epochs, pen, tol, yy, ws, w, grad)
+    )
+
+
+@njit(cache=True)
+def _cd_sparse(design, sub, m, epochs, pen, tol, yy, ws, w, grad):
+    """:func:`_cd_until_check` for a CSC design: residual updates, no Gram.
+
+    The training residual ``rs`` (``√s (ỹ - X̃ w)``, exact on entry: the last
+    full check's, or ``√s ỹ`` at ``w = 0``) is kept as ``rs + √s·shift`` so
+    that the implicit centering of a column update stays a scalar: a step
+    ``δ`` on column ``a`` changes ``rs`` on its non-zeros only
+    (``-δ √s x / σ``) and ``shift`` by ``δ m_a / σ``.  The coordinate's
+    gradient is ``(Σ_nz √s x rs + shift S_a - m_a (Σ √s rs + shift)) / σ``
+    with ``S_a = Σ sw x_a`` (in ``qA``) and ``Σ sw = 1``.  An epoch costs the
+    working set's non-zeros.  Returns ``(epochs run, small)``; ``rs`` is
+    exact again and ``w`` holds the working-set values on return.
+    """
+    (indptr, indices, data), rows, sq, ys, _, rs, x_mean, x_scale, pos = design
+    _, _, diagA, l1A, l2A, wA, qA = sub
+    positive = pen[3]
+    nt = rows.shape[0]
+    shift = 0.0
+    srs = 0.0  # Σ √s rs (stored part)
+    for ii in range(nt):
+        srs += sq[ii] * rs[ii]
+    gA = np.empty(m)
+    since = 0
+    small = False
+    while True:
+        d_w_max = 0.0
+        for a in range(m):
+            j = ws[a]
+            sa, ma = x_scale[j], x_mean[j]
+            dot = 0.0
+            for k in range(indptr[j], indptr[j + 1]):
+                ii = pos[indices[k]]
+                if ii >= 0:
+                    dot += sq[ii] * data[k] * rs[ii]
+            g = (dot + shift * qA[a] - ma * (srs + shift)) / sa
+            gA[a] = g
+            wa = wA[a]
+            new = enet_prox_1d(g + diagA[a] * wa, diagA[a], l1A[a], l2A[a], positive)
+            if new != wa:
+                d = new - wa
+                d_w_max = max(d_w_max, abs(d))
+                wA[a] = new
+                gA[a] = g - diagA[a] * d
+                ds = d / sa
+                for k in range(indptr[j], indptr[j + 1]):
+                    ii = pos[indices[k]]
+                    if ii >= 0:
+                        rs[ii] -= ds * sq[ii] * data[k]
+                srs -= ds * qA[a]
+                shift += ds * ma
+        since += 1
+        w_max = 0.0
+        for a in range(m):
+            w_max = max(w_max, abs(wA[a]))
+        small = w_max == 0.0 or d_w_max <= DW_SAFETY * tol * w_max
+        if since >= epochs:
+            break
+        if not small:
+            continue
+        # the working set's gap: its gradients (this epoch's, to rounding of
+        # the later updates: the full check is exact) and ‖r‖²
+        rn = 0.0
+        for ii in range(nt):
+            r = rs[ii] + sq[ii] * shift
+            rn += r * r
+        for a in range(m):
+            w[ws[a]] = wA[a]
+            grad[ws[a]] = gA[a]
+        if duality_gap(w, grad, ws, m, rn, *pen) <= tol * yy:
+            break
+    for ii in range(nt):
+        rs[ii] += sq[ii] * shift
+    for a in range(m):
+        w[ws[a]] = wA[a]
+    return since, small
+
+
 @njit(cache=True, inline="always")
 def _ws_fill(gram, design, XA, sub, ws, m0, m, w):
     """Grow the working set's arrays to ``m`` and fill its rows ``m0..m``.
@@ -725,7 +816,11 @@ def _ws_fill(gram, design, XA, sub, ws, m0, m, w):
     """
     p = w.shape[0]
     GA, cA, diagA, l1A, l2A, wA, qA = sub
-    sub = (_grow(GA, m, m, p), cA, diagA, l1A, l2A, wA, qA)
+    ga = m
+    if design is not None:
+        if _is_csc(design):
+            ga = 0  # the sparse form's CD needs no Gram
+    sub = (_grow(GA, ga, ga, p), cA, diagA, l1A, l2A, wA, qA)
     if gram is not None:
         _gram_fill(gram, sub, ws, m0, m, w)
     if design is not None:
@@ -765,8 +860,9 @@ def _full_check(gram, design, XA, sub, diag, ws, m, w, grad, yy):
         for ii in range(nt):
             swr[rows[ii]] = sq[ii] * rs[ii]
         _full_grad(X, swr, x_mean, x_scale, diag, grad)
-        for a in range(m):
-            qA[a] = _dot(GA[a], wA, m)
+        if not _is_csc(design):  # (a CSC design keeps S_a in qA)
+            for a in range(m):
+                qA[a] = _dot(GA[a], wA, m)
     return rnorm2
 
 
@@ -835,8 +931,8 @@ def _cd_path(gram, design, diag, grad, fit, out):
                 # often when the working set is small
                 check_every = max(100, np_ // max(m * m, 1))
             epochs = min(check_every, max_iter - n_iter)
-            done, small = _cd_until_check(
-                sub, hist, m, epochs, pen, tol, yy, ws, w, grad
+            done, small = _inner_cd(
+                design, sub, hist, m, epochs, pen, tol, yy, ws, w, grad
             )
             n_iter += done
             rnorm2 = _full_check(gram, design, XA, sub, diag, ws, m, w, grad, yy)
@@ -914,7 +1010,7 @@ def _residual_path(
         swr[i] = sw[i] * yc[i]
     grad = np.zeros(p)
     _full_grad(X, swr, x_mean, x_scale, hdiag, grad)
-    rs = np.empty(rows.shape[0])
+    rs = ys.copy()  # the training residual at w = 0
     design = (X, rows, sq, ys, swr, rs, x_mean, x_scale, pos)
     fit = (yy, alphas, rho, f, positive, tol, max_iter)
     _cd_path(None, design, hdiag, grad, fit, (coef, gaps, iters, stop))
