@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sys
 import time
@@ -127,6 +128,7 @@ def main(argv=None) -> int:
         peak_rss_bytes=peak,
         fit_peak_over_before_bytes=peak - before,
         target_bytes=TARGET_BYTES,
+        load_average=list(os.getloadavg()[:2]),
         met=peak <= TARGET_BYTES,
         timings=dict(res.timings),
     )
