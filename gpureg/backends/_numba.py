@@ -424,6 +424,15 @@ def _ws_penalties(sub, ws, m0, m, pen):
         l2A[a] = l2 * f[ws[a]]
 
 
+@njit(cache=True, inline="always")
+def _small_epoch(wA, m, d_w_max, tol):
+    """scikit-learn's test of an epoch: ``max|Δw| <= DW_SAFETY·tol·max|w|``."""
+    w_max = 0.0
+    for a in range(m):
+        w_max = max(w_max, abs(wA[a]))
+    return w_max == 0.0 or d_w_max <= DW_SAFETY * tol * w_max
+
+
 @njit(cache=True)
 def _cd_until_check(sub, hist, m, epochs, pen, tol, yy, ws, w, grad):
     """CD epochs (with Anderson extrapolation) on the working set.
@@ -449,10 +458,7 @@ def _cd_until_check(sub, hist, m, epochs, pen, tol, yy, ws, w, grad):
         Ws[n_snap, :m] = wA[:m]
         Qs[n_snap, :m] = qA[:m]
         n_snap += 1
-        w_max = 0.0
-        for a in range(m):
-            w_max = max(w_max, abs(wA[a]))
-        small = w_max == 0.0 or d_w_max <= DW_SAFETY * tol * w_max
+        small = _small_epoch(wA, m, d_w_max, tol)
         if since >= epochs:
             break
         if not small:
@@ -781,10 +787,7 @@ def _cd_sparse(design, sub, m, epochs, pen, tol, yy, ws, w, grad):
                 srs -= ds * qA[a]
                 shift += ds * ma
         since += 1
-        w_max = 0.0
-        for a in range(m):
-            w_max = max(w_max, abs(wA[a]))
-        small = w_max == 0.0 or d_w_max <= DW_SAFETY * tol * w_max
+        small = _small_epoch(wA, m, d_w_max, tol)
         if since >= epochs:
             break
         if not small:
