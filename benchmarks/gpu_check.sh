@@ -26,6 +26,10 @@
 #   c1       python -m benchmarks.bench_c1_gpu --out OUTDIR  (timeout 60 s;
 #            the binomial grid: GPU vs CPU on C1's design at 1,000 × 100,
 #            then C1 itself on the GPU; OUTDIR/c1_gpu.json)
+#   sparse   python -m benchmarks.bench_sparse --quick --backend gpu --out
+#            OUTDIR  (timeout 60 s; the quick sparse grid, 20,000 × 10,000
+#            CSR with cuSPARSE products, against the committed CPU record;
+#            OUTDIR/sparse_quick_eps0.001_gpu.json)
 #   summary  python -m benchmarks.gpu_summary OUTDIR: one screen of every
 #            check and figure against its target (OUTDIR/gpu_summary.txt)
 #
@@ -34,7 +38,7 @@
 # here.  Nothing is installed: the device's Python has cupy, numpy, numba,
 # scikit-learn, matplotlib, pandas, tqdm, pytest (and torch, ml_dtypes,
 # pytest-xdist); gpureg runs from the checkout (PYTHONPATH=.) and the
-# benchmarks as modules of the checkout's benchmarks package.  Six files
+# benchmarks as modules of the checkout's benchmarks package.  Seven files
 # come back in OUTDIR.
 #
 # Budget: each step's timeout is cut to what is left of GPU_CHECK_BUDGET_S
@@ -183,7 +187,11 @@ run_step bench-dropout 40 "$PY" -m benchmarks.bench_dropout --out "$OUTDIR"
 # (e) the binomial grid (C1): GPU against CPU, then C1 on the GPU
 run_step bench-c1-gpu 60 "$PY" -m benchmarks.bench_c1_gpu --out "$OUTDIR"
 
-# (f) one screen: every check and figure against its target
+# (f) the quick sparse grid on the GPU (X as CSR, cuSPARSE products)
+run_step bench-sparse-gpu 60 "$PY" -m benchmarks.bench_sparse --quick --backend gpu \
+    --out "$OUTDIR"
+
+# (g) one screen: every check and figure against its target
 run_step summary 15 "$PY" -m benchmarks.gpu_summary "$OUTDIR"
 
 rm -rf "$CACHE_ROOT"

@@ -2,7 +2,8 @@
 
 Reads what ``benchmarks/gpu_check.sh`` left in OUTDIR — ``pytest_gpu.xml``
 (JUnit), ``gpu_bench.json`` (``bench_gpu.py``), ``dropout_bench.json``
-(``bench_dropout.py``) and ``c1_gpu.json`` (``bench_c1_gpu.py``) — prints a
+(``bench_dropout.py``), ``c1_gpu.json`` (``bench_c1_gpu.py``) and
+``sparse_quick_eps0.001_gpu.json`` (``bench_sparse.py --backend gpu``) — prints a
 table of PASS / FAIL / MISS / n/a lines and writes it to
 ``OUTDIR/gpu_summary.txt``.  A missing file is reported as such.
 
@@ -17,7 +18,9 @@ Targets (README, issue tracker):
   torch, the note says so);
 * C1 (the binomial grid): the GPU certifies every fit and equals the CPU
   solver to ``gap_tol`` on C1's design at 1,000 x 100; the whole C1 grid
-  >= 20x LogisticRegressionCV (saga), against the committed CPU figure.
+  >= 20x LogisticRegressionCV (saga), against the committed CPU figure;
+* sparse X (the quick sparse grid on the GPU): every fit certified, with
+  its time against the committed 2-core CPU record (no target: reported).
 
 Exit status: 0 when every check passed (a missed speed target is MISS, not a
 failure), 1 otherwise.
@@ -207,6 +210,24 @@ def c1_lines(out: Path):
     return lines
 
 
+def sparse_lines(out: Path):
+    """Lines for the quick sparse grid on the GPU (bench_sparse.py)."""
+    rows = _load(out / "sparse_quick_eps0.001_gpu.json")
+    if rows is None:
+        return [("sparse quick (gpu)", "no sparse_quick_eps0.001_gpu.json", "", "FAIL")]
+    row = rows[0]
+    certified = row.get("fraction_certified", 0.0)
+    return [
+        (
+            "sparse quick (gpu)",
+            f"{row.get('wall_s', float('nan')):.1f} s, certified {certified:.3f}, "
+            f"{row.get('speedup_vs_committed_cpu', float('nan')):.1f}x cpu (committed)",
+            "certified",
+            "PASS" if certified == 1.0 else "FAIL",
+        )
+    ]
+
+
 def main(argv=None) -> int:
     """Print and write the summary; 1 when a check failed."""
     argv = sys.argv[1:] if argv is None else argv
@@ -214,7 +235,8 @@ def main(argv=None) -> int:
         print("usage: python -m benchmarks.gpu_summary OUTDIR", file=sys.stderr)
         return 64
     out = Path(argv[0])
-    lines = tests_lines(out) + bench_lines(out) + dropout_lines(out) + c1_lines(out)
+    lines = tests_lines(out) + bench_lines(out) + dropout_lines(out)
+    lines += c1_lines(out) + sparse_lines(out)
     text = [f"{'check':24} {'measured':44} {'target':24} verdict", "-" * 100]
     text += [f"{a:24} {b:44} {c:24} {d}" for a, b, c, d in lines]
     failed = any(d == "FAIL" for *_, d in lines)

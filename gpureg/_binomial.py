@@ -289,10 +289,6 @@ def _solve_sets(XF, y01, SW, params, grid, spec, progress):
     of :func:`~gpureg.backends._numba_binomial.binomial_paths`.
     """
     if spec.backend == "gpu":
-        if v.issparse(XF):
-            raise NotImplementedError(
-                "a scipy.sparse X runs on backend='cpu' (or 'auto') for now."
-            )
         from .backends import _binomial_gpu
 
         ops, budget = _binomial_gpu.device_ops()

@@ -171,7 +171,7 @@ def fit_grid(
     family = check_family(family)
     measure = check_measure(measure, family)
     X_device = X if v.is_device_array(X) else None  # reused by the GPU backend
-    if v.issparse(X):  # the CPU backend's, for now
+    if v.issparse(X):  # not the dense numpy reference's
         backend = _sparse_backend(backend)
     classes = None
     if family == "binomial":
@@ -288,13 +288,13 @@ def _fit_targets(X, Y, spec, progress, X_device, keep) -> MultiTargetResult:
 
 
 def _sparse_backend(backend):
-    """The backend of a sparse X: the CPU (``'auto'``); others are refused."""
-    if backend not in ("auto", "cpu"):
+    """The backend of a sparse X: the CPU or the GPU; ``'numpy'`` is refused."""
+    if backend == "numpy":
         raise NotImplementedError(
-            f"a scipy.sparse X runs on backend='cpu' (or 'auto') for now, got "
-            f"backend={backend!r}."
+            "a scipy.sparse X runs on backend='cpu' or 'gpu' (or 'auto'), not on "
+            "the dense 'numpy' reference backend."
         )
-    return "cpu"
+    return backend
 
 
 def _check_keep(keep, spec, n_samples, n_features):
@@ -475,8 +475,9 @@ def _plan(X, spec, engine):
         x_nnz=X.nnz if v.issparse(X) else None,
         n_test=max((len(test) for _, test in spec.folds), default=0),
         budget=memory_budget(spec.memory_limit),
-        # Grams built on a device are checked against the device's budget
-        gram_budget=engine.memory_budget(),
+        # Grams built on a device are checked against the device's budget (a
+        # sparse X's Grams are built on the host)
+        gram_budget=None if v.issparse(X) else engine.memory_budget(),
     )
 
 

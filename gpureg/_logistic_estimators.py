@@ -204,7 +204,7 @@ class _BinaryLogisticMixin(LinearClassifierMixin):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = self.backend in ("auto", "cpu")  # scipy.sparse X
+        tags.input_tags.sparse = self.backend != "numpy"  # scipy.sparse X
         tags.classifier_tags.multi_class = False
         return tags
 

@@ -129,7 +129,7 @@ def enet_path(
     if family == "binomial":
         y, classes = encode_labels(y)
     X, y, dt = v.check_X_y(X, y, params.get("dtype"), accept_sparse=True)
-    if v.issparse(X):  # the CPU backend's, for now
+    if v.issparse(X):  # not the dense numpy reference's
         params = {**params, "backend": _sparse_backend(params.get("backend", "auto"))}
     spec = _path_spec(X.shape, dt, l1_ratio, eps, alphas, positive, family, params)
     if family == "binomial":

@@ -176,10 +176,13 @@ def _check_sparse(X):
     """A scipy.sparse X as a CSC matrix (a copy, duplicates summed, sorted).
 
     CSC is what the residual solver reads column by column; the copy leaves
-    the user's matrix untouched.
+    the user's matrix untouched.  A ``cupyx.scipy.sparse`` matrix is copied
+    to the host first (the GPU backend sends it back as CSR).
     """
     import scipy.sparse as sp
 
+    if type(X).__module__.startswith("cupyx") and hasattr(X, "get"):
+        X = X.get()  # a cupyx.scipy.sparse matrix: its scipy copy on the host
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D, got a sparse array of shape {X.shape}.")
     if X.dtype.kind not in "biuf":

@@ -260,8 +260,8 @@ class _ElasticNetBase(_LinearPredictMixin, RegressorMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        # scipy.sparse X (CPU backend); k independent fits for a 2-D y
-        tags.input_tags.sparse = self.backend in ("auto", "cpu")
+        # scipy.sparse X (CPU and GPU backends); k independent fits for a 2-D y
+        tags.input_tags.sparse = self.backend != "numpy"
         tags.target_tags.multi_output = True
         return tags
 
@@ -586,8 +586,8 @@ class _CVBase(_LinearPredictMixin, RegressorMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        # scipy.sparse X (CPU backend); k independent fits for a 2-D y
-        tags.input_tags.sparse = self.backend in ("auto", "cpu")
+        # scipy.sparse X (CPU and GPU backends); k independent fits for a 2-D y
+        tags.input_tags.sparse = self.backend != "numpy"
         tags.target_tags.multi_output = True
         return tags
 

@@ -214,6 +214,8 @@ def test_gpu_summary_judges_each_figure_against_its_target(tmp_path, capsys):
             ]
         )
     )  # fmt: skip
+    sparse = dict(wall_s=9.0, fraction_certified=1.0, speedup_vs_committed_cpu=20.9)
+    (tmp_path / "sparse_quick_eps0.001_gpu.json").write_text(json.dumps([sparse]))
     assert summary.main([str(tmp_path)]) == 1  # one gpu test failed
     text = (tmp_path / "gpu_summary.txt").read_text()
     verdicts = {line[:24].strip(): line.split()[-1] for line in text.splitlines()[2:-1]}
@@ -222,6 +224,7 @@ def test_gpu_summary_judges_each_figure_against_its_target(tmp_path, capsys):
     assert verdicts["dropout bfloat16 fwd"] == "PASS"
     assert verdicts["dropout bf16 vs torch"] == "MISS"  # 1.10x < 1.2x
     assert verdicts["C1 small vs cpu"] == "PASS" and verdicts["C1 wall (gpu)"] == "PASS"
+    assert verdicts["sparse quick (gpu)"] == "PASS" and "20.9x cpu" in text
     (tmp_path / "pytest_gpu.xml").write_text(
         '<testsuite tests="1" failures="0" errors="0" skipped="0">'
         '<testcase classname="t" name="a"/></testsuite>'

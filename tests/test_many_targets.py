@@ -116,3 +116,32 @@ def test_summary_and_progress(capsys):
     text = res.summary()
     assert text.startswith("3 targets") and "target 2: alpha_=" in text
     assert res.timings["build"] > 0 and res.mse_path.shape == (3, 1, 5, 3)
+
+
+@pytest.mark.parametrize("shape", [(150, 12), (40, 90)], ids=["gram", "residual"])
+def test_many_targets_on_the_gpu_engine_equal_the_cpu(monkeypatch, shape):
+    """The GPU backend's data flow (Grams built once on its array module,
+    shared by the targets; FISTA on the kernels' twins) gives each target
+    the CPU's grid; sparse X too in residual form."""
+    import scipy.sparse as sp
+    from test_gpu_engine import _TwinBackend
+
+    import gpureg._fit as fit_module
+
+    X, Y = _data(*shape, k=3, seed=7)
+    kw = dict(l1_ratio=[0.5, 1.0], alphas=8, cv=3, tol=1e-10, max_iter=200_000)
+    cpu = gpureg.fit_grid(X, Y, backend="cpu", **kw)
+    monkeypatch.setattr(fit_module, "get_backend", lambda name: _TwinBackend)
+    dev = gpureg.fit_grid(X, Y, backend="cpu", **kw)
+    assert dev.converged.all()
+    np.testing.assert_allclose(dev.coef_path, cpu.coef_path, atol=1e-5)
+    np.testing.assert_allclose(dev.cv_path, cpu.cv_path, rtol=1e-6)
+    np.testing.assert_array_equal(dev.alpha_, cpu.alpha_)
+    if shape[0] < shape[1]:
+        Xs = sp.csr_matrix(np.where(np.abs(X) > 1.0, X, 0.0))
+        kw.update(tol=1e-8, eps=1e-2)
+        dev = gpureg.fit_grid(Xs, Y, backend="cpu", **kw)
+        monkeypatch.undo()
+        cpu = gpureg.fit_grid(Xs, Y, backend="cpu", **kw)
+        assert dev.converged.all() and cpu.converged.all()
+        np.testing.assert_allclose(dev.coef_path, cpu.coef_path, atol=1e-4)

@@ -186,8 +186,8 @@ def test_binomial_sparse_equals_dense(shape):
     np.testing.assert_array_equal(sparse.path_stop, dense.path_stop)
     solved = np.arange(10) < sparse.path_stop[..., None]  # before any early stop
     assert sparse.converged[solved].all()
-    with pytest.raises(NotImplementedError, match="sparse X runs on backend='cpu'"):
-        gpureg.fit_grid(X, y, family="binomial", backend="gpu")
+    with pytest.raises(NotImplementedError, match="not on the dense 'numpy'"):
+        gpureg.fit_grid(X, y, family="binomial", backend="numpy")
 
 
 def test_paths_take_a_sparse_X_as_scikit_learn():

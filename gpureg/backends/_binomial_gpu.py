@@ -2,7 +2,9 @@
 
 One training set at a time, every (l1_ratio, alpha) fit of the set is one
 row of an ``(n_problems, ·)`` batch over the set's ``m`` training rows
-``X_s`` (gathered once, C-contiguous, on the device).  One iteration is
+``X_s`` (gathered once, C-contiguous, on the device; a scipy.sparse X as
+CSR, whose GEMMs below are then cuSPARSE products, see
+:mod:`._sparse_device`).  One iteration is
 
 1. ``Z = Y X_sᵀ`` (GEMM): the margins of every row's extrapolated point;
 2. ``logistic_residual``: ``R = sw (y - sigmoid(Z + b))`` and its row sums;
@@ -44,7 +46,9 @@ import numpy as np
 from .._interrupt import check_stop
 from .._memory import format_bytes
 from .._progress import progress_bar
+from .._validation import issparse
 from ._numba_binomial import DEVIANCE_RATIO_STOP
+from ._sparse_device import DeviceSparse
 
 #: The gaps are evaluated every this many iterations (two extra GEMMs).
 CHECK_EVERY = 10
@@ -72,7 +76,7 @@ PROBLEM_BYTES = 256
 BLOCK = 256
 
 
-def chunk_bytes(n_problems: int, m: int, p: int) -> int:
+def chunk_bytes(n_problems: int, m: int, p: int, nnz: int | None = None) -> int:
     """Device bytes of one chunk: ``X_s``, the slabs and the per-problem vectors.
 
     Parameters
@@ -81,26 +85,39 @@ def chunk_bytes(n_problems: int, m: int, p: int) -> int:
         Fits of the chunk.
     m, p : int
         Training rows of the set and features.
+    nnz : int, optional
+        Non-zeros of a sparse ``X_s``: it is then held as two CSR matrices
+        (:class:`._sparse_device.DeviceSparse`) instead of ``m p`` values, and
+        each product's result is copied once (``m + p`` more per problem).
 
     Returns
     -------
     int
     """
     per_problem = 8 * (ROWS_P * p + ROWS_M * m) + PROBLEM_BYTES
+    if nnz is None:
+        x_bytes = 8 * m * p
+    else:
+        x_bytes = DeviceSparse.nbytes(nnz, m, p, 8)
+        per_problem += 8 * (m + p)
     # X_s; y, sw and the power iteration's two temporaries of m; a1, b2
-    return 8 * (m * p + 4 * m + 2 * p) + n_problems * per_problem
+    return x_bytes + 8 * (4 * m + 2 * p) + n_problems * per_problem
 
 
-def plan_chunk(m: int, p: int, n_problems: int, budget: int) -> int:
+def plan_chunk(
+    m: int, p: int, n_problems: int, budget: int, nnz: int | None = None
+) -> int:
     """Problems per chunk within ``budget`` bytes (all of them if they fit).
+
+    ``nnz``: as in :func:`chunk_bytes`.
 
     Raises
     ------
     MemoryError
         When not even one problem fits, with the bytes needed.
     """
-    fixed = chunk_bytes(0, m, p)
-    one = chunk_bytes(1, m, p) - fixed
+    fixed = chunk_bytes(0, m, p, nnz)
+    one = chunk_bytes(1, m, p, nnz) - fixed
     size = (budget - fixed) // one if budget > fixed else 0
     if size < 1:
         raise MemoryError(
@@ -112,14 +129,18 @@ def plan_chunk(m: int, p: int, n_problems: int, budget: int) -> int:
 
 
 def lipschitz(xp, Xs, sw, intercept) -> float:
-    """``L ≥ λ_max([X_s 1]ᵀ diag(sw) [X_s 1]) / 4`` by power iteration."""
+    """``L ≥ λ_max([X_s 1]ᵀ diag(sw) [X_s 1]) / 4`` by power iteration.
+
+    ``Xs``: a dense array or a :class:`._sparse_device.DeviceSparse`.
+    """
     p = Xs.shape[1]
+    sparse = isinstance(Xs, DeviceSparse)
     v = xp.ones(p) / np.sqrt(p + 1.0)
     v0 = 1.0 / np.sqrt(p + 1.0) if intercept else 0.0
     lam = 0.0
     for _ in range(POWER_ITERATIONS):
-        u = sw * (Xs @ v + v0)
-        v = Xs.T @ u
+        u = sw * ((Xs.matvec(v) if sparse else Xs @ v) + v0)
+        v = Xs.rmatvec(u) if sparse else Xs.T @ u
         v0 = float(u.sum()) if intercept else 0.0
         lam = float(np.sqrt(float(v @ v) + v0 * v0))
         if lam == 0.0:
@@ -130,12 +151,21 @@ def lipschitz(xp, Xs, sw, intercept) -> float:
 
 
 class _SetProblem:
-    """The device data of one training set: rows, labels, weights, penalties."""
+    """The device data of one training set: rows, labels, weights, penalties.
+
+    ``XF`` is dense, or a scipy.sparse CSR matrix whose training rows go to
+    the device as a :class:`._sparse_device.DeviceSparse` (never densified).
+    """
 
     def __init__(self, xp, XF, y01, sw, b0, a1, b2, intercept):
         rows = np.flatnonzero(sw > 0.0)
         self.xp = xp
-        self.Xs = xp.asarray(np.ascontiguousarray(XF[rows], dtype=np.float64))
+        self.sparse = issparse(XF)
+        self.Xs = (
+            DeviceSparse(xp, XF[rows], np.float64)
+            if self.sparse
+            else xp.asarray(np.ascontiguousarray(XF[rows], dtype=np.float64))
+        )
         self.y = xp.asarray(y01[rows])
         self.sw = xp.asarray(sw[rows])
         self.a1 = xp.asarray(np.ascontiguousarray(a1, dtype=np.float64))
@@ -161,13 +191,31 @@ class _SetProblem:
     def m(self) -> int:
         return self.Xs.shape[0]
 
+    @property
+    def nnz(self) -> int | None:
+        """Non-zeros of a sparse ``X_s`` (None when dense), for the planner."""
+        return self.Xs.nnz if self.sparse else None
+
+    def margins(self, W, out):
+        """``out = W X_sᵀ``, shape ``(k, m)``."""
+        if self.sparse:
+            out[...] = self.Xs.times_t(W)
+        else:
+            self.xp.matmul(W, self.Xs.T, out=out)
+
+    def gradients(self, R, out):
+        """``out = R X_s``, shape ``(k, p)``."""
+        if self.sparse:
+            self.Xs.times(R, out=out)
+        else:
+            self.xp.matmul(R, self.Xs, out=out)
+
 
 def _margins_and_gradients(ops, prob, W, b, polish, Z, R, G):
     """``Z = W X_sᵀ``, residuals (``b`` polished in place) and ``G = R X_s``."""
-    xp = prob.xp
-    xp.matmul(W, prob.Xs.T, out=Z)
+    prob.margins(W, Z)
     rsum = ops.residual(Z, b, *prob.data, R, polish)
-    xp.matmul(R, prob.Xs, out=G)
+    prob.gradients(R, G)
     return rsum
 
 
@@ -305,7 +353,9 @@ def solve_sets(ops, XF, y01, SW, params, grid, spec, *, progress=False, budget):
     ----------
     ops : CudaLogisticOps or TwinLogisticOps
         The kernels and, as ``ops.xp``, the array module.
-    XF : ndarray of shape (n_samples, n_features)
+    XF : ndarray or scipy.sparse matrix of shape (n_samples, n_features)
+        A sparse X stays sparse: each set's rows go to the device as CSR and
+        the two GEMMs become cuSPARSE products (``scipy.sparse`` for twins).
     y01 : ndarray of shape (n_samples,)
     SW : ndarray of shape (n_sets, n_samples)
         ``s_i / n_w`` of each training set (0 off the set).
@@ -328,6 +378,8 @@ def solve_sets(ops, XF, y01, SW, params, grid, spec, *, progress=False, budget):
     """
     B0, A1, B2 = params
     n_sets, (n_l1, n_alphas), p = SW.shape[0], grid.shape, XF.shape[1]
+    if issparse(XF):
+        XF = XF.tocsr()  # once: each set's training rows are sliced from it
     rhos = np.asarray(spec.l1_ratios, dtype=np.float64)[:, None]
     l1, l2 = (grid * rhos).ravel(), (grid * (1.0 - rhos)).ravel()
     path_of = np.repeat(np.arange(n_l1), n_alphas)
@@ -344,7 +396,7 @@ def solve_sets(ops, XF, y01, SW, params, grid, spec, *, progress=False, budget):
             ops.xp, XF, y01, SW[t], B0[t], A1[t], B2[t], spec.fit_intercept
         )
         thr = spec.tol * prob.null_loss
-        size = plan_chunk(prob.m, p, N, budget)
+        size = plan_chunk(prob.m, p, N, budget, prob.nnz)
         sat = np.full(n_l1, n_alphas)
         res = (coef[t], *(a[t] for a in scalars), iters[t])
         for start in range(0, N, size):

@@ -54,7 +54,9 @@ import numpy as np
 from .._batch import GramBatch, _to_host
 from .._interrupt import check_stop
 from .._penalty import prox_update
+from .._validation import issparse
 from ._common import PathSolution
+from ._sparse_device import DeviceSparse
 
 #: The gap is evaluated every this many iterations (one extra GEMM).
 CHECK_EVERY = 10
@@ -164,6 +166,7 @@ class DesignOperator:
         self.batch = batch
         self.xp = xp
         self.dtype = batch.X.dtype
+        self.sparse = issparse(batch.X)
         self._X = None
         self._X64 = None
         self._sets = {}
@@ -178,9 +181,11 @@ class DesignOperator:
 
         ``Y X̃ᵀ`` (n_samples entries) and the scaled rows of ``Y`` (n_features)
         are alive together; the rank-one centering afterwards needs one row.
+        A sparse X's second product also holds its result before the copy
+        into ``out`` (n_features more).
         """
         n, p = self.batch.X.shape
-        return (n + p) * self.dtype.itemsize
+        return (n + (2 if self.sparse else 1) * p) * self.dtype.itemsize
 
     def check_bytes(self, rows) -> int:
         """Device bytes of :meth:`apply64` on ``rows`` rows (temporaries)."""
@@ -188,15 +193,27 @@ class DesignOperator:
         return 8 * rows * (n + p)
 
     def fixed_bytes(self) -> int:
-        """The shared X on the device (and its float64 copy for float32 runs)."""
+        """The shared X on the device (and its float64 copy for float32 runs).
+
+        A sparse X is held as two CSR matrices (X and Xᵀ), never densified.
+        """
+        X = self.batch.X
         extra = 8 if self.dtype != np.float64 else 0
-        return self.batch.X.size * (self.dtype.itemsize + extra)
+        if self.sparse:
+            n, p = X.shape
+            size = DeviceSparse.nbytes(X.nnz, n, p, self.dtype.itemsize)
+            return size + (DeviceSparse.nbytes(X.nnz, n, p, 8) if extra else 0)
+        return X.size * (self.dtype.itemsize + extra)
 
     def load(self, sets):
         """Move X (once) and the statistics of ``sets`` to the device."""
         xp = self.xp
         if self._X is None:
-            self._X = xp.asarray(np.ascontiguousarray(self.batch.X))
+            self._X = (
+                DeviceSparse(xp, self.batch.X, self.dtype)
+                if self.sparse
+                else xp.asarray(np.ascontiguousarray(self.batch.X))
+            )
         st = self.batch.stats
         self._sets = {}
         for t in sets:
@@ -221,11 +238,14 @@ class DesignOperator:
             else (a.astype(np.float64) for a in self._sets[t])
         )
         Ys = Y * inv
-        U = Ys @ X.T  # (m, n) = Y X̃ᵀ, centered below
-        U -= (Ys @ mean)[:, None]
+        U = X.times_t(Ys) if self.sparse else Ys @ X.T  # (m, n) = Y X̃ᵀ ...
+        U -= (Ys @ mean)[:, None]  # ... centered
         del Ys
         U *= sw
-        self.xp.matmul(U, X, out=out)
+        if self.sparse:
+            X.times(U, out=out)
+        else:
+            self.xp.matmul(U, X, out=out)
         s = U.sum(axis=1)
         del U
         out -= s[:, None] * mean  # U X̃ = U X - (U 1) meanᵀ
@@ -239,7 +259,13 @@ class DesignOperator:
     def apply64(self, t, W64):
         """``W64 G_t`` in float64 (the float64 copy of X is made once)."""
         if self._X64 is None:
-            self._X64 = self._X.astype(np.float64, copy=False)
+            self._X64 = (
+                self._X.astype(np.float64, copy=False)
+                if not self.sparse
+                else self._X
+                if self.dtype == np.float64
+                else self._X.astype(np.float64)
+            )
         return self._product(t, W64, self._X64, self.xp.empty_like(W64))
 
     def diagonals(self):

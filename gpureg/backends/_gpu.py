@@ -161,11 +161,24 @@ def build_batch(
     X goes to the device once (``X_device``, the caller's CuPy array, when
     given) and the Grams and held-out blocks are built there by cuBLAS; the
     residual form keeps the host batch (the engine copies it per chunk).
+    A scipy.sparse X builds its Grams on the host from sparse products (one
+    pass, ``p × p`` dense results, copied to the device per chunk) and, in
+    residual form, goes to the device as CSR for cuSPARSE products.
     See ``_contract.Backend.build_batch``.
     """
     from .._batch import build_gram_batch, build_residual_batch
+    from .._validation import issparse
 
-    if mode != "gram":
+    if mode != "gram" or issparse(X):
+        if mode == "gram":
+            return build_gram_batch(
+                X,
+                y,
+                W,
+                fit_intercept=fit_intercept,
+                standardize=standardize,
+                dtype=dtype,
+            )
         return build_residual_batch(
             X, y, W, fit_intercept=fit_intercept, standardize=standardize, dtype=dtype
         )
@@ -286,15 +299,11 @@ def solve_paths(
     ``max_iter`` counts FISTA iterations of each fit (and ``n_iter`` reports
     them), not coordinate-descent epochs.
     """
-    reason = missing_reason()
-    if reason is not None:
-        raise RuntimeError(f"backend='gpu' cannot run: {reason}.")
-    import cupy
-
     from ._fista import solve_paths_with
 
+    ops, budget = device_ops()
     sol = solve_paths_with(
-        CudaOps(),
+        ops,
         batch,
         alphas,
         l1_ratios,
@@ -303,7 +312,27 @@ def solve_paths(
         tol=tol,
         max_iter=max_iter,
         progress=progress,
-        budget=memory_budget(),
+        budget=budget,
     )
-    cupy.cuda.Device().synchronize()
+    synchronize()
     return sol
+
+
+def device_ops():
+    """The engine's kernel interface on this device and its memory budget.
+
+    Returns
+    -------
+    ops : CudaOps
+    budget : int
+        Device bytes for the planner (:func:`memory_budget`).
+
+    Raises
+    ------
+    RuntimeError
+        When the GPU backend cannot run here, with the reason.
+    """
+    reason = missing_reason()
+    if reason is not None:
+        raise RuntimeError(f"backend='gpu' cannot run: {reason}.")
+    return CudaOps(), memory_budget()
