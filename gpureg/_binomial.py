@@ -146,23 +146,25 @@ def _score(X, y01, sw, folds, fits, measure, kept=None):
     return out
 
 
-def binomial_backend(backend):
+def binomial_backend(backend, resolve=True):
     """The backend of a binomial grid: ``'cpu'`` or ``'gpu'``.
 
     ``'auto'`` is the GPU when one is usable, as for the Gaussian family; an
     explicit ``'gpu'`` without one raises ``RuntimeError`` with the reason.
-    The ``'numpy'`` reference backend has no binomial solver.
+    The ``'numpy'`` reference backend has no binomial solver.  With
+    ``resolve=False`` the name is only checked (a cluster's workers resolve
+    it).
     """
     if backend == "numpy":
         raise NotImplementedError(
             "the binomial family runs on backend='cpu' or 'gpu' (or 'auto'), "
             "not on the 'numpy' reference backend."
         )
-    return resolve_backend(backend)
+    return resolve_backend(backend) if resolve else backend
 
 
 def fit_binomial_grid(
-    X, y01, classes, spec, measure, progress, keep=False
+    X, y01, classes, spec, measure, progress, keep=False, solve=None
 ) -> GridResult:
     """Solve and score a validated binomial grid (the body of ``fit_grid``).
 
@@ -178,6 +180,10 @@ def fit_binomial_grid(
     progress : bool
     keep : bool, default=False
         Also return the fold paths and out-of-fold predictions (validated).
+    solve : callable, optional
+        In place of :func:`_solve_sets` (same arguments and returns): a Dask
+        cluster's (``_distributed.binomial_solver``), whose ``backends``
+        attribute names the backends its workers ran.
 
     Returns
     -------
@@ -195,9 +201,10 @@ def fit_binomial_grid(
         _check_auc_folds(y01, training_weights(n, folds, sw), folds)
     XF, SW, params, grid, y_scale = prepare_binomial(X, y01, spec)
     t_solve = time.perf_counter()
-    coef, icpt, gaps, iters, stopped = _solve_sets(
+    coef, icpt, gaps, iters, stopped = (solve or _solve_sets)(
         XF, y01, SW, params, grid, spec, progress
     )
+    ran = sorted(getattr(solve, "backends", ())) or [spec.backend]
     t_score = time.perf_counter()
     kept = FoldArtifacts(len(folds), *coef.shape[1:3], p, n) if keep else None
     Xs = XF.tocsr() if v.issparse(XF) else XF  # held-out rows sliced from CSR
@@ -221,7 +228,7 @@ def fit_binomial_grid(
         cv_path=cv,
         n_samples=n,
         n_features=p,
-        backend=spec.backend,
+        backend=ran[0] if len(ran) == 1 else "mixed",
         mode="residual",
         dtype=dt,
         timings={

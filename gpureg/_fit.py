@@ -21,7 +21,7 @@ from ._result import GridResult, MultiTargetResult, warn_uncertified
 from ._ridge import ridge_paths
 from ._scoring import FoldArtifacts, FoldScorer, kept_fields
 from ._spec import GridSpec, check_family
-from .backends import get_backend, resolve_backend
+from .backends import check_backend, get_backend, resolve_backend
 
 
 @interruptible
@@ -48,6 +48,7 @@ def fit_grid(
     family: str = "gaussian",
     measure: str | None = None,
     keep: bool = False,
+    client=None,
 ) -> GridResult:
     r"""Fit every alpha × l1_ratio × CV-fold elastic net at once.
 
@@ -138,6 +139,13 @@ def fit_grid(
         every grid point (``oof_predictions``), as glmnet's ``keep=TRUE``.
         Needs ``cv``; the arrays' size is checked against ``memory_limit``
         first, and the call refused with the size needed if it does not fit.
+    client : dask.distributed.Client, default=None
+        Solve the grid on that Dask cluster (``pip install 'gpureg[dask]'``):
+        shards of (target × training set × l1_ratio block), planned against
+        the smallest worker's memory, each solved by its worker's own
+        backend (``'auto'``: the worker's GPU when it has one).  X goes to
+        each worker once; the result equals a single-process run's (bit for
+        bit on the CPU backend).  ``progress`` counts shards.
 
     Returns
     -------
@@ -176,7 +184,7 @@ def fit_grid(
     classes = None
     if family == "binomial":
         y, classes = encode_labels(y)
-        backend = binomial_backend(backend)
+        backend = binomial_backend(backend, resolve=client is None)
     gaussian = family == "gaussian"
     X, y, dt = v.check_X_y(X, y, dtype, multi_output=gaussian, accept_sparse=True)
     n_samples, n_features = X.shape
@@ -189,7 +197,8 @@ def fit_grid(
         alphas=v.check_alphas(alphas),
         tol=v.check_tol(tol),
         max_iter=v.check_positive_int(max_iter, "max_iter"),
-        backend=resolve_backend(backend),
+        # with a client, each worker resolves 'auto' to its own backend
+        backend=resolve_backend(backend) if client is None else check_backend(backend),
         folds=make_folds(cv, n_samples, groups),
         fit_intercept=v.check_bool(fit_intercept, "fit_intercept"),
         standardize=v.check_bool(standardize, "standardize"),
@@ -198,6 +207,15 @@ def fit_grid(
         memory_limit=memory_limit,
     )
     keep = _check_keep(keep, spec, n_samples, n_features)
+    if client is not None:
+        from ._distributed import binomial_solver, fit_gaussian_distributed
+
+        if family == "binomial":
+            solve = binomial_solver(client)
+            return fit_binomial_grid(
+                X, y, classes, spec, measure, progress, keep, solve=solve
+            )
+        return fit_gaussian_distributed(X, y, spec, client, progress, keep)
     if family == "binomial":
         return fit_binomial_grid(X, y, classes, spec, measure, progress, keep)
     if y.ndim == 2:
@@ -212,39 +230,65 @@ def _fit_gaussian(X, y, spec, options, t_start, batch=None) -> GridResult:
     ``batch``, when given, is the target's prebuilt batch (many targets).
     """
     progress, X_device, keep = options
-    n_samples, n_features = X.shape
-    folds, rhos, tol, dt = spec.folds, spec.l1_ratios, spec.tol, spec.dtype
+    folds, rhos = spec.folds, spec.l1_ratios
     scorer = (
         FoldScorer(X, y, spec.sample_weight, folds, rhos.size, keep) if folds else None
     )
     res = solve_grid(
         X, y, spec, progress=progress, X_device=X_device, on_fold=scorer, batch=batch
     )
-    stats = res.batch.stats
-    # in place: the full-data path is ours
-    coef = np.divide(res.coef, stats.x_scale[-1], out=res.coef)
-    intercept = stats.y_mean[-1] - coef @ stats.x_mean[-1]
-    timings = res.timings
-    timings["total"] = time.perf_counter() - t_start
+    res.timings["total"] = time.perf_counter() - t_start
+    return gaussian_result(
+        res,
+        res.batch.stats,
+        spec,
+        X.shape,
+        None if scorer is None else scorer.mse,
+        scorer.kept if keep else None,
+    )
 
-    gap_tol = tol * stats.yy
-    warn_uncertified(res.dual_gap, gap_tol, tol)
+
+def gaussian_result(sol, stats, spec, shape, cv_path, kept) -> GridResult:
+    """The Gaussian grid's :class:`GridResult` from its solved parts.
+
+    Parameters
+    ----------
+    sol : GridSolution
+        ``coef`` (the full-data path on the solver's scale, rescaled in
+        place), ``alphas``, ``dual_gap``, ``n_iter``, ``mode``, ``timings``.
+    stats : TrainingStats
+        Of every training set (the full data's last).
+    spec : GridSpec
+    shape : tuple of int
+        ``(n_samples, n_features)``.
+    cv_path : ndarray of shape (n_l1_ratios, n_alphas, n_folds) or None
+    kept : FoldArtifacts or None
+
+    Returns
+    -------
+    GridResult
+    """
+    dt = spec.dtype
+    coef = np.divide(sol.coef, stats.x_scale[-1], out=sol.coef)
+    intercept = stats.y_mean[-1] - coef @ stats.x_mean[-1]
+    gap_tol = spec.tol * stats.yy
+    warn_uncertified(sol.dual_gap, gap_tol, spec.tol)
     return GridResult(
-        alphas=res.alphas,
-        l1_ratios=rhos,
+        alphas=sol.alphas,
+        l1_ratios=spec.l1_ratios,
         coef_path=coef.astype(dt, copy=False),
         intercept_path=intercept.astype(dt, copy=False),
-        dual_gap=res.dual_gap,
+        dual_gap=sol.dual_gap,
         gap_tol=gap_tol,
-        n_iter=res.n_iter,
-        cv_path=None if scorer is None else scorer.mse,
-        n_samples=n_samples,
-        n_features=n_features,
+        n_iter=sol.n_iter,
+        cv_path=cv_path,
+        n_samples=shape[0],
+        n_features=shape[1],
         backend=spec.backend,
-        mode=res.mode,
+        mode=sol.mode,
         dtype=dt,
-        timings=timings,
-        **kept_fields(scorer.kept if keep else None, dt),
+        timings=sol.timings,
+        **kept_fields(kept, dt),
     )
 
 

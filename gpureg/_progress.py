@@ -21,4 +21,4 @@ def progress_bar(progress: bool, total: int, unit: str = "path"):
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc="gpureg paths", unit=unit)
+    return tqdm(total=total, desc=f"gpureg {unit}s", unit=unit)

@@ -46,6 +46,19 @@ def resolve_backend(name: str) -> str:
     return name
 
 
+def check_backend(name: str) -> str:
+    """``name`` if it names a backend (resolved later, where the work runs).
+
+    Raises
+    ------
+    ValueError
+        Unless ``name`` is one of :data:`BACKENDS`.
+    """
+    if name not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}.")
+    return name
+
+
 def get_backend(name: str):
     """The backend module for a resolved name (imported on first use)."""
     return import_module(_MODULES[name], __name__)

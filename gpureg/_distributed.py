@@ -1,0 +1,452 @@
+"""Grids over a Dask cluster: ``fit_grid(..., client=Client)``.
+
+The grid is cut into *shards*, each one task of Dask's distributed
+scheduler:
+
+* Gaussian family: (target × training set × l1_ratio block).  The blocks
+  come from the memory plan (:func:`gpureg._memory.plan_grid`) made against
+  the smallest worker's memory (its device memory for GPU workers), cut
+  finer when there are fewer shards than twice the workers' threads.
+* Binomial family: one training set (all its l1_ratio paths, as its solver
+  takes them).
+
+X goes to every worker once (``client.scatter(..., broadcast=True)``).  Each
+worker builds the shared part of a grid once and keeps it in a per-process
+cache (:data:`_CONTEXTS`, keyed by a token of the call) for every shard it
+runs: the batch of Gram matrices (or the residual form's statistics), the
+alpha grid and the fold scorer — exactly what the single-process
+``fit_grid`` builds, with the same code, so the shards' fits are bit for bit
+those of a single-process run on the CPU backend.  A shard of a fold solves
+its paths, scores them on the worker and returns only the held-out errors
+(and, with ``keep``, the fold's paths and out-of-fold predictions); the
+full-data shard returns its coefficient paths and the statistics that map
+them back to X's scale.  The client assembles one result.  The caches are
+dropped when the call ends.
+
+Each worker resolves the backend itself (``'auto'``: its GPU when it has
+one), so one call can use the GPUs of a ``dask_cuda.LocalCUDACluster`` (a
+worker per GPU).
+
+Faults: a worker lost mid-run has its shards re-run elsewhere by the
+scheduler (which rebuilds the cache there); an exception raised by a shard
+(a user error: a backend the workers cannot run, a memory limit) is
+re-raised as itself, without Dask's frames; Ctrl-C cancels every future of
+the call.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import numpy as np
+
+from . import _validation as v
+from ._alphas import alpha_paths
+from ._batch import training_weights
+from ._interrupt import check_stop
+from ._memory import memory_budget, plan_grid
+from ._progress import progress_bar
+from ._result import MultiTargetResult
+from ._scoring import FoldArtifacts, FoldScorer
+
+#: Per-process cache of the workers: token -> the grid's shared part.
+_CONTEXTS: dict = {}
+_LOCK = threading.Lock()
+#: Seconds between the client's checks for Ctrl-C while shards run.
+POLL_SECONDS = 0.2
+#: Retries of a shard whose task failed (a lost worker is not counted: the
+#: scheduler re-runs its tasks elsewhere on its own).
+RETRIES = 1
+
+
+def require_distributed():
+    """``distributed``, or an ImportError saying how to install it."""
+    try:
+        import distributed
+    except ImportError as exc:
+        raise ImportError(
+            "client= needs Dask's distributed scheduler, which is not installed: "
+            "pip install 'gpureg[dask]' (dask and distributed)."
+        ) from exc
+    return distributed
+
+
+def check_client(client):
+    """Validate ``client``: a ``distributed.Client`` with at least one worker.
+
+    Returns
+    -------
+    dict
+        ``scheduler_info()["workers"]``: address -> worker information.
+    """
+    distributed = require_distributed()
+    if not isinstance(client, distributed.Client):
+        raise TypeError(
+            f"client must be a dask.distributed.Client, got {type(client).__name__}."
+        )
+    workers = client.scheduler_info().get("workers", {})
+    if not workers:
+        raise ValueError("the Dask cluster behind client has no workers.")
+    return workers
+
+
+def _worker_info(backend, memory_limit):
+    """On a worker: its host budget, its backend and that backend's device budget."""
+    from .backends import get_backend, resolve_backend
+
+    host = memory_budget(memory_limit)
+    try:
+        from distributed import get_worker
+
+        limit = get_worker().memory_manager.memory_limit
+        if limit:
+            host = min(host, int(limit))
+    except Exception:  # not in a worker (client.run on the scheduler) or no limit
+        pass
+    try:
+        name = resolve_backend(backend)
+    except Exception as exc:  # the shards will raise it; report what is known
+        return dict(host=host, backend=None, device=None, error=str(exc))
+    device = get_backend(name).memory_budget()
+    return dict(host=host, backend=name, device=device, error=None)
+
+
+def _workers_plan(client, backend, memory_limit):
+    """The budgets of the weakest worker, and the workers' threads in all."""
+    info = client.run(_worker_info, backend, memory_limit)
+    host = min(i["host"] for i in info.values())
+    devices = [i["device"] for i in info.values() if i["device"] is not None]
+    backends = sorted({i["backend"] for i in info.values() if i["backend"]})
+    workers = client.scheduler_info()["workers"]
+    threads = sum(w.get("nthreads", 1) for w in workers.values())
+    return host, (min(devices) if devices else None), backends, max(threads, 1)
+
+
+def _gaussian_context(token, X, Y, spec, mode):
+    """The worker's cached batch, alpha grids and scorers of call ``token``."""
+    with _LOCK:
+        ctx = _CONTEXTS.get(token)
+        if ctx is not None:
+            return ctx
+        from dataclasses import replace
+
+        from .backends import get_backend, resolve_backend
+
+        spec = replace(spec, backend=resolve_backend(spec.backend))
+        engine = get_backend(spec.backend)
+        W = training_weights(X.shape[0], spec.folds, spec.sample_weight)
+        batches = engine.build_batch(
+            X,
+            Y,
+            W,
+            mode=mode,
+            fit_intercept=spec.fit_intercept,
+            standardize=spec.standardize,
+            dtype=spec.dtype,
+        )
+        batches = batches if Y.ndim == 2 else [batches]
+        grids = [
+            alpha_paths(
+                b.stats.c[-1],
+                spec.l1_ratios,
+                spec.alphas,
+                spec.eps,
+                spec.penalty_factor,
+                spec.positive,
+            )
+            for b in batches
+        ]
+        Ys = [Y] if Y.ndim == 1 else [Y[:, j] for j in range(Y.shape[1])]
+        n_l1 = spec.l1_ratios.size
+        scorers = [
+            FoldScorer(X, y, spec.sample_weight, spec.folds, n_l1)
+            if spec.folds
+            else None
+            for y in Ys
+        ]
+        ctx = _CONTEXTS[token] = (spec, engine, batches, grids, scorers)
+        return ctx
+
+
+def _gaussian_shard(token, X, Y, spec, mode, keep, j, t, ls):
+    """Solve and score target ``j``'s paths of training set ``t`` × ``ls``."""
+    from ._fit import _GridJob, _solve_chunk
+
+    t0 = time.perf_counter()
+    spec, engine, batches, grids, scorers = _gaussian_context(token, X, Y, spec, mode)
+    batch, grid = batches[j], grids[j]
+    n_sets, n_l1, n_alphas = spec.n_sets, spec.l1_ratios.size, grid.shape[1]
+    t1 = time.perf_counter()
+    job = _GridJob(
+        engine,
+        batch,
+        grid,
+        spec.l1_ratios,
+        spec.penalty_factor,
+        dict(
+            positive=spec.positive, tol=spec.tol, max_iter=spec.max_iter, progress=None
+        ),
+        dual_gap=np.full((n_sets, n_l1, n_alphas), np.inf),
+        n_iter=np.zeros((n_sets, n_l1, n_alphas), dtype=np.int64),
+        timings=dict(solve=0.0, ridge=0.0),
+        whole=False,
+    )
+    coef = _solve_chunk(job, slice(t, t + 1), ls)[0]
+    out = dict(
+        dual_gap=job.dual_gap[t, ls],
+        n_iter=job.n_iter[t, ls],
+        backend=spec.backend,
+        timings=dict(job.timings, context=t1 - t0),
+    )
+    if t == n_sets - 1:
+        out.update(coef=coef, stats=batch.stats, alphas=grid)
+        return out
+    scorer = scorers[j]
+    t2 = time.perf_counter()
+    stats = batch.stats
+    U = np.divide(coef, stats.x_scale[t], out=coef).reshape(-1, batch.n_features)
+    b = stats.y_mean[t] - U @ stats.x_mean[t]
+    out["mse"] = scorer.fold_mse(t, U, b, batch).reshape(ls.size, n_alphas)
+    if keep:
+        test = spec.folds[t][1]
+        out["kept"] = (U, b, (scorer.X64[test] @ U.T + b).T)
+    out["timings"]["score"] = time.perf_counter() - t2
+    return out
+
+
+def _drop_context(token):
+    """On a worker: forget call ``token``'s cache."""
+    with _LOCK:
+        _CONTEXTS.pop(token, None)
+
+
+def _gather(client, futures, bar, on_result):
+    """Wait for every future, handing each result to ``on_result`` as it comes.
+
+    ``futures``: key -> future.  Ctrl-C (``check_stop``) and any error cancel
+    the futures still pending; a shard's own exception is re-raised as
+    itself, without Dask's frames.
+    """
+    pending = dict(futures)
+    try:
+        while pending:
+            check_stop()
+            done = [k for k, f in pending.items() if f.done()]
+            if not done:
+                time.sleep(POLL_SECONDS)
+                continue
+            for key in done:
+                fut = pending.pop(key)
+                if fut.status == "error":
+                    raise fut.exception().with_traceback(None) from None
+                if fut.status == "cancelled":
+                    raise RuntimeError(f"shard {key} was cancelled by the cluster.")
+                on_result(key, fut.result())
+                if bar is not None:
+                    bar.update(1)
+    finally:
+        if pending:
+            client.cancel(list(pending.values()), force=True)
+        if bar is not None:
+            bar.close()
+
+
+def _shards(plan, n_sets, n_l1, n_targets, threads):
+    """(target, set, l1_ratio block) of every shard, from the memory plan.
+
+    The plan's chunks give the l1_ratio blocks that fit a worker; blocks are
+    split into single l1_ratios when the shards would not give every
+    worker's thread two tasks.
+    """
+    blocks = []
+    for sets, ls in plan.chunks:
+        for t in range(*sets.indices(n_sets)):
+            blocks.append((t, np.asarray(ls)))
+    if n_targets * len(blocks) < 2 * threads and n_l1 > 1:
+        blocks = [(t, np.array([il])) for t, ls in blocks for il in ls]
+    return [(j, t, ls) for j in range(n_targets) for t, ls in blocks]
+
+
+def fit_gaussian_distributed(X, Y, spec, client, progress, keep):
+    """The Gaussian grid of ``fit_grid(..., client=)`` (validated inputs).
+
+    Returns
+    -------
+    GridResult, or MultiTargetResult for a 2-D ``Y``
+    """
+    from ._fit import GridSolution, gaussian_result
+
+    t_start = time.perf_counter()
+    check_client(client)
+    n, p = X.shape
+    host, device, backends, threads = _workers_plan(
+        client, spec.backend, spec.memory_limit
+    )
+    alphas = spec.alphas
+    n_alphas = alphas if isinstance(alphas, int) else alphas.size
+    plan = plan_grid(
+        n_samples=n,
+        n_features=p,
+        n_sets=spec.n_sets,
+        n_l1=spec.l1_ratios.size,
+        n_alphas=n_alphas,
+        itemsize=np.dtype(spec.dtype).itemsize,
+        x_is_float64=X.dtype == np.float64,
+        x_nnz=X.nnz if v.issparse(X) else None,
+        n_test=max((len(test) for _, test in spec.folds), default=0),
+        budget=host,
+        gram_budget=None if v.issparse(X) else device,
+    )
+    k = 1 if Y.ndim == 1 else Y.shape[1]
+    shards = _shards(plan, spec.n_sets, spec.l1_ratios.size, k, threads)
+    token = f"gpureg-{uuid.uuid4().hex}"
+    X_f, Y_f = client.scatter([X, Y], broadcast=True, hash=False)
+    futures, where = {}, {}
+    for j, t, ls in shards:
+        fut = client.submit(
+            _gaussian_shard,
+            token,
+            X_f,
+            Y_f,
+            spec,
+            plan.mode,
+            keep,
+            j,
+            t,
+            ls,
+            key=f"{token}-{j}-{t}-{int(ls[0])}",
+            retries=RETRIES,
+            pure=False,
+        )
+        futures[fut.key], where[fut.key] = fut, (j, t, ls)
+    parts = [_Assembly(spec, n, p, n_alphas, keep) for _ in range(k)]
+    bar = progress_bar(progress, len(shards), unit="shard")
+    try:
+        _gather(
+            client,
+            futures,
+            bar,
+            lambda key, out: parts[where[key][0]].add(*where[key][1:], out),
+        )
+    finally:
+        client.run(_drop_context, token)
+    results = []
+    for part in parts:
+        part.timings["total"] = time.perf_counter() - t_start
+        sol = GridSolution(
+            coef=part.coef,
+            dual_gap=part.dual_gap,
+            n_iter=part.n_iter,
+            batch=None,
+            alphas=part.alphas,
+            mode=plan.mode,
+            plan=plan,
+            timings=part.timings,
+        )
+        res = gaussian_result(
+            sol, part.stats, part.spec(backends), (n, p), part.mse, part.kept
+        )
+        res.timings["shards"] = len(shards) // k
+        results.append(res)
+    if Y.ndim == 1:
+        return results[0]
+    out = MultiTargetResult(results)
+    out.timings = {"total": time.perf_counter() - t_start}
+    return out
+
+
+class _Assembly:
+    """One target's result arrays, filled shard by shard on the client."""
+
+    def __init__(self, spec, n, p, n_alphas, keep):
+        n_sets, n_l1 = spec.n_sets, spec.l1_ratios.size
+        self._spec = spec
+        self.coef = np.zeros((n_l1, n_alphas, p))
+        self.dual_gap = np.full((n_sets, n_l1, n_alphas), np.inf)
+        self.n_iter = np.zeros((n_sets, n_l1, n_alphas), dtype=np.int64)
+        folds = spec.folds
+        self.mse = np.full((n_l1, n_alphas, len(folds)), np.nan) if folds else None
+        self.kept = FoldArtifacts(len(folds), n_l1, n_alphas, p, n) if keep else None
+        self.stats = self.alphas = None
+        self.timings = dict(solve=0.0, ridge=0.0, score=0.0, context=0.0)
+        self.backends = set()
+
+    def add(self, t, ls, out):
+        """Shard (t, ls)'s result."""
+        self.dual_gap[t, ls] = out["dual_gap"]
+        self.n_iter[t, ls] = out["n_iter"]
+        self.backends.add(out["backend"])
+        for name, sec in out["timings"].items():
+            self.timings[name] = self.timings.get(name, 0.0) + sec
+        if "coef" in out:
+            self.coef[ls] = out["coef"]
+            self.stats, self.alphas = out["stats"], out["alphas"]
+            return
+        self.mse[ls, :, t] = out["mse"]
+        if self.kept is not None:
+            U, b, pred = out["kept"]
+            n_alphas = self.coef.shape[1]
+            self.kept.coef[t, ls] = U.reshape(ls.size, n_alphas, -1)
+            self.kept.intercept[t, ls] = b.reshape(ls.size, n_alphas)
+            test = np.asarray(self._spec.folds[t][1])
+            rows = (ls[:, None, None], np.arange(n_alphas)[None, :, None], test)
+            self.kept.oof[rows] = pred.reshape(ls.size, n_alphas, -1)
+
+    def spec(self, backends):
+        """The spec with the backend the workers ran (one name, or 'mixed')."""
+        from dataclasses import replace
+
+        ran = sorted(self.backends) or backends
+        return replace(self._spec, backend=ran[0] if len(ran) == 1 else "mixed")
+
+
+def _binomial_shard(XF, y01, SW, params, grid, spec):
+    """Solve one training set's binomial paths on a worker (its own backend)."""
+    from dataclasses import replace
+
+    from ._binomial import _solve_sets
+    from .backends import resolve_backend
+
+    spec = replace(spec, backend=resolve_backend(spec.backend))
+    return _solve_sets(XF, y01, SW, params, grid, spec, False), spec.backend
+
+
+def binomial_solver(client):
+    """A ``_solve_sets`` for ``fit_binomial_grid`` that runs one set a shard."""
+
+    def solve(XF, y01, SW, params, grid, spec, progress):
+        check_client(client)
+        n_sets = SW.shape[0]
+        XF_f, y_f = client.scatter([XF, y01], broadcast=True, hash=False)
+        token = f"gpureg-{uuid.uuid4().hex}"
+        futures, keys = {}, {}
+        for t in range(n_sets):
+            fut = client.submit(
+                _binomial_shard,
+                XF_f,
+                y_f,
+                SW[t : t + 1],
+                tuple(a[t : t + 1] for a in params),
+                grid,
+                spec,
+                key=f"{token}-{t}",
+                retries=RETRIES,
+                pure=False,
+            )
+            futures[fut.key], keys[fut.key] = fut, t
+        got = [None] * n_sets
+        ran = set()
+
+        def on_result(key, out):
+            got[keys[key]] = out[0]
+            ran.add(out[1])
+
+        _gather(
+            client, futures, progress_bar(progress, n_sets, unit="shard"), on_result
+        )
+        solve.backends = ran
+        return tuple(np.concatenate(parts) for parts in zip(*got, strict=True))
+
+    return solve

@@ -1,0 +1,194 @@
+"""Grids over a Dask cluster (``fit_grid(..., client=)``): equal to a
+single-process run bit for bit on the CPU backend, for both families,
+weights, many targets and sparse X; a worker killed mid-run; a user error
+raised inside a shard; Ctrl-C cancelling the futures.
+
+One ``LocalCluster(processes=True, n_workers=2)`` serves the module (its
+tests share one xdist group, so one process owns it).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+import traceback
+
+import numpy as np
+import pytest
+
+import gpureg
+
+distributed = pytest.importorskip("distributed")
+pytestmark = pytest.mark.xdist_group("dask")
+
+FIELDS = ("alphas", "coef_path", "intercept_path", "dual_gap", "n_iter", "cv_path")
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=50,  # CRITICAL: the killed worker's errors are expected
+    )
+    with distributed.Client(cluster) as c:
+        yield c
+    cluster.close()
+
+
+def _data(n=200, p=12, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p)) * rng.uniform(0.5, 2.0, p) + 0.5
+    y = X[:, :3] @ [1.0, -2.0, 3.0] + rng.standard_normal(n)
+    return X, y, rng.uniform(0.5, 2.0, n)
+
+
+def _assert_equal(a, b, fields=FIELDS):
+    for name in fields:
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+
+
+@pytest.mark.parametrize(
+    "shape, options",
+    [
+        ((200, 12), dict(l1_ratio=[0.0, 0.5, 1.0])),  # Gram form, Ridge included
+        ((200, 12), dict(standardize=True, weighted=True, keep=True, pf=True)),
+        ((40, 90), dict(l1_ratio=[0.3, 1.0], fit_intercept=False)),  # residual
+    ],
+    ids=["gram", "weighted-standardize-keep", "residual"],
+)
+def test_gaussian_grid_equals_the_single_process_run(client, shape, options):
+    options = dict(options)
+    X, y, sw = _data(*shape)
+    if options.pop("weighted", False):
+        options["sample_weight"] = sw
+    if options.pop("pf", False):
+        options["penalty_factor"] = np.r_[0.0, np.ones(shape[1] - 1)]
+    kw = dict(alphas=10, cv=3, backend="cpu", **options)
+    one = gpureg.fit_grid(X, y, **kw)
+    many = gpureg.fit_grid(X, y, client=client, **kw)
+    fields = FIELDS + (("fold_coef_path", "oof_predictions") if "keep" in kw else ())
+    _assert_equal(one, many, fields)
+    assert (many.alpha_, many.l1_ratio_) == (one.alpha_, one.l1_ratio_)
+    assert many.backend == "cpu" and many.mode == one.mode
+    assert many.timings["shards"] >= 4  # split so that both workers get work
+
+
+def test_binomial_grid_and_many_targets_and_sparse_X_equal_single_process(client):
+    import scipy.sparse as sp
+
+    X, y, sw = _data(seed=1)
+    yb = np.where(y > 0, "yes", "no")
+    kw = dict(l1_ratio=[0.5, 1.0], alphas=8, cv=3, backend="cpu", sample_weight=sw)
+    one = gpureg.fit_grid(X, yb, family="binomial", **kw)
+    many = gpureg.fit_grid(X, yb, family="binomial", client=client, **kw)
+    _assert_equal(one, many, FIELDS + ("path_stop",))
+    assert list(many.classes) == ["no", "yes"] and many.backend == "cpu"
+
+    Y = np.c_[y, X[:, 4] - y, X[:, 5]]
+    one = gpureg.fit_grid(X, Y, alphas=8, cv=3, backend="cpu")
+    many = gpureg.fit_grid(X, Y, alphas=8, cv=3, client=client)  # 'auto': cpu
+    _assert_equal(one, many)
+    np.testing.assert_array_equal(many.alpha_, one.alpha_)
+
+    Xs = sp.csr_matrix(np.where(np.abs(X) > 1.0, X, 0.0))
+    one = gpureg.fit_grid(Xs, y, alphas=8, cv=3)
+    many = gpureg.fit_grid(Xs, y, alphas=8, cv=3, client=client)
+    _assert_equal(one, many)
+
+
+def _long_grid():
+    """A grid of ~20 shards that runs for a few seconds on two workers."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((3000, 200))
+    y = X[:, :10] @ rng.standard_normal(10) + rng.standard_normal(3000)
+    kw = dict(l1_ratio=[0.2, 0.4, 0.6, 0.8, 1.0], alphas=60, cv=4, tol=1e-10)
+    return X, y, kw
+
+
+def _processing(client):
+    return sum(len(v) for v in client.processing().values())
+
+
+def test_a_worker_killed_mid_run_leaves_a_complete_equal_result(client):
+    X, y, kw = _long_grid()
+    one = gpureg.fit_grid(X, y, backend="cpu", **kw)
+    box = {}
+    run = threading.Thread(
+        target=lambda: box.update(res=gpureg.fit_grid(X, y, client=client, **kw))
+    )
+    run.start()
+    deadline = time.monotonic() + 60
+    while _processing(client) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    victim = sorted(client.scheduler_info()["workers"])[0]
+    try:  # the worker dies before it answers; its nanny restarts it
+        client.run(os._exit, 1, workers=[victim], on_error="ignore")
+    except Exception:
+        pass
+    run.join(timeout=300)
+    assert "res" in box, "the distributed fit did not finish"
+    _assert_equal(one, box["res"])
+    client.wait_for_workers(2, timeout=60)
+    assert victim not in client.scheduler_info()["workers"]  # it did die
+
+
+def test_a_user_error_inside_a_shard_is_raised_as_itself(client):
+    """backend='gpu' on CPU workers: their shards raise the backend's own
+    RuntimeError, re-raised without Dask's frames."""
+    X, y, _ = _data()
+    with pytest.raises(RuntimeError, match="backend='gpu' was requested") as info:
+        gpureg.fit_grid(X, y, alphas=5, cv=2, backend="gpu", client=client)
+    frames = traceback.extract_tb(info.value.__traceback__)
+    assert not any("distributed" + os.sep in f.filename for f in frames)
+    with pytest.raises(TypeError, match="dask.distributed.Client"):
+        gpureg.fit_grid(X, y, client="tcp://127.0.0.1:8786")
+
+
+def test_stopping_the_call_cancels_its_futures(client):
+    """Ctrl-C's stop flag (what ``interruptible`` raises) cancels every shard."""
+    from gpureg import _distributed, _interrupt
+
+    X, y, kw = _long_grid()
+    flag = np.zeros(1, dtype=np.int64)
+    token = _interrupt._STOP.set(flag)
+    threading.Timer(1.0, flag.fill, (1,)).start()
+    try:
+        with pytest.raises(_interrupt.CallInterruptedError):
+            _distributed_fit(X, y, kw, client)
+    finally:
+        _interrupt._STOP.reset(token)
+    deadline = time.monotonic() + 30
+    while _processing(client) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _processing(client) == 0
+    assert _distributed._CONTEXTS == {}  # the client's process holds no cache
+
+
+def _distributed_fit(X, y, kw, client):
+    """``fit_grid``'s body without the interruptible wrapper (its own flag)."""
+    return gpureg.fit_grid.__wrapped__(X, y, client=client, **kw)
+
+
+def test_progress_counts_shards(client, capsys):
+    X, y, _ = _data()
+    gpureg.fit_grid(X, y, alphas=5, cv=3, l1_ratio=[0.5, 1.0], client=client,
+                    progress=True)  # fmt: skip
+    err = capsys.readouterr().err
+    assert "gpureg shards" in err and "4/4" in err  # 4 training sets
+
+
+def test_estimators_and_a_missing_dask_give_clear_answers(client, monkeypatch):
+    X, y, _ = _data()
+    one = gpureg.ElasticNetCV(l1_ratio=[0.5, 1.0], alphas=8, cv=3).fit(X, y)
+    many = gpureg.ElasticNetCV(l1_ratio=[0.5, 1.0], alphas=8, cv=3, client=client)
+    many.fit(X, y)
+    np.testing.assert_array_equal(many.coef_, one.coef_)
+    np.testing.assert_array_equal(many.mse_path_, one.mse_path_)
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    with pytest.raises(ImportError, match=r"pip install 'gpureg\[dask\]'"):
+        gpureg.fit_grid(X, y, alphas=5, cv=2, client=object())
