@@ -27,6 +27,15 @@ Each worker resolves the backend itself (``'auto'``: its GPU when it has
 one), so one call can use the GPUs of a ``dask_cuda.LocalCUDACluster`` (a
 worker per GPU).
 
+Bit for bit: arrays that Dask unpickles on a worker may start at an address
+that is not a multiple of 8, and numpy then skips BLAS for their products
+(another summation order), so a shard copies such arrays once to aligned
+memory (:func:`_aligned`); and OpenBLAS may sum in an order that depends on
+its thread count (Dask's nanny starts workers with one BLAS thread), so a
+shard runs its BLAS calls with the client's BLAS thread count
+(``threadpoolctl``).  The numba solvers are parallel over independent paths
+and need nothing.
+
 Faults: a worker lost mid-run has its shards re-run elsewhere by the
 scheduler (which rebuilds the cache there); an exception raised by a shard
 (a user error: a backend the workers cannot run, a memory limit) is
@@ -36,6 +45,8 @@ the call.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import threading
 import time
 import uuid
@@ -71,6 +82,44 @@ def require_distributed():
             "pip install 'gpureg[dask]' (dask and distributed)."
         ) from exc
     return distributed
+
+
+@contextlib.contextmanager
+def connect(client):
+    """The ``distributed.Client`` that ``client`` names, for one call.
+
+    Parameters
+    ----------
+    client : distributed.Client, 'default' or str
+        A client; ``'default'``: the process's default client (the last one
+        created, ``distributed.default_client()``); any other string: a
+        scheduler's address (``'tcp://host:8786'``), connected for the call
+        and closed after it.  The strings keep estimators cloneable and
+        picklable (a Client is neither).
+
+    Yields
+    ------
+    distributed.Client
+    """
+    distributed = require_distributed()
+    if isinstance(client, distributed.Client):
+        yield client
+    elif client == "default":
+        try:
+            yield distributed.default_client()
+        except ValueError as exc:
+            raise ValueError(
+                "client='default' needs a dask.distributed.Client created first "
+                "in this process (no default client found)."
+            ) from exc
+    elif isinstance(client, str):
+        with distributed.Client(client, set_as_default=False) as own:
+            yield own
+    else:
+        raise TypeError(
+            "client must be a dask.distributed.Client, 'default' or a scheduler "
+            f"address, got {type(client).__name__}."
+        )
 
 
 def check_client(client):
@@ -130,12 +179,12 @@ def _gaussian_context(token, X, Y, spec, mode):
         ctx = _CONTEXTS.get(token)
         if ctx is not None:
             return ctx
-        from dataclasses import replace
 
-        from .backends import get_backend, resolve_backend
+        from .backends import get_backend
 
-        spec = replace(spec, backend=resolve_backend(spec.backend))
+        spec = _aligned_spec(spec)
         engine = get_backend(spec.backend)
+        X, Y = _aligned(X), _aligned(Y)  # once per worker and call
         W = training_weights(X.shape[0], spec.folds, spec.sample_weight)
         batches = engine.build_batch(
             X,
@@ -170,6 +219,60 @@ def _gaussian_context(token, X, Y, spec, mode):
         return ctx
 
 
+def blas_threads() -> int:
+    """The BLAS thread count of this process (the largest over its libraries)."""
+    from threadpoolctl import threadpool_info
+
+    counts = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    return max(counts, default=1)
+
+
+def _aligned(A):
+    """``A`` with its buffers at aligned addresses (a copy only if they are not).
+
+    Dense arrays and the ``data``/``indices``/``indptr`` of a scipy.sparse
+    matrix; anything else as it is.
+    """
+    if isinstance(A, np.ndarray):
+        return A if A.flags.aligned else A.copy(order="K")
+    if v.issparse(A) and hasattr(A, "indptr"):
+        parts = (A.data, A.indices, A.indptr)
+        if all(a.flags.aligned for a in parts):
+            return A
+        out = A.copy()
+        out.data, out.indices, out.indptr = (a.copy() for a in parts)
+        return out
+    return A
+
+
+def _aligned_spec(spec):
+    """``spec`` on a worker: its arrays aligned, its backend resolved here."""
+    from dataclasses import fields, replace
+
+    from .backends import resolve_backend
+
+    arrays = {
+        f.name: _aligned(getattr(spec, f.name))
+        for f in fields(spec)
+        if isinstance(getattr(spec, f.name), np.ndarray)
+    }
+    return replace(spec, backend=resolve_backend(spec.backend), **arrays)
+
+
+def _with_client_blas(func):
+    """Run ``func(*args, blas=n)`` under ``n`` BLAS threads (the client's)."""
+
+    @functools.wraps(func)
+    def run(*args, blas):
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=blas, user_api="blas"):
+            return func(*args)
+
+    return run
+
+
+@_with_client_blas
 def _gaussian_shard(token, X, Y, spec, mode, keep, j, t, ls):
     """Solve and score target ``j``'s paths of training set ``t`` × ``ls``."""
     from ._fit import _GridJob, _solve_chunk
@@ -303,6 +406,7 @@ def fit_gaussian_distributed(X, Y, spec, client, progress, keep):
     shards = _shards(plan, spec.n_sets, spec.l1_ratios.size, k, threads)
     token = f"gpureg-{uuid.uuid4().hex}"
     X_f, Y_f = client.scatter([X, Y], broadcast=True, hash=False)
+    blas = blas_threads()
     futures, where = {}, {}
     for j, t, ls in shards:
         fut = client.submit(
@@ -316,6 +420,7 @@ def fit_gaussian_distributed(X, Y, spec, client, progress, keep):
             j,
             t,
             ls,
+            blas=blas,
             key=f"{token}-{j}-{t}-{int(ls[0])}",
             retries=RETRIES,
             pure=False,
@@ -402,14 +507,14 @@ class _Assembly:
         return replace(self._spec, backend=ran[0] if len(ran) == 1 else "mixed")
 
 
+@_with_client_blas
 def _binomial_shard(XF, y01, SW, params, grid, spec):
     """Solve one training set's binomial paths on a worker (its own backend)."""
-    from dataclasses import replace
-
     from ._binomial import _solve_sets
-    from .backends import resolve_backend
 
-    spec = replace(spec, backend=resolve_backend(spec.backend))
+    spec = _aligned_spec(spec)
+    XF, y01, SW, grid = (_aligned(a) for a in (XF, y01, SW, grid))
+    params = tuple(_aligned(a) for a in params)
     return _solve_sets(XF, y01, SW, params, grid, spec, False), spec.backend
 
 
@@ -420,6 +525,7 @@ def binomial_solver(client):
         check_client(client)
         n_sets = SW.shape[0]
         XF_f, y_f = client.scatter([XF, y01], broadcast=True, hash=False)
+        blas = blas_threads()
         token = f"gpureg-{uuid.uuid4().hex}"
         futures, keys = {}, {}
         for t in range(n_sets):
@@ -431,6 +537,7 @@ def binomial_solver(client):
                 tuple(a[t : t + 1] for a in params),
                 grid,
                 spec,
+                blas=blas,
                 key=f"{token}-{t}",
                 retries=RETRIES,
                 pure=False,

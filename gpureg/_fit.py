@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
@@ -22,6 +23,9 @@ from ._ridge import ridge_paths
 from ._scoring import FoldArtifacts, FoldScorer, kept_fields
 from ._spec import GridSpec, check_family
 from .backends import check_backend, get_backend, resolve_backend
+
+if TYPE_CHECKING:  # dask is the optional ``gpureg[dask]`` extra
+    from distributed import Client
 
 
 @interruptible
@@ -48,7 +52,7 @@ def fit_grid(
     family: str = "gaussian",
     measure: str | None = None,
     keep: bool = False,
-    client=None,
+    client: Client | str | None = None,
 ) -> GridResult:
     r"""Fit every alpha × l1_ratio × CV-fold elastic net at once.
 
@@ -139,8 +143,10 @@ def fit_grid(
         every grid point (``oof_predictions``), as glmnet's ``keep=TRUE``.
         Needs ``cv``; the arrays' size is checked against ``memory_limit``
         first, and the call refused with the size needed if it does not fit.
-    client : dask.distributed.Client, default=None
-        Solve the grid on that Dask cluster (``pip install 'gpureg[dask]'``):
+    client : dask.distributed.Client, 'default' or str, default=None
+        Solve the grid on that Dask cluster (``pip install 'gpureg[dask]'``;
+        ``'default'``: the process's default client; another string: a
+        scheduler's address, connected for the call):
         shards of (target × training set × l1_ratio block), planned against
         the smallest worker's memory, each solved by its worker's own
         backend (``'auto'``: the worker's GPU when it has one).  X goes to
@@ -208,14 +214,15 @@ def fit_grid(
     )
     keep = _check_keep(keep, spec, n_samples, n_features)
     if client is not None:
-        from ._distributed import binomial_solver, fit_gaussian_distributed
+        from ._distributed import binomial_solver, connect, fit_gaussian_distributed
 
-        if family == "binomial":
-            solve = binomial_solver(client)
-            return fit_binomial_grid(
-                X, y, classes, spec, measure, progress, keep, solve=solve
-            )
-        return fit_gaussian_distributed(X, y, spec, client, progress, keep)
+        with connect(client) as client:
+            if family == "binomial":
+                solve = binomial_solver(client)
+                return fit_binomial_grid(
+                    X, y, classes, spec, measure, progress, keep, solve=solve
+                )
+            return fit_gaussian_distributed(X, y, spec, client, progress, keep)
     if family == "binomial":
         return fit_binomial_grid(X, y, classes, spec, measure, progress, keep)
     if y.ndim == 2:

@@ -223,6 +223,19 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def _exact_floats(pd) -> dict:
+    """``read_csv`` options that parse every float exactly (round trip).
+
+    pandas 3 parses exactly by default and deprecates ``float_precision``;
+    pandas 2's default parser can be off by one ulp.
+    """
+    return (
+        {}
+        if int(pd.__version__.split(".")[0]) >= 3
+        else {"float_precision": "round_trip"}
+    )
+
+
 def _read_table(path: Path):
     import pandas as pd
 
@@ -233,7 +246,7 @@ def _read_table(path: Path):
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
             return pd.read_parquet(path)
-        return pd.read_csv(path, float_precision="round_trip")
+        return pd.read_csv(path, **_exact_floats(pd))
     except ImportError:
         raise UserError(
             f"cannot read {path.name}: Parquet needs pyarrow; "
@@ -439,6 +452,7 @@ def cmd_sweep(args) -> int:
         memory_limit=args.memory_limit,
         family=args.family,
         measure=args.measure,
+        client=args.scheduler,
     )
     if y.ndim == 2:
         return _sweep_targets(args, res, names, path, out)
@@ -642,6 +656,14 @@ def _add_sweep(sub):
         "a grid that cannot fit is refused before any work",
     )
     sweep.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="solve on a Dask cluster: its scheduler's address, e.g. "
+        "tcp://10.0.0.5:8786 (needs gpureg[dask]; each worker uses its own "
+        "GPU or CPU; the progress bar counts shards)",
+    )
+    sweep.add_argument(
         "--out", default="gpureg_sweep", help="output folder (default gpureg_sweep)"
     )
 
@@ -715,7 +737,10 @@ def main(argv=None) -> int:
     except UserError as exc:
         print(f"gpureg: error: {exc}", file=sys.stderr)
         return 2
-    except (ValueError, TypeError, RuntimeError, MemoryError) as exc:
+    except (ValueError, TypeError, RuntimeError, MemoryError, ImportError) as exc:
+        print(f"gpureg: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # e.g. --scheduler: no scheduler at that address
         print(f"gpureg: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

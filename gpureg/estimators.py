@@ -503,6 +503,7 @@ class _CVBase(_LinearPredictMixin, RegressorMixin, BaseEstimator):
         **_ALPHA_SELECTION,
         **_GPUREG_CONSTRAINTS,
         "keep": ["boolean"],
+        "client": "no_validation",  # checked by fit_grid
     }
 
     def _l1_ratios(self):
@@ -545,6 +546,7 @@ class _CVBase(_LinearPredictMixin, RegressorMixin, BaseEstimator):
             max_iter=self.max_iter,
             groups=groups,
             keep=self.keep,
+            client=self.client,
             **_grid_kwargs(self),
         )
         targets = list(res) if y.ndim == 2 else [res]
@@ -622,6 +624,11 @@ class ElasticNetCV(_CVBase):
     keep : bool, default=False
         Keep every fold's fits and the out-of-fold predictions in
         ``cv_results_`` (:func:`gpureg.fit_grid`'s ``keep``).
+    client : {None, 'default'}, str or dask.distributed.Client, default=None
+        Solve the grid on a Dask cluster (:func:`gpureg.fit_grid`'s
+        ``client``).  Prefer ``'default'`` or a scheduler address: they keep
+        the estimator cloneable and picklable (a Client is neither, so
+        ``clone`` and ``GridSearchCV`` refuse one).
 
     Attributes
     ----------
@@ -674,6 +681,7 @@ class ElasticNetCV(_CVBase):
         penalty_factor=None,
         progress=False,
         keep=False,
+        client=None,
     ):
         self.l1_ratio = l1_ratio
         self.eps = eps
@@ -696,6 +704,7 @@ class ElasticNetCV(_CVBase):
         self.penalty_factor = penalty_factor
         self.progress = progress
         self.keep = keep
+        self.client = client
 
 
 class LassoCV(_CVBase):
@@ -708,7 +717,7 @@ class LassoCV(_CVBase):
     ----------
     eps, alphas, fit_intercept, precompute, max_iter, tol, copy_X, cv, \
 verbose, n_jobs, positive, random_state, selection, alpha_selection, backend, \
-dtype, standardize, penalty_factor, progress, keep
+dtype, standardize, penalty_factor, progress, keep, client
         As in :class:`ElasticNetCV`.
 
     Attributes
@@ -743,6 +752,7 @@ n_features_in_, feature_names_in_
         penalty_factor=None,
         progress=False,
         keep=False,
+        client=None,
     ):
         self.eps = eps
         self.alphas = alphas
@@ -764,6 +774,7 @@ n_features_in_, feature_names_in_
         self.penalty_factor = penalty_factor
         self.progress = progress
         self.keep = keep
+        self.client = client
 
     def _l1_ratios(self):
         return 1.0

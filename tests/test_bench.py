@@ -135,7 +135,9 @@ def test_write_rows_round_trips(tmp_path, cpu_rows):
 
     assert json.loads(paths[0].read_text()) == rows
 
-    frame = pd.read_csv(paths[1], float_precision="round_trip")
+    from gpureg.cli import _exact_floats
+
+    frame = pd.read_csv(paths[1], **_exact_floats(pd))
     columns = list(dict.fromkeys(k for r in rows for k in r))
     assert list(frame.columns) == columns
     assert len(frame) == len(rows)

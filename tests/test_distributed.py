@@ -145,8 +145,6 @@ def test_a_user_error_inside_a_shard_is_raised_as_itself(client):
         gpureg.fit_grid(X, y, alphas=5, cv=2, backend="gpu", client=client)
     frames = traceback.extract_tb(info.value.__traceback__)
     assert not any("distributed" + os.sep in f.filename for f in frames)
-    with pytest.raises(TypeError, match="dask.distributed.Client"):
-        gpureg.fit_grid(X, y, client="tcp://127.0.0.1:8786")
 
 
 def test_stopping_the_call_cancels_its_futures(client):
@@ -183,12 +181,46 @@ def test_progress_counts_shards(client, capsys):
 
 
 def test_estimators_and_a_missing_dask_give_clear_answers(client, monkeypatch):
+    import pickle
+
+    from sklearn.base import clone
+
     X, y, _ = _data()
-    one = gpureg.ElasticNetCV(l1_ratio=[0.5, 1.0], alphas=8, cv=3).fit(X, y)
-    many = gpureg.ElasticNetCV(l1_ratio=[0.5, 1.0], alphas=8, cv=3, client=client)
-    many.fit(X, y)
-    np.testing.assert_array_equal(many.coef_, one.coef_)
-    np.testing.assert_array_equal(many.mse_path_, one.mse_path_)
+    one = gpureg.LassoCV(alphas=8, cv=3).fit(X, y)
+    address = client.scheduler.address
+    for name in ("default", address):  # cloneable, picklable
+        est = clone(gpureg.LassoCV(alphas=8, cv=3, client=name))
+        many = pickle.loads(pickle.dumps(est)).fit(X, y)
+        np.testing.assert_array_equal(many.coef_, one.coef_)
+        np.testing.assert_array_equal(many.mse_path_, one.mse_path_)
+    many = gpureg.ElasticNetCV(alphas=8, cv=3, client=client).fit(X, y)
+    single = gpureg.ElasticNetCV(alphas=8, cv=3).fit(X, y)
+    np.testing.assert_array_equal(many.coef_, single.coef_)
+    with pytest.raises(TypeError, match="scheduler address"):
+        gpureg.fit_grid(X, y, alphas=5, cv=2, client=3)
     monkeypatch.setitem(sys.modules, "distributed", None)
     with pytest.raises(ImportError, match=r"pip install 'gpureg\[dask\]'"):
-        gpureg.fit_grid(X, y, alphas=5, cv=2, client=object())
+        gpureg.fit_grid(X, y, alphas=5, cv=2, client=client)
+
+
+def test_sweep_on_a_scheduler_equals_the_local_sweep(client, tmp_path, capsys):
+    import json
+
+    from gpureg.cli import main
+
+    X, y, _ = _data(seed=4)
+    path = tmp_path / "data.csv"
+    header = ",".join([f"f{j}" for j in range(X.shape[1])] + ["y"])
+    np.savetxt(path, np.c_[X, y], delimiter=",", header=header, comments="")
+    common = ["sweep", str(path), "--target", "y", "--alphas", "8", "--quiet"]
+    assert main([*common, "--out", str(tmp_path / "one")]) == 0
+    address = client.scheduler.address
+    assert main([*common, "--scheduler", address, "--out", str(tmp_path / "many")]) == 0
+    one, many = (
+        json.loads((tmp_path / d / "best.json").read_text()) for d in ("one", "many")
+    )
+    assert one.pop("seconds") > 0 and many.pop("seconds") > 0
+    assert one == many
+    assert main([*common, "--scheduler", "tcp://127.0.0.1:1", "--out",
+                 str(tmp_path / "none")]) == 2  # fmt: skip
+    assert "gpureg: error:" in capsys.readouterr().err

@@ -118,11 +118,12 @@ def test_cv_int_below_two(cv):
 
 
 def test_sparse_X_where_it_is_not_supported_yet_is_named():
-    """Sparse X is taken by the Gaussian family on the CPU
-    (tests/test_sparse.py); elsewhere a clear error, never a densified copy."""
+    """Sparse X runs on the CPU and GPU backends (tests/test_sparse.py,
+    tests/test_sparse_gpu.py); the dense numpy reference backend gives a clear
+    error, never a densified copy."""
     X, y = _data()
     with pytest.raises(NotImplementedError, match="sparse X runs on backend='cpu'"):
-        _fit(sp.csc_array(X), y, backend="gpu")
+        _fit(sp.csc_array(X), y, backend="numpy")
     with pytest.raises(TypeError, match="y is a scipy.sparse matrix"):
         _fit(X, sp.csr_matrix(y[:, None]))
     bad = sp.csr_matrix(X)
