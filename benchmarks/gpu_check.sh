@@ -30,6 +30,12 @@
 #            OUTDIR  (timeout 60 s; the quick sparse grid, 20,000 × 10,000
 #            CSR with cuSPARSE products, against the committed CPU record;
 #            OUTDIR/sparse_quick_eps0.001_gpu.json)
+#   dask     python -m benchmarks.bench_dask --workload w1 --backend gpu
+#            --workers <GPUs> --repeat 2 --out OUTDIR  (timeout 60 s; W1
+#            sharded over one Dask worker per GPU, LocalCUDACluster where
+#            dask-cuda is installed, against the single process;
+#            OUTDIR/dask_w1_gpu.json); skipped where distributed is not
+#            importable (the lent machine's Python lacks it)
 #   summary  python -m benchmarks.gpu_summary OUTDIR: one screen of every
 #            check and figure against its target (OUTDIR/gpu_summary.txt)
 #
@@ -38,8 +44,8 @@
 # here.  Nothing is installed: the device's Python has cupy, numpy, numba,
 # scikit-learn, matplotlib, pandas, tqdm, pytest (and torch, ml_dtypes,
 # pytest-xdist); gpureg runs from the checkout (PYTHONPATH=.) and the
-# benchmarks as modules of the checkout's benchmarks package.  Seven files
-# come back in OUTDIR.
+# benchmarks as modules of the checkout's benchmarks package.  Up to eight
+# files come back in OUTDIR.
 #
 # Budget: each step's timeout is cut to what is left of GPU_CHECK_BUDGET_S
 # (default 345 s), so the whole run ends within 6 minutes; a step with under
@@ -191,7 +197,19 @@ run_step bench-c1-gpu 60 "$PY" -m benchmarks.bench_c1_gpu --out "$OUTDIR"
 run_step bench-sparse-gpu 60 "$PY" -m benchmarks.bench_sparse --quick --backend gpu \
     --out "$OUTDIR"
 
-# (g) one screen: every check and figure against its target
+# (g) W1 sharded over a Dask cluster of one worker per GPU (LocalCUDACluster
+#     where dask-cuda is installed), against the single process
+if "$PY" -c "import distributed" >/dev/null 2>&1; then
+    NGPU=$("$PY" -c "import cupy; print(cupy.cuda.runtime.getDeviceCount())" \
+        2>/dev/null || echo 1)
+    run_step bench-dask-gpu 60 "$PY" -m benchmarks.bench_dask --workload w1 \
+        --backend gpu --workers "$NGPU" --repeat 2 --out "$OUTDIR"
+else
+    skip_step bench-dask-gpu "dask.distributed is not installed on this machine \
+(pip install 'gpureg[dask]' dask-cuda, or carry their wheels)"
+fi
+
+# (h) one screen: every check and figure against its target
 run_step summary 15 "$PY" -m benchmarks.gpu_summary "$OUTDIR"
 
 rm -rf "$CACHE_ROOT"

@@ -228,6 +228,28 @@ def sparse_lines(out: Path):
     ]
 
 
+def dask_lines(out: Path):
+    """Lines for W1 over one Dask worker per GPU (bench_dask.py); SKIP when
+    the machine has no dask (the runbook skips that step)."""
+    rows = _load(out / "dask_w1_gpu.json")
+    if rows is None:
+        return [("dask W1 (gpu)", "not run (no dask_w1_gpu.json)", "", "SKIP")]
+    lines = []
+    for row in rows[1:]:
+        equal = row.get("max_abs_diff_vs_single", {}).get("coef", float("nan"))
+        ok = row.get("all_certified", False)
+        lines.append(
+            (
+                f"dask W1 gpu {row['workers']} worker",
+                f"{row['wall_s']:.3f} s = {row['ratio_to_single']:.2f}x single, "
+                f"max |dcoef| {equal:.1e}",
+                "certified",
+                "PASS" if ok else "FAIL",
+            )
+        )
+    return lines
+
+
 def main(argv=None) -> int:
     """Print and write the summary; 1 when a check failed."""
     argv = sys.argv[1:] if argv is None else argv
@@ -236,7 +258,7 @@ def main(argv=None) -> int:
         return 64
     out = Path(argv[0])
     lines = tests_lines(out) + bench_lines(out) + dropout_lines(out)
-    lines += c1_lines(out) + sparse_lines(out)
+    lines += c1_lines(out) + sparse_lines(out) + dask_lines(out)
     text = [f"{'check':24} {'measured':44} {'target':24} verdict", "-" * 100]
     text += [f"{a:24} {b:44} {c:24} {d}" for a, b, c, d in lines]
     failed = any(d == "FAIL" for *_, d in lines)

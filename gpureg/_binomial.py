@@ -302,6 +302,7 @@ def _solve_sets(XF, y01, SW, params, grid, spec, progress):
         return _binomial_gpu.solve_sets(
             ops, XF, y01, SW, params, grid, spec, progress=progress, budget=budget
         )
+    from .backends._common import PARALLEL_LOCK
     from .backends._numba_binomial import binomial_paths
 
     n_sets, n_l1 = SW.shape[0], grid.shape[0]
@@ -319,17 +320,18 @@ def _solve_sets(XF, y01, SW, params, grid, spec, progress):
     for t in range(n_sets):
         check_stop()
         one = tuple(a[t : t + 1] for a in (SW, *params))
-        got = binomial_paths(
-            Xn,
-            y01,
-            *one,
-            grid,
-            spec.l1_ratios,
-            spec.positive,
-            spec.fit_intercept,
-            spec.tol,
-            spec.max_iter,
-        )
+        with PARALLEL_LOCK:  # a numba parallel region: concurrent calls take turns
+            got = binomial_paths(
+                Xn,
+                y01,
+                *one,
+                grid,
+                spec.l1_ratios,
+                spec.positive,
+                spec.fit_intercept,
+                spec.tol,
+                spec.max_iter,
+            )
         for dest, res in zip(out, got, strict=True):
             dest[t] = res[0]
         if bar is not None:

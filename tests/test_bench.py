@@ -227,11 +227,17 @@ def test_gpu_summary_judges_each_figure_against_its_target(tmp_path, capsys):
     assert verdicts["dropout bf16 vs torch"] == "MISS"  # 1.10x < 1.2x
     assert verdicts["C1 small vs cpu"] == "PASS" and verdicts["C1 wall (gpu)"] == "PASS"
     assert verdicts["sparse quick (gpu)"] == "PASS" and "20.9x cpu" in text
+    assert verdicts["dask W1 (gpu)"] == "SKIP"  # no dask on the machine
+    dask = dict(workers=1, wall_s=0.6, ratio_to_single=1.2, all_certified=True)
+    dask["max_abs_diff_vs_single"] = dict(coef=1e-9)
+    (tmp_path / "dask_w1_gpu.json").write_text(json.dumps([{}, dask]))
     (tmp_path / "pytest_gpu.xml").write_text(
         '<testsuite tests="1" failures="0" errors="0" skipped="0">'
         '<testcase classname="t" name="a"/></testsuite>'
     )
     assert summary.main([str(tmp_path)]) == 0  # MISS is reported, not a failure
+    text = (tmp_path / "gpu_summary.txt").read_text()
+    assert "dask W1 gpu 1 worker     0.600 s = 1.20x single" in text
     capsys.readouterr()
 
 

@@ -221,6 +221,9 @@ def test_sweep_on_a_scheduler_equals_the_local_sweep(client, tmp_path, capsys):
     )
     assert one.pop("seconds") > 0 and many.pop("seconds") > 0
     assert one == many
-    assert main([*common, "--scheduler", "tcp://127.0.0.1:1", "--out",
-                 str(tmp_path / "none")]) == 2  # fmt: skip
+    import dask
+
+    with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
+        assert main([*common, "--scheduler", "tcp://127.0.0.1:1", "--out",
+                     str(tmp_path / "none")]) == 2  # fmt: skip
     assert "gpureg: error:" in capsys.readouterr().err

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 #: Held around every call of a ``parallel=True`` numba function (the dropout
-#: and twin kernels; the solver has none, see ``_numba``): numba's
+#: and twin kernels, the binomial solver; the Gaussian solver has none, see
+#: ``_numba``): numba's
 #: "workqueue" threading layer (what an install without TBB or OpenMP gets)
 #: aborts the whole process when two Python threads enter parallel regions at
 #: once.  Concurrent ``fit_grid`` calls are therefore safe whatever the layer;
