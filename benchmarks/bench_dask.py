@@ -4,12 +4,14 @@ One run, side by side, on the CPU backend (``--backend gpu`` on a GPU machine,
 one worker per GPU through ``dask_cuda.LocalCUDACluster`` when it is
 installed):
 
-1. the single-process ``fit_grid`` (numba warmed up first), timed, best of
-   ``--repeat``;
+1. numba warmed up;
 2. for each worker count in ``--workers`` (default ``1,2``): a
    ``LocalCluster(processes=True)`` whose workers share the machine's cores
-   (``threads_per_worker = cores // workers``), warmed up on a small grid,
-   then the same grid with ``client=``, timed, best of ``--repeat``;
+   (``threads_per_worker = cores // workers``), warmed up on a small grid
+   and timed once on the grid (the first call); then ``--repeat`` pairs of
+   runs, the single-process ``fit_grid`` and the same grid with
+   ``client=``, one after the other with the cluster up (so both see the
+   same machine), best of each;
 3. checks: every fit certified; the distributed coefficient paths and CV
    errors equal the single-process ones (bit for bit on the CPU backend).
 
@@ -129,9 +131,7 @@ def main(argv=None) -> int:
     small = dict(kw, alphas=5)
     gpureg.fit_grid(X[:300, :30], y[:300], **small)  # numba warm-up
 
-    t_single, all_single, single = _best(
-        lambda: gpureg.fit_grid(X, y, **kw), args.repeat
-    )
+    single = gpureg.fit_grid(X, y, **kw)
     full = (n, p) == (w["n_samples"], w["n_features"])
     name = args.workload.upper() + ("" if full else f"-{n}x{p}")
     base = dict(
@@ -145,21 +145,12 @@ def main(argv=None) -> int:
         n_fits=int(single.n_fits),
         tol=1e-4,
     )
-    rows = [
-        dict(
-            base,
-            backend=f"gpureg-{args.backend}",
-            workers=0,
-            wall_s=t_single,
-            all_runs_s=all_single,
-            all_certified=bool(single.converged.all()),
-            phases_s=dict(single.timings),
-        )
-    ]
     print(
         f"{name}: {n}×{p}, {w['cv']} folds × {len(w['l1_ratios'])} l1_ratios × 100 "
-        f"alphas = {single.n_fits} fits; single process {t_single:.3f} s"
+        f"alphas = {single.n_fits} fits; best of {args.repeat}, single process "
+        "and distributed runs alternated with the cluster up"
     )
+    rows = []
     for n_workers in (int(s) for s in args.workers.split(",")):
         with _cluster(n_workers, args.backend) as cluster, Client(cluster) as client:
             info = client.scheduler_info()["workers"].values()
@@ -168,9 +159,15 @@ def main(argv=None) -> int:
             t0 = time.perf_counter()
             first = gpureg.fit_grid(X, y, client=client, **kw)
             t_first = time.perf_counter() - t0
-            t_many, all_many, many = _best(
-                lambda: gpureg.fit_grid(X, y, client=client, **kw), args.repeat
-            )
+            all_single, all_many = [], []
+            for _ in range(args.repeat):  # side by side: one of each, in turn
+                t, _, single = _best(lambda: gpureg.fit_grid(X, y, **kw), 1)
+                all_single.append(t)
+                t, _, many = _best(
+                    lambda: gpureg.fit_grid(X, y, client=client, **kw), 1
+                )
+                all_many.append(t)
+        t_single, t_many = min(all_single), min(all_many)
         diff = _differences(single, many)
         shards = int(many.timings["shards"])
         overhead = (t_many - t_single) / t_single
@@ -179,11 +176,15 @@ def main(argv=None) -> int:
             backend=f"gpureg-{args.backend}-dask",
             workers=n_workers,
             worker_threads=threads,
+            single_process_s=t_single,
+            single_process_runs_s=all_single,
+            single_process_phases_s=dict(single.timings),
             wall_s=t_many,
             all_runs_s=all_many,
             first_call_s=t_first,
             ratio_to_single=t_many / t_single,
             overhead=overhead,
+            median_run_ratio=float(np.median(np.divide(all_many, all_single))),
             shards=shards,
             overhead_per_shard_s=(t_many - t_single) / shards,
             all_certified=bool(many.converged.all() and first.converged.all()),
@@ -201,11 +202,12 @@ def main(argv=None) -> int:
             else ""
         )
         print(
-            f"  {n_workers} worker(s), {threads} threads: {t_many:.3f} s "
-            f"(first call {t_first:.3f} s) = {t_many / t_single:.2f}× single; "
-            f"overhead {overhead:+.1%}{verdict}, {shards} shards, "
-            f"{row['overhead_per_shard_s'] * 1e3:+.1f} ms per shard; "
-            f"max |Δcoef| {diff['coef']:.1e}, max |Δmse| {diff['mse']:.1e}; "
+            f"  {n_workers} worker(s), {threads} threads: {t_many:.3f} s against "
+            f"{t_single:.3f} s single (first call {t_first:.3f} s) = "
+            f"{t_many / t_single:.2f}× single (median of the pairs "
+            f"{row['median_run_ratio']:.2f}×); overhead {overhead:+.1%}{verdict}, "
+            f"{shards} shards, {row['overhead_per_shard_s'] * 1e3:+.1f} ms per "
+            f"shard; max |Δcoef| {diff['coef']:.1e}, max |Δmse| {diff['mse']:.1e}; "
             f"certified {row['all_certified']}"
         )
     for row in rows:

@@ -3,10 +3,10 @@
 The grid is cut into *shards*, each one task of Dask's distributed
 scheduler:
 
-* Gaussian family: (target × training set × l1_ratio block).  The blocks
+* Gaussian family: (target × training sets × l1_ratio block).  The blocks
   come from the memory plan (:func:`gpureg._memory.plan_grid`) made against
   the smallest worker's memory (its device memory for GPU workers), cut
-  finer when there are fewer shards than twice the workers' threads.
+  until there are at least as many shards as workers (:func:`_shards`).
 * Binomial family: one training set (all its l1_ratio paths, as its solver
   takes them).
 
@@ -26,6 +26,10 @@ dropped when the call ends.
 Each worker resolves the backend itself (``'auto'``: its GPU when it has
 one), so one call can use the GPUs of a ``dask_cuda.LocalCUDACluster`` (a
 worker per GPU).
+
+A worker runs one shard at a time (:data:`_SHARD_LOCK`), its solver on the
+worker's share of its machine's cores (the cores split evenly between the
+workers of one host), whatever its Dask thread count.
 
 Bit for bit: arrays that Dask unpickles on a worker may start at an address
 that is not a multiple of 8, and numpy then skips BLAS for their products
@@ -157,20 +161,56 @@ def _worker_info(backend, memory_limit):
     try:
         name = resolve_backend(backend)
     except Exception as exc:  # the shards will raise it; report what is known
-        return dict(host=host, backend=None, device=None, error=str(exc))
+        return dict(host=host, backend=None, device=None, error=str(exc), cores=1)
     device = get_backend(name).memory_budget()
-    return dict(host=host, backend=name, device=device, error=None)
+    return dict(host=host, backend=name, device=device, error=None, cores=_cores())
+
+
+def _cores() -> int:
+    """The cores this process may run on (its CPU affinity where known)."""
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return os.cpu_count() or 1
 
 
 def _workers_plan(client, backend, memory_limit):
-    """The budgets of the weakest worker, and the workers' threads in all."""
+    """The budgets of the weakest worker, and how the workers share their cores.
+
+    Returns
+    -------
+    host, device : int or None
+        The smallest host and device budgets.
+    backends : list of str
+    shares : dict
+        Worker address -> the worker's share of its machine's cores (split
+        evenly between the workers on one host), its solver's threads.
+    """
     info = client.run(_worker_info, backend, memory_limit)
     host = min(i["host"] for i in info.values())
     devices = [i["device"] for i in info.values() if i["device"] is not None]
     backends = sorted({i["backend"] for i in info.values() if i["backend"]})
     workers = client.scheduler_info()["workers"]
-    threads = sum(w.get("nthreads", 1) for w in workers.values())
-    return host, (min(devices) if devices else None), backends, max(threads, 1)
+    per_host = {}
+    for w in workers.values():
+        per_host[w.get("host")] = per_host.get(w.get("host"), 0) + 1
+    shares = {
+        addr: max(1, info.get(addr, {}).get("cores", 1) // per_host[w.get("host")])
+        for addr, w in workers.items()
+    }
+    return host, (min(devices) if devices else None), backends, shares
+
+
+def _cores_share(shares):
+    """The share of its machine's cores of the worker running this (or None)."""
+    try:
+        from distributed import get_worker
+
+        return shares[get_worker().address]
+    except (ValueError, KeyError):  # not on a worker, or a worker that joined late
+        return None
 
 
 def _gaussian_context(token, X, Y, spec, mode):
@@ -259,22 +299,88 @@ def _aligned_spec(spec):
     return replace(spec, backend=resolve_backend(spec.backend), **arrays)
 
 
-def _with_client_blas(func):
-    """Run ``func(*args, blas=n)`` under ``n`` BLAS threads (the client's)."""
+#: A worker runs one shard at a time, its solver on all the worker's cores
+#: (see :func:`_workers_plan`): shards run at once in one process would
+#: share those cores no better than the solver's own threads do, and their
+#: BLAS calls (OpenBLAS's thread count is process-wide; called from two
+#: threads at once, it may run one of them on a single thread) would no
+#: longer sum in the single process's order.
+_SHARD_LOCK = threading.Lock()
+
+
+#: glibc's ``mallopt`` parameters, and its defaults and dynamic maxima
+#: (64-bit): the heap's trim threshold and the size from which a block is
+#: its own ``mmap``.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_MMAP_DEFAULT, _MMAP_MAX = 128 * 1024, 32 * 1024 * 1024
+
+
+@contextlib.contextmanager
+def _heap_kept():
+    """The C library's own allocation thresholds while a shard runs.
+
+    Dask's nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``.  Any
+    such setting turns off glibc's dynamic thresholds, so every array above
+    128 KiB becomes a fresh ``mmap`` whose pages fault in (zeroed) on first
+    touch, and the heap is trimmed at every free: W1's grid ran 40% slower
+    on such a worker than in a plain process.  While a shard runs, the two
+    thresholds are set to the values glibc's dynamic rule reaches in a
+    plain process (32 MiB blocks from the heap, 64 MiB kept); after it, to
+    Dask's again, so the worker's memory is handed back as Dask intends.
+    Nothing changes without that variable or on another C library.
+    """
+    import ctypes
+    import os
+
+    value = os.environ.get("MALLOC_TRIM_THRESHOLD_", "")
+    libc = None
+    if value.isdigit():
+        try:
+            libc = ctypes.CDLL("libc.so.6")
+            libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_MAX)
+            libc.mallopt(_M_TRIM_THRESHOLD, 2 * _MMAP_MAX)
+        except (OSError, AttributeError):  # not glibc
+            libc = None
+    try:
+        yield
+    finally:
+        if libc is not None:
+            libc.mallopt(_M_TRIM_THRESHOLD, int(value))
+            libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_DEFAULT)
+
+
+def _on_worker(func):
+    """Run a shard ``func(*args, blas=n, shares=s)`` alone on its worker.
+
+    Under the client's BLAS thread count ``n``, with the worker's share of
+    the cores as the solver's threads (``s``: see :func:`_workers_plan`).
+    """
 
     @functools.wraps(func)
-    def run(*args, blas):
+    def run(*args, blas, shares):
+        import numba
         from threadpoolctl import threadpool_limits
 
-        with threadpool_limits(limits=blas, user_api="blas"):
-            return func(*args)
+        n = _cores_share(shares)
+        with _SHARD_LOCK, _heap_kept():
+            if n is not None:
+                numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+            with threadpool_limits(limits=blas, user_api="blas"):
+                return func(*args)
 
     return run
 
 
-@_with_client_blas
-def _gaussian_shard(token, X, Y, spec, mode, keep, j, t, ls):
-    """Solve and score target ``j``'s paths of training set ``t`` × ``ls``."""
+@_on_worker
+def _gaussian_shard(token, X, Y, spec, mode, keep, j, sets, ls):
+    """Solve and score target ``j``'s paths of training sets ``sets`` × ``ls``.
+
+    Returns
+    -------
+    list of dict
+        One per training set: its gaps and iteration counts, then its
+        held-out errors (a fold) or its paths and statistics (the full data).
+    """
     from ._fit import _GridJob, _solve_chunk
 
     t0 = time.perf_counter()
@@ -296,27 +402,31 @@ def _gaussian_shard(token, X, Y, spec, mode, keep, j, t, ls):
         timings=dict(solve=0.0, ridge=0.0),
         whole=False,
     )
-    coef = _solve_chunk(job, slice(t, t + 1), ls)[0]
-    out = dict(
-        dual_gap=job.dual_gap[t, ls],
-        n_iter=job.n_iter[t, ls],
-        backend=spec.backend,
-        timings=dict(job.timings, context=t1 - t0),
-    )
-    if t == n_sets - 1:
-        out.update(coef=coef, stats=batch.stats, alphas=grid)
-        return out
-    scorer = scorers[j]
-    t2 = time.perf_counter()
-    stats = batch.stats
-    U = np.divide(coef, stats.x_scale[t], out=coef).reshape(-1, batch.n_features)
-    b = stats.y_mean[t] - U @ stats.x_mean[t]
-    out["mse"] = scorer.fold_mse(t, U, b, batch).reshape(ls.size, n_alphas)
-    if keep:
-        test = spec.folds[t][1]
-        out["kept"] = (U, b, (scorer.X64[test] @ U.T + b).T)
-    out["timings"]["score"] = time.perf_counter() - t2
-    return out
+    coefs = _solve_chunk(job, sets, ls)
+    outs = []
+    for t, coef in zip(range(*sets.indices(n_sets)), coefs, strict=True):
+        out = dict(
+            t=t,
+            dual_gap=job.dual_gap[t, ls],
+            n_iter=job.n_iter[t, ls],
+            backend=spec.backend,
+            timings=dict(score=0.0),
+        )
+        outs.append(out)
+        if t == n_sets - 1:
+            out.update(coef=coef, stats=batch.stats, alphas=grid)
+            continue
+        t2 = time.perf_counter()
+        stats = batch.stats
+        U = np.divide(coef, stats.x_scale[t], out=coef).reshape(-1, batch.n_features)
+        b = stats.y_mean[t] - U @ stats.x_mean[t]
+        out["mse"] = scorers[j].fold_mse(t, U, b, batch).reshape(ls.size, n_alphas)
+        if keep:
+            test = spec.folds[t][1]
+            out["kept"] = (U, b, (scorers[j].X64[test] @ U.T + b).T)
+        out["timings"]["score"] = time.perf_counter() - t2
+    outs[0]["timings"].update(job.timings, context=t1 - t0)
+    return outs
 
 
 def _drop_context(token):
@@ -332,13 +442,22 @@ def _gather(client, futures, bar, on_result):
     the futures still pending; a shard's own exception is re-raised as
     itself, without Dask's frames.
     """
+    from distributed import wait
+
     pending = dict(futures)
     try:
         while pending:
             check_stop()
             done = [k for k, f in pending.items() if f.done()]
             if not done:
-                time.sleep(POLL_SECONDS)
+                try:  # returns as soon as one is done: no polling delay
+                    wait(
+                        list(pending.values()),
+                        timeout=POLL_SECONDS,
+                        return_when="FIRST_COMPLETED",
+                    )
+                except TimeoutError:
+                    pass
                 continue
             for key in done:
                 fut = pending.pop(key)
@@ -356,20 +475,28 @@ def _gather(client, futures, bar, on_result):
             bar.close()
 
 
-def _shards(plan, n_sets, n_l1, n_targets, threads):
-    """(target, set, l1_ratio block) of every shard, from the memory plan.
+def _shards(plan, n_sets, n_l1, n_targets, n_workers):
+    """(target, training sets, l1_ratio block) of every shard, from the plan.
 
-    The plan's chunks give the l1_ratio blocks that fit a worker; blocks are
-    split into single l1_ratios when the shards would not give every
-    worker's thread two tasks.
+    The plan's chunks (training sets × l1_ratio block) are what fits a
+    worker.  They are cut along their training sets, then along their
+    l1_ratios, until the grid has at least one shard per worker.  A shard
+    solves its paths on all its worker's cores, so a larger shard loses no
+    parallelism, and fewer shards cost less: on W1, two shards on one
+    worker took 1.38× the single process's time, one shard 1.15×
+    (benchmarks/bench_dask.py).
     """
+    want = -(-n_workers // n_targets)  # shards per target
+    pieces = [(range(*s.indices(n_sets)), np.asarray(ls)) for s, ls in plan.chunks]
+    if sum(len(sets) for sets, _ in pieces) < want and n_l1 > 1:
+        pieces = [(sets, np.array([il])) for sets, ls in pieces for il in ls]
+    total = sum(len(sets) for sets, _ in pieces)
     blocks = []
-    for sets, ls in plan.chunks:
-        for t in range(*sets.indices(n_sets)):
-            blocks.append((t, np.asarray(ls)))
-    if n_targets * len(blocks) < 2 * threads and n_l1 > 1:
-        blocks = [(t, np.array([il])) for t, ls in blocks for il in ls]
-    return [(j, t, ls) for j in range(n_targets) for t, ls in blocks]
+    for sets, ls in pieces:  # into ceil(want · share) runs of training sets
+        runs = min(len(sets), max(1, -(-want * len(sets) // total)))
+        for run in np.array_split(np.asarray(sets), runs):
+            blocks.append((slice(int(run[0]), int(run[-1]) + 1), ls))
+    return [(j, sets, ls) for j in range(n_targets) for sets, ls in blocks]
 
 
 def fit_gaussian_distributed(X, Y, spec, client, progress, keep):
@@ -384,7 +511,7 @@ def fit_gaussian_distributed(X, Y, spec, client, progress, keep):
     t_start = time.perf_counter()
     check_client(client)
     n, p = X.shape
-    host, device, backends, threads = _workers_plan(
+    host, device, backends, shares = _workers_plan(
         client, spec.backend, spec.memory_limit
     )
     alphas = spec.alphas
@@ -403,12 +530,12 @@ def fit_gaussian_distributed(X, Y, spec, client, progress, keep):
         gram_budget=None if v.issparse(X) else device,
     )
     k = 1 if Y.ndim == 1 else Y.shape[1]
-    shards = _shards(plan, spec.n_sets, spec.l1_ratios.size, k, threads)
+    shards = _shards(plan, spec.n_sets, spec.l1_ratios.size, k, len(shares))
     token = f"gpureg-{uuid.uuid4().hex}"
     X_f, Y_f = client.scatter([X, Y], broadcast=True, hash=False)
     blas = blas_threads()
     futures, where = {}, {}
-    for j, t, ls in shards:
+    for j, sets, ls in shards:
         fut = client.submit(
             _gaussian_shard,
             token,
@@ -418,14 +545,15 @@ def fit_gaussian_distributed(X, Y, spec, client, progress, keep):
             plan.mode,
             keep,
             j,
-            t,
+            sets,
             ls,
             blas=blas,
-            key=f"{token}-{j}-{t}-{int(ls[0])}",
+            shares=shares,
+            key=f"{token}-{j}-{sets.start}-{int(ls[0])}",
             retries=RETRIES,
             pure=False,
         )
-        futures[fut.key], where[fut.key] = fut, (j, t, ls)
+        futures[fut.key], where[fut.key] = fut, (j, ls)
     parts = [_Assembly(spec, n, p, n_alphas, keep) for _ in range(k)]
     bar = progress_bar(progress, len(shards), unit="shard")
     try:
@@ -433,7 +561,7 @@ def fit_gaussian_distributed(X, Y, spec, client, progress, keep):
             client,
             futures,
             bar,
-            lambda key, out: parts[where[key][0]].add(*where[key][1:], out),
+            lambda key, outs: parts[where[key][0]].add(where[key][1], outs),
         )
     finally:
         client.run(_drop_context, token)
@@ -478,8 +606,12 @@ class _Assembly:
         self.timings = dict(solve=0.0, ridge=0.0, score=0.0, context=0.0)
         self.backends = set()
 
-    def add(self, t, ls, out):
-        """Shard (t, ls)'s result."""
+    def add(self, ls, outs):
+        """A shard's results: one dict per training set (``_gaussian_shard``)."""
+        for out in outs:
+            self._add(out["t"], ls, out)
+
+    def _add(self, t, ls, out):
         self.dual_gap[t, ls] = out["dual_gap"]
         self.n_iter[t, ls] = out["n_iter"]
         self.backends.add(out["backend"])
@@ -507,7 +639,7 @@ class _Assembly:
         return replace(self._spec, backend=ran[0] if len(ran) == 1 else "mixed")
 
 
-@_with_client_blas
+@_on_worker
 def _binomial_shard(XF, y01, SW, params, grid, spec):
     """Solve one training set's binomial paths on a worker (its own backend)."""
     from ._binomial import _solve_sets
@@ -524,6 +656,7 @@ def binomial_solver(client):
     def solve(XF, y01, SW, params, grid, spec, progress):
         check_client(client)
         n_sets = SW.shape[0]
+        shares = _workers_plan(client, spec.backend, spec.memory_limit)[3]
         XF_f, y_f = client.scatter([XF, y01], broadcast=True, hash=False)
         blas = blas_threads()
         token = f"gpureg-{uuid.uuid4().hex}"
@@ -538,6 +671,7 @@ def binomial_solver(client):
                 grid,
                 spec,
                 blas=blas,
+                shares=shares,
                 key=f"{token}-{t}",
                 retries=RETRIES,
                 pure=False,

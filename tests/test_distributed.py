@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 import gpureg
+from gpureg import _distributed
 
 distributed = pytest.importorskip("distributed")
 pytestmark = pytest.mark.xdist_group("dask")
@@ -28,9 +29,11 @@ FIELDS = ("alphas", "coef_path", "intercept_path", "dual_gap", "n_iter", "cv_pat
 
 @pytest.fixture(scope="module")
 def client():
+    # two threads per worker: a worker still runs one shard at a time, so its
+    # BLAS calls sum as the single process's (they did not, before the lock)
     cluster = distributed.LocalCluster(
         n_workers=2,
-        threads_per_worker=1,
+        threads_per_worker=2,
         processes=True,
         dashboard_address=None,
         silence_logs=50,  # CRITICAL: the killed worker's errors are expected
@@ -75,7 +78,7 @@ def test_gaussian_grid_equals_the_single_process_run(client, shape, options):
     _assert_equal(one, many, fields)
     assert (many.alpha_, many.l1_ratio_) == (one.alpha_, one.l1_ratio_)
     assert many.backend == "cpu" and many.mode == one.mode
-    assert many.timings["shards"] >= 4  # split so that both workers get work
+    assert many.timings["shards"] == 2  # one per worker
 
 
 def test_binomial_grid_and_many_targets_and_sparse_X_equal_single_process(client):
@@ -149,7 +152,7 @@ def test_a_user_error_inside_a_shard_is_raised_as_itself(client):
 
 def test_stopping_the_call_cancels_its_futures(client):
     """Ctrl-C's stop flag (what ``interruptible`` raises) cancels every shard."""
-    from gpureg import _distributed, _interrupt
+    from gpureg import _interrupt
 
     X, y, kw = _long_grid()
     flag = np.zeros(1, dtype=np.int64)
@@ -172,12 +175,39 @@ def _distributed_fit(X, y, kw, client):
     return gpureg.fit_grid.__wrapped__(X, y, client=client, **kw)
 
 
+@pytest.mark.parametrize("n_workers", [1, 2, 3, 7])
+@pytest.mark.parametrize("n_targets", [1, 3])
+def test_shards_cover_the_grid_once(n_workers, n_targets):
+    from types import SimpleNamespace
+
+    n_sets, n_l1 = 6, 5
+    for chunks in (
+        [(slice(0, 6), np.arange(5))],  # one chunk: the whole grid fits
+        [(slice(0, 2), np.arange(5)), (slice(2, 6), np.arange(5))],
+        [(slice(t, t + 1), np.array([il])) for t in range(6) for il in range(5)],
+    ):
+        plan = SimpleNamespace(chunks=chunks)
+        shards = _distributed._shards(plan, n_sets, n_l1, n_targets, n_workers)
+        seen = np.zeros((n_targets, n_sets, n_l1), dtype=int)
+        for j, sets, ls in shards:
+            for t in range(*sets.indices(n_sets)):
+                seen[j, t, ls] += 1
+        assert (seen == 1).all()
+        want = -(-n_workers // n_targets)  # per target
+        assert len(shards) >= n_targets * min(want, n_sets * n_l1)
+        assert len(shards) <= n_targets * (want + len(chunks) * n_l1)
+
+
 def test_progress_counts_shards(client, capsys):
     X, y, _ = _data()
     gpureg.fit_grid(X, y, alphas=5, cv=3, l1_ratio=[0.5, 1.0], client=client,
                     progress=True)  # fmt: skip
     err = capsys.readouterr().err
-    assert "gpureg shards" in err and "4/4" in err  # 4 training sets
+    assert "gpureg shards" in err and "2/2" in err  # one per worker
+    Y = np.column_stack([y, -y, 2 * y])
+    gpureg.fit_grid(X, Y, alphas=5, cv=3, l1_ratio=[0.5, 1.0], client=client,
+                    progress=True)  # fmt: skip
+    assert "3/3" in capsys.readouterr().err  # one per target
 
 
 def test_estimators_and_a_missing_dask_give_clear_answers(client, monkeypatch):
@@ -227,3 +257,28 @@ def test_sweep_on_a_scheduler_equals_the_local_sweep(client, tmp_path, capsys):
         assert main([*common, "--scheduler", "tcp://127.0.0.1:1", "--out",
                      str(tmp_path / "none")]) == 2  # fmt: skip
     assert "gpureg: error:" in capsys.readouterr().err
+
+
+def test_a_shard_runs_with_the_c_librarys_own_thresholds(monkeypatch):
+    """Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536, which turns off glibc's
+    dynamic thresholds (W1 ran 40% slower on such a worker); a shard runs
+    with the values glibc reaches by itself, and Dask's come back after."""
+    import ctypes
+
+    calls = []
+
+    class LibC:
+        def mallopt(self, param, value):
+            calls.append((param, value))
+            return 1
+
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: LibC())
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    with _distributed._heap_kept():
+        pass
+    assert calls == []  # a plain process: nothing to undo
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
+    with pytest.raises(KeyError), _distributed._heap_kept():
+        assert calls == [(-3, 32 << 20), (-1, 64 << 20)]
+        raise KeyError  # restored however the shard ends
+    assert calls[2:] == [(-1, 65536), (-3, 128 << 10)]
