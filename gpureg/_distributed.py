@@ -214,17 +214,27 @@ def _cores_share(shares):
 
 
 def _gaussian_context(token, X, Y, spec, mode):
-    """The worker's cached batch, alpha grids and scorers of call ``token``."""
+    """The worker's cached batch, alpha grids and scorers of call ``token``.
+
+    Returns
+    -------
+    tuple
+        ``(spec, engine, batches, grids, scorers)``, and the seconds this
+        call spent building them (``{}`` when they were cached): ``align``
+        (the aligned copies) and ``build`` (the rest).
+    """
     with _LOCK:
         ctx = _CONTEXTS.get(token)
         if ctx is not None:
-            return ctx
+            return ctx, {}
 
         from .backends import get_backend
 
+        t0 = time.perf_counter()
         spec = _aligned_spec(spec)
         engine = get_backend(spec.backend)
         X, Y = _aligned(X), _aligned(Y)  # once per worker and call
+        t1 = time.perf_counter()
         W = training_weights(X.shape[0], spec.folds, spec.sample_weight)
         batches = engine.build_batch(
             X,
@@ -256,7 +266,7 @@ def _gaussian_context(token, X, Y, spec, mode):
             for y in Ys
         ]
         ctx = _CONTEXTS[token] = (spec, engine, batches, grids, scorers)
-        return ctx
+        return ctx, dict(align=t1 - t0, build=time.perf_counter() - t1)
 
 
 def blas_threads() -> int:
@@ -384,7 +394,8 @@ def _gaussian_shard(token, X, Y, spec, mode, keep, j, sets, ls):
     from ._fit import _GridJob, _solve_chunk
 
     t0 = time.perf_counter()
-    spec, engine, batches, grids, scorers = _gaussian_context(token, X, Y, spec, mode)
+    ctx, built = _gaussian_context(token, X, Y, spec, mode)
+    spec, engine, batches, grids, scorers = ctx
     batch, grid = batches[j], grids[j]
     n_sets, n_l1, n_alphas = spec.n_sets, spec.l1_ratios.size, grid.shape[1]
     t1 = time.perf_counter()
@@ -426,6 +437,7 @@ def _gaussian_shard(token, X, Y, spec, mode, keep, j, sets, ls):
             out["kept"] = (U, b, (scorers[j].X64[test] @ U.T + b).T)
         out["timings"]["score"] = time.perf_counter() - t2
     outs[0]["timings"].update(job.timings, context=t1 - t0)
+    outs[0]["timings"].update({f"context_{k}": sec for k, sec in built.items()})
     return outs
 
 
@@ -532,7 +544,9 @@ def fit_gaussian_distributed(X, Y, spec, client, progress, keep):
     k = 1 if Y.ndim == 1 else Y.shape[1]
     shards = _shards(plan, spec.n_sets, spec.l1_ratios.size, k, len(shares))
     token = f"gpureg-{uuid.uuid4().hex}"
+    t_scatter = time.perf_counter()
     X_f, Y_f = client.scatter([X, Y], broadcast=True, hash=False)
+    t_scatter = time.perf_counter() - t_scatter
     blas = blas_threads()
     futures, where = {}, {}
     for j, sets, ls in shards:
@@ -567,6 +581,7 @@ def fit_gaussian_distributed(X, Y, spec, client, progress, keep):
         client.run(_drop_context, token)
     results = []
     for part in parts:
+        part.timings["scatter"] = t_scatter
         part.timings["total"] = time.perf_counter() - t_start
         sol = GridSolution(
             coef=part.coef,
