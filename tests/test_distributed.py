@@ -105,7 +105,7 @@ def test_binomial_grid_and_many_targets_and_sparse_X_equal_single_process(client
 
 
 def _long_grid():
-    """A grid of ~20 shards that runs for a few seconds on two workers."""
+    """A grid that runs for a few seconds on two workers (two shards)."""
     rng = np.random.default_rng(3)
     X = rng.standard_normal((3000, 200))
     y = X[:, :10] @ rng.standard_normal(10) + rng.standard_normal(3000)
@@ -157,7 +157,15 @@ def test_stopping_the_call_cancels_its_futures(client):
     X, y, kw = _long_grid()
     flag = np.zeros(1, dtype=np.int64)
     token = _interrupt._STOP.set(flag)
-    threading.Timer(1.0, flag.fill, (1,)).start()
+
+    def stop_once_running():  # Ctrl-C while the shards run
+        deadline = time.monotonic() + 60
+        while _processing(client) == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)
+        flag.fill(1)
+
+    threading.Thread(target=stop_once_running, daemon=True).start()
     try:
         with pytest.raises(_interrupt.CallInterruptedError):
             _distributed_fit(X, y, kw, client)
