@@ -198,3 +198,30 @@ def test_public_functions_are_typed_and_documented():
         assert all(p.annotation is not p.empty for p in sig.parameters.values())
         doc = inspect.getdoc(fn)
         assert "Parameters\n----------" in doc and "Returns\n-------" in doc
+
+
+def test_the_worked_example_runs_and_is_reproducible(tmp_path):
+    """examples/dropout_mlp.py, shortened: same numbers on a rerun, and the
+    committed results come from the script's defaults."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).parent.parent / "examples" / "dropout_mlp.py"
+    spec = importlib.util.spec_from_file_location("dropout_mlp", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    runs = []
+    for out in ("a", "b"):
+        argv = ["--epochs", "3", "--mc-samples", "4", "--out", str(tmp_path / out)]
+        assert example.main([*argv, "--no-plots"]) == 0
+        runs.append(json.loads((tmp_path / out / "dropout_mlp.json").read_text()))
+    for run in runs:
+        run.pop("seconds")
+    assert runs[0] == runs[1]
+    unc = runs[0]["mc_dropout"]
+    assert 0.5 < unc["mc_accuracy"] <= 1 and len(unc["rejection_curve"]) == 1297
+    committed = json.loads((path.parent / "results" / "dropout_mlp.json").read_text())
+    assert committed["epochs"] == 300 and committed["mc_dropout"]["n_samples"] == 200
+    p0, p5 = committed["runs"]["p = 0"], committed["runs"]["p = 0.5"]
+    assert p5["final_test_loss"] < p0["final_test_loss"]  # what the README says
