@@ -36,6 +36,11 @@
 #            dask-cuda is installed, against the single process;
 #            OUTDIR/dask_w1_gpu.json); skipped where distributed is not
 #            importable (the lent machine's Python lacks it)
+#   torch    python -m benchmarks.bench_torch_dropout --device cuda --out
+#            OUTDIR  (timeout 60 s; residual + dropout(h + bias) on 4096 x
+#            1024 float32, forward and forward + backward: DropoutAdd
+#            against eager torch and torch.compile, bytes per element and
+#            GB/s; OUTDIR/torch_dropout_cuda.json)
 #   summary  python -m benchmarks.gpu_summary OUTDIR: one screen of every
 #            check and figure against its target (OUTDIR/gpu_summary.txt)
 #
@@ -44,7 +49,7 @@
 # here.  Nothing is installed: the device's Python has cupy, numpy, numba,
 # scikit-learn, matplotlib, pandas, tqdm, pytest (and torch, ml_dtypes,
 # pytest-xdist); gpureg runs from the checkout (PYTHONPATH=.) and the
-# benchmarks as modules of the checkout's benchmarks package.  Up to eight
+# benchmarks as modules of the checkout's benchmarks package.  Up to nine
 # files come back in OUTDIR.
 #
 # Budget: each step's timeout is cut to what is left of GPU_CHECK_BUDGET_S
@@ -209,7 +214,12 @@ else
 (pip install 'gpureg[dask]' dask-cuda, or carry their wheels)"
 fi
 
-# (h) one screen: every check and figure against its target
+# (h) gpureg.torch's fused dropout-add in a transformer MLP block against
+#     eager torch and torch.compile (torch with CUDA: the device's Python)
+run_step bench-torch-dropout-gpu 60 "$PY" -m benchmarks.bench_torch_dropout \
+    --device cuda --out "$OUTDIR"
+
+# (i) one screen: every check and figure against its target
 run_step summary 15 "$PY" -m benchmarks.gpu_summary "$OUTDIR"
 
 rm -rf "$CACHE_ROOT"

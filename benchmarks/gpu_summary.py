@@ -250,6 +250,26 @@ def dask_lines(out: Path):
     return lines
 
 
+def torch_lines(out: Path):
+    """Lines for gpureg.torch's DropoutAdd against eager torch on the GPU."""
+    rows = _load(out / "torch_dropout_cuda.json")
+    if rows is None:
+        return [("torch dropout-add (gpu)", "no torch_dropout_cuda.json", "", "FAIL")]
+    row = next((r for r in rows if r.get("variant") == "gpureg"), None)
+    if row is None:
+        return [("torch dropout-add (gpu)", "no gpureg row", "", "FAIL")]
+    return [
+        (
+            "torch dropout-add (gpu)",
+            f"fwd {row['forward_gb_per_s']:.0f} GB/s, "
+            f"{row['forward_speedup_vs_eager']:.2f}x eager; fwd+bwd "
+            f"{row['forward_backward_speedup_vs_eager']:.2f}x eager",
+            ">= 1x eager",
+            "PASS" if row["forward_backward_speedup_vs_eager"] >= 1.0 else "MISS",
+        )
+    ]
+
+
 def main(argv=None) -> int:
     """Print and write the summary; 1 when a check failed."""
     argv = sys.argv[1:] if argv is None else argv
@@ -258,7 +278,7 @@ def main(argv=None) -> int:
         return 64
     out = Path(argv[0])
     lines = tests_lines(out) + bench_lines(out) + dropout_lines(out)
-    lines += c1_lines(out) + sparse_lines(out) + dask_lines(out)
+    lines += c1_lines(out) + sparse_lines(out) + dask_lines(out) + torch_lines(out)
     text = [f"{'check':24} {'measured':44} {'target':24} verdict", "-" * 100]
     text += [f"{a:24} {b:44} {c:24} {d}" for a, b, c, d in lines]
     failed = any(d == "FAIL" for *_, d in lines)

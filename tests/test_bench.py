@@ -228,6 +228,11 @@ def test_gpu_summary_judges_each_figure_against_its_target(tmp_path, capsys):
     assert verdicts["C1 small vs cpu"] == "PASS" and verdicts["C1 wall (gpu)"] == "PASS"
     assert verdicts["sparse quick (gpu)"] == "PASS" and "20.9x cpu" in text
     assert verdicts["dask W1 (gpu)"] == "SKIP"  # no dask on the machine
+    assert verdicts["torch dropout-add (gpu)"] == "FAIL"  # the step wrote nothing
+    torch_row = dict(variant="gpureg", forward_gb_per_s=2900.0)
+    torch_row.update(forward_speedup_vs_eager=2.1)
+    torch_row.update(forward_backward_speedup_vs_eager=1.4)
+    (tmp_path / "torch_dropout_cuda.json").write_text(json.dumps([torch_row]))
     dask = dict(workers=1, wall_s=0.6, ratio_to_single=1.2, all_certified=True)
     dask["max_abs_diff_vs_single"] = dict(coef=1e-9)
     (tmp_path / "dask_w1_gpu.json").write_text(json.dumps([{}, dask]))
@@ -238,6 +243,7 @@ def test_gpu_summary_judges_each_figure_against_its_target(tmp_path, capsys):
     assert summary.main([str(tmp_path)]) == 0  # MISS is reported, not a failure
     text = (tmp_path / "gpu_summary.txt").read_text()
     assert "dask W1 gpu 1 worker     0.600 s = 1.20x single" in text
+    assert "fwd 2900 GB/s, 2.10x eager; fwd+bwd 1.40x eager" in text
     capsys.readouterr()
 
 

@@ -225,3 +225,24 @@ def test_the_worked_example_runs_and_is_reproducible(tmp_path):
     assert committed["epochs"] == 300 and committed["mc_dropout"]["n_samples"] == 200
     p0, p5 = committed["runs"]["p = 0"], committed["runs"]["p = 0.5"]
     assert p5["final_test_loss"] < p0["final_test_loss"]  # what the README says
+
+
+@pytest.mark.gpu
+def test_cuda_tensors_use_the_kernel_with_the_cpu_mask_and_gradients():
+    if not torch.cuda.is_available():
+        pytest.skip("torch has no CUDA here")
+    gen = torch.Generator().manual_seed(4)
+    x = torch.randn(257, 129, dtype=torch.float64, generator=gen)
+    r = torch.randn(257, 129, dtype=torch.float64, generator=gen)
+    b = torch.randn(129, dtype=torch.float64, generator=gen)
+    out = {}
+    for dev in ("cpu", "cuda"):
+        xs = [t.to(dev).requires_grad_() for t in (x, r, b)]
+        y = gt.dropout_add(*xs[:2], 0.2, bias=xs[2], seed=8, offset=3)
+        y.backward(torch.ones_like(y))
+        out[dev] = [y.detach().cpu()] + [t.grad.cpu() for t in xs]
+        assert y.is_cuda == (dev == "cuda")
+    for a, c in zip(out["cpu"], out["cuda"], strict=True):
+        torch.testing.assert_close(a, c, rtol=1e-15, atol=1e-15)
+    xc = x[:4, :5].cuda().requires_grad_()
+    assert torch.autograd.gradcheck(lambda t: gt.dropout(t, 0.3, seed=1), (xc,))
