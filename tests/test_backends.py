@@ -126,19 +126,12 @@ C = rng.standard_normal((1, 50))
 args = (G, W, C, np.ones(1), np.zeros(64, np.int32), np.full(64, 0.1),
         np.full(64, 0.1), np.ones(50), False)
 ref_gap = TwinOps.gap(*args)
-Xb = rng.standard_normal((60, 5))
-yb = Xb[:, 0] + rng.standard_normal(60) > 0
-kw = dict(family="binomial", l1_ratio=[0.5, 1.0], alphas=5, cv=3, backend="cpu")
-ref_bin = gpureg.fit_grid(Xb, yb, **kw).coef_path
 same, errors = [], []
 def work(i):
     try:
         for _ in range(20):
             same.append(np.array_equal(gpureg.dropout(x, 0.3, seed=5), ref))
             same.append(np.array_equal(TwinOps.gap(*args), ref_gap))
-        for _ in range(3):
-            got = gpureg.fit_grid(Xb, yb, **kw).coef_path
-            same.append(np.array_equal(got, ref_bin))
     except Exception as exc:
         errors.append(repr(exc))
 threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
@@ -155,10 +148,9 @@ def test_concurrent_calls_are_safe_under_numbas_workqueue_layer():
     """Four threads in numba parallel regions at once, under the threading
     layer an install without TBB or OpenMP gets (it aborted the process with
     SIGABRT: 'Concurrent access has been detected').  The dropout and twin
-    kernels and the binomial solver, numba parallel functions, take turns
-    under PARALLEL_LOCK (Dask workers with several threads run binomial
-    shards concurrently); the Gaussian solver uses no parallel region (next
-    test)."""
+    kernels, numba parallel functions, take turns under PARALLEL_LOCK; so
+    does the binomial solver (the test after next); the Gaussian solver uses
+    no parallel region (next test)."""
     import os
     import subprocess
     import sys
@@ -172,7 +164,28 @@ def test_concurrent_calls_are_safe_under_numbas_workqueue_layer():
         env=env,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert proc.stdout.split()[:3] == ["workqueue", "172", "True"], proc.stdout
+    assert proc.stdout.split()[:3] == ["workqueue", "160", "True"], proc.stdout
+
+
+def test_the_binomial_solver_enters_its_parallel_region_under_the_lock(monkeypatch):
+    """binomial_paths is a numba parallel region: two logistic grids at once
+    (threads, or a Dask worker's) aborted the process under the workqueue
+    layer.  Each call now holds PARALLEL_LOCK (checked here without compiling
+    the solver for that layer, which takes ~50 s)."""
+    from gpureg.backends import _common, _numba_binomial
+
+    held, real = [], _numba_binomial.binomial_paths
+
+    def spy(*args):
+        held.append(_common.PARALLEL_LOCK._is_owned())
+        return real(*args)
+
+    monkeypatch.setattr(_numba_binomial, "binomial_paths", spy)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 5))
+    y = X[:, 0] + rng.standard_normal(60) > 0
+    gpureg.fit_grid(X, y, family="binomial", alphas=5, cv=3, backend="cpu")
+    assert len(held) == 4 and all(held)  # 3 folds + the full data
 
 
 @pytest.mark.parametrize("p", [8, 80], ids=["gram", "residual"])
