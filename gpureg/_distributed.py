@@ -397,19 +397,14 @@ def _gaussian_shard(token, X, Y, spec, mode, keep, j, sets, ls):
     ctx, built = _gaussian_context(token, X, Y, spec, mode)
     spec, engine, batches, grids, scorers = ctx
     batch, grid = batches[j], grids[j]
-    n_sets, n_l1, n_alphas = spec.n_sets, spec.l1_ratios.size, grid.shape[1]
+    n_sets, n_alphas = spec.n_sets, grid.shape[1]
     t1 = time.perf_counter()
-    job = _GridJob(
+    job = _GridJob.for_spec(
         engine,
         batch,
         grid,
-        spec.l1_ratios,
-        spec.penalty_factor,
-        dict(
-            positive=spec.positive, tol=spec.tol, max_iter=spec.max_iter, progress=None
-        ),
-        dual_gap=np.full((n_sets, n_l1, n_alphas), np.inf),
-        n_iter=np.zeros((n_sets, n_l1, n_alphas), dtype=np.int64),
+        spec,
+        progress=None,
         timings=dict(solve=0.0, ridge=0.0),
         whole=False,
     )

@@ -468,20 +468,12 @@ def solve_grid(
     coef_full = np.zeros((n_l1, n_alphas, n_features))
     bar = progress_bar(progress, n_sets * n_l1)
     update = None if bar is None else bar.update
-    job = _GridJob(
+    job = _GridJob.for_spec(
         engine,
         batch,
         grid,
-        spec.l1_ratios,
-        spec.penalty_factor,
-        dict(
-            positive=spec.positive,
-            tol=spec.tol,
-            max_iter=spec.max_iter,
-            progress=update,
-        ),
-        dual_gap=np.full((n_sets, n_l1, n_alphas), np.inf),
-        n_iter=np.zeros((n_sets, n_l1, n_alphas), dtype=np.int64),
+        spec,
+        progress=update,
         timings=timings,
         whole=len(plan.chunks) == 1,
     )
@@ -576,6 +568,43 @@ class _GridJob:
         """
         sparse = getattr(self.batch, "sparse", False)
         return (self.l1_ratios == 0) & (not self.solver_kw["positive"]) & (not sparse)
+
+    @classmethod
+    def for_spec(cls, engine, batch, grid, spec, *, progress, timings, whole):
+        """The job of ``spec``'s grid on ``batch``, gaps at inf, counts at 0.
+
+        Parameters
+        ----------
+        engine : module
+        batch : GramBatch or ResidualBatch
+        grid : ndarray of shape (n_l1_ratios, n_alphas)
+        spec : GridSpec
+        progress : callable or None
+        timings : dict
+        whole : bool
+
+        Returns
+        -------
+        _GridJob
+        """
+        shape = (spec.n_sets, spec.l1_ratios.size, grid.shape[1])
+        return cls(
+            engine,
+            batch,
+            grid,
+            spec.l1_ratios,
+            spec.penalty_factor,
+            dict(
+                positive=spec.positive,
+                tol=spec.tol,
+                max_iter=spec.max_iter,
+                progress=progress,
+            ),
+            dual_gap=np.full(shape, np.inf),
+            n_iter=np.zeros(shape, dtype=np.int64),
+            timings=timings,
+            whole=whole,
+        )
 
 
 def _solve_chunk(job: _GridJob, sets: slice, ls: np.ndarray) -> np.ndarray:
