@@ -126,6 +126,92 @@ def connect(client):
         )
 
 
+def load_design(path):
+    """The array or scipy.sparse matrix stored at ``path`` (``.npy`` or ``.npz``).
+
+    ``.npz``: a matrix written by ``scipy.sparse.save_npz``.
+    """
+    import os
+
+    path = os.fspath(path)
+    if path.lower().endswith(".npz"):
+        from scipy import sparse
+
+        return sparse.load_npz(path)
+    if path.lower().endswith(".npy"):
+        return np.load(path)
+    raise ValueError(
+        f"X as a path must name a .npy file (numpy.save) or a .npz file "
+        f"(scipy.sparse.save_npz), got {path!r}."
+    )
+
+
+class WorkerDesign:
+    """X as a path that every worker reads itself (``fit_grid(path, client=)``).
+
+    The data never passes through the client.  Built by :meth:`inspect`,
+    which has one worker load and validate the file with the single
+    process's own checks and return only what the client plans with.
+
+    Attributes
+    ----------
+    path : str
+    shape : tuple of int
+        ``(n_samples, n_features)``.
+    dtype : numpy.dtype
+        Of the validated X (the working dtype).
+    nnz : int or None
+        Non-zeros of a sparse X, None for a dense one.
+    """
+
+    def __init__(self, path, shape, dtype, nnz, args):
+        self.path, self.shape, self.dtype, self.nnz = path, shape, dtype, nnz
+        self._args = args  # check_X_y's options: the workers validate alike
+
+    @classmethod
+    def inspect(cls, client, path, y, dtype, multi_output):
+        """Validate the file on a worker; returns the design and the checked y.
+
+        Parameters
+        ----------
+        client : distributed.Client
+        path : str or os.PathLike
+            Readable at the same path by every worker.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        dtype : {None, 'float32', 'float64'}
+        multi_output : bool
+
+        Returns
+        -------
+        WorkerDesign, ndarray, numpy.dtype
+            The design, y validated against it, the working dtype.
+        """
+        import os
+
+        path = os.fspath(path)
+        args = (dtype, multi_output)
+        fut = client.submit(_inspect_design, path, y, args, pure=False)
+        try:
+            shape, dt, nnz, y = fut.result()
+        except Exception as exc:  # raised as itself, without Dask's frames
+            raise exc.with_traceback(None) from None
+        return cls(path, shape, dt, nnz, args), y, dt
+
+    def load(self):
+        """On a worker: X read from the file and validated as on the client."""
+        X = load_design(self.path)
+        y = np.zeros(X.shape[0])
+        X, _, _ = v.check_X_y(X, y, *self._args[:1], accept_sparse=True)
+        return X
+
+
+def _inspect_design(path, y, args):
+    """On a worker: load and validate X; what the client needs to plan."""
+    X = load_design(path)
+    X, y, dt = v.check_X_y(X, y, args[0], multi_output=args[1], accept_sparse=True)
+    return X.shape, X.dtype, X.nnz if v.issparse(X) else None, y
+
+
 def check_client(client):
     """Validate ``client``: a ``distributed.Client`` with at least one worker.
 
@@ -233,6 +319,8 @@ def _gaussian_context(token, X, Y, spec, mode):
         t0 = time.perf_counter()
         spec = _aligned_spec(spec)
         engine = get_backend(spec.backend)
+        if isinstance(X, WorkerDesign):  # read here, never sent
+            X = X.load()
         X, Y = _aligned(X), _aligned(Y)  # once per worker and call
         t1 = time.perf_counter()
         W = training_weights(X.shape[0], spec.folds, spec.sample_weight)
@@ -531,16 +619,19 @@ def fit_gaussian_distributed(X, Y, spec, client, progress, keep):
         n_alphas=n_alphas,
         itemsize=np.dtype(spec.dtype).itemsize,
         x_is_float64=X.dtype == np.float64,
-        x_nnz=X.nnz if v.issparse(X) else None,
+        x_nnz=X.nnz if v.issparse(X) or isinstance(X, WorkerDesign) else None,
         n_test=max((len(test) for _, test in spec.folds), default=0),
         budget=host,
-        gram_budget=None if v.issparse(X) else device,
+        gram_budget=None if getattr(X, "nnz", None) is not None else device,
     )
     k = 1 if Y.ndim == 1 else Y.shape[1]
     shards = _shards(plan, spec.n_sets, spec.l1_ratios.size, k, len(shares))
     token = f"gpureg-{uuid.uuid4().hex}"
     t_scatter = time.perf_counter()
-    X_f, Y_f = client.scatter([X, Y], broadcast=True, hash=False)
+    if isinstance(X, WorkerDesign):  # each worker reads the file
+        X_f, Y_f = X, client.scatter(Y, broadcast=True, hash=False)
+    else:
+        X_f, Y_f = client.scatter([X, Y], broadcast=True, hash=False)
     t_scatter = time.perf_counter() - t_scatter
     blas = blas_threads()
     futures, where = {}, {}

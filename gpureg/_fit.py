@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -30,7 +31,7 @@ if TYPE_CHECKING:  # dask is the optional ``gpureg[dask]`` extra
 
 @interruptible
 def fit_grid(
-    X: ArrayLike,
+    X: ArrayLike | str | os.PathLike,
     y: ArrayLike,
     *,
     l1_ratio: float | ArrayLike = 0.5,
@@ -78,8 +79,12 @@ def fit_grid(
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features)
-        numpy, pandas or CuPy; never modified.
+    X : array-like of shape (n_samples, n_features), or a path
+        numpy, pandas, CuPy or scipy.sparse; never modified.  A path to a
+        ``.npy`` file (``numpy.save``) or a ``.npz`` one
+        (``scipy.sparse.save_npz``) is loaded; with ``client`` (Gaussian
+        family), every worker reads it itself, at the same path, and it never
+        passes through this process.
     y : array-like of shape (n_samples,)
         Numbers; for the binomial family any two labels.
     l1_ratio : float or array-like of shape (n_l1_ratios,), default=0.5
@@ -184,6 +189,11 @@ def fit_grid(
     t_start = time.perf_counter()
     family = check_family(family)
     measure = check_measure(measure, family)
+    on_workers = isinstance(X, (str, os.PathLike)) and client is not None
+    if isinstance(X, (str, os.PathLike)) and not on_workers:
+        from ._distributed import load_design  # numpy and scipy only
+
+        X = load_design(X)
     X_device = X if v.is_device_array(X) else None  # reused by the GPU backend
     if v.issparse(X):  # not the dense numpy reference's
         backend = _sparse_backend(backend)
@@ -192,7 +202,20 @@ def fit_grid(
         y, classes = encode_labels(y)
         backend = binomial_backend(backend, resolve=client is None)
     gaussian = family == "gaussian"
-    X, y, dt = v.check_X_y(X, y, dtype, multi_output=gaussian, accept_sparse=True)
+    if on_workers:  # read and checked by the workers, never by this process
+        if not gaussian:
+            raise NotImplementedError(
+                "X as a path read by the workers runs the Gaussian family; for "
+                "family='binomial' pass the array itself."
+            )
+        from ._distributed import WorkerDesign, connect
+
+        with connect(client) as c:
+            X, y, dt = WorkerDesign.inspect(c, X, y, dtype, multi_output=True)
+        if X.nnz is not None:
+            backend = _sparse_backend(backend)
+    else:
+        X, y, dt = v.check_X_y(X, y, dtype, multi_output=gaussian, accept_sparse=True)
     n_samples, n_features = X.shape
     sw = v.check_sample_weight(sample_weight, n_samples)
     spec = GridSpec(

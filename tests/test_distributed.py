@@ -292,3 +292,45 @@ def test_a_shard_runs_with_the_c_librarys_own_thresholds(monkeypatch):
         assert calls == [(-3, 32 << 20), (-1, 64 << 20)]
         raise KeyError  # restored however the shard ends
     assert calls[2:] == [(-1, 65536), (-3, 128 << 10)]
+
+
+def test_x_as_a_path_is_read_by_the_workers_only(client, tmp_path, monkeypatch):
+    """fit_grid(path, y, client=): every worker loads X itself; this process
+    never reads the file (np.load and load_npz refuse here), and the result
+    is the single process's, bit for bit, dense and sparse."""
+    import scipy.sparse as sp
+
+    X, y, sw = _data()
+    dense, sparse = tmp_path / "X.npy", tmp_path / "X.npz"
+    np.save(dense, X)
+    Xs = sp.random(200, 12, density=0.3, random_state=1, format="csr")
+    sp.save_npz(sparse, Xs)
+    kw = dict(alphas=6, cv=3, l1_ratio=[0.5, 1.0], backend="cpu", sample_weight=sw)
+    one = gpureg.fit_grid(X, y, keep=True, **kw)
+    ones = gpureg.fit_grid(Xs, y, **kw)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the client read X")
+
+    monkeypatch.setattr(np, "load", refuse)
+    monkeypatch.setattr(sp, "load_npz", refuse)
+    many = gpureg.fit_grid(str(dense), y, client=client, keep=True, **kw)
+    _assert_equal(one, many, FIELDS + ("fold_coef_path", "oof_predictions"))
+    _assert_equal(ones, gpureg.fit_grid(sparse, y, client=client, **kw))
+    assert many.timings["scatter"] < 1.0
+    with pytest.raises(FileNotFoundError, match="nowhere.npy"):
+        gpureg.fit_grid(str(tmp_path / "nowhere.npy"), y, client=client)
+    bad = X.copy()
+    bad[3, 4] = np.nan
+    monkeypatch.undo()
+    np.save(tmp_path / "bad.npy", bad)
+    with pytest.raises(ValueError, match="X contains NaN"):
+        gpureg.fit_grid(tmp_path / "bad.npy", y, client=client)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        gpureg.fit_grid(dense, y[:-1], client=client)
+    with pytest.raises(NotImplementedError, match="Gaussian family"):
+        gpureg.fit_grid(dense, y > 0, family="binomial", client=client)
+    with pytest.raises(ValueError, match=r"must name a \.npy file"):
+        gpureg.fit_grid(tmp_path / "X.csv", y)
+    single = gpureg.fit_grid(dense, y, keep=True, **kw)  # no client: loaded here
+    _assert_equal(one, single, FIELDS)
