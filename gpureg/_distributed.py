@@ -207,8 +207,9 @@ class WorkerDesign:
 
 def _inspect_design(path, y, args):
     """On a worker: load and validate X; what the client needs to plan."""
-    X = load_design(path)
-    X, y, dt = v.check_X_y(X, y, args[0], multi_output=args[1], accept_sparse=True)
+    with _heap_kept():  # a large X: glibc's own thresholds (see _heap_kept)
+        X = load_design(path)
+        X, y, _ = v.check_X_y(X, y, args[0], multi_output=args[1], accept_sparse=True)
     return X.shape, X.dtype, X.nnz if v.issparse(X) else None, y
 
 
