@@ -126,26 +126,6 @@ def connect(client):
         )
 
 
-def load_design(path):
-    """The array or scipy.sparse matrix stored at ``path`` (``.npy`` or ``.npz``).
-
-    ``.npz``: a matrix written by ``scipy.sparse.save_npz``.
-    """
-    import os
-
-    path = os.fspath(path)
-    if path.lower().endswith(".npz"):
-        from scipy import sparse
-
-        return sparse.load_npz(path)
-    if path.lower().endswith(".npy"):
-        return np.load(path)
-    raise ValueError(
-        f"X as a path must name a .npy file (numpy.save) or a .npz file "
-        f"(scipy.sparse.save_npz), got {path!r}."
-    )
-
-
 class WorkerDesign:
     """X as a path that every worker reads itself (``fit_grid(path, client=)``).
 
@@ -199,7 +179,7 @@ class WorkerDesign:
 
     def load(self):
         """On a worker: X read from the file and validated as on the client."""
-        X = load_design(self.path)
+        X = v.load_design(self.path)
         y = np.zeros(X.shape[0])
         X, _, _ = v.check_X_y(X, y, *self._args[:1], accept_sparse=True)
         return X
@@ -208,7 +188,7 @@ class WorkerDesign:
 def _inspect_design(path, y, args):
     """On a worker: load and validate X; what the client needs to plan."""
     with _heap_kept():  # a large X: glibc's own thresholds (see _heap_kept)
-        X = load_design(path)
+        X = v.load_design(path)
         X, y, _ = v.check_X_y(X, y, args[0], multi_output=args[1], accept_sparse=True)
     return X.shape, X.dtype, X.nnz if v.issparse(X) else None, y
 
@@ -486,7 +466,7 @@ def _gaussian_shard(token, X, Y, spec, mode, keep, j, sets, ls):
     ctx, built = _gaussian_context(token, X, Y, spec, mode)
     spec, engine, batches, grids, scorers = ctx
     batch, grid = batches[j], grids[j]
-    n_sets, n_alphas = spec.n_sets, grid.shape[1]
+    n_sets = spec.n_sets
     t1 = time.perf_counter()
     job = _GridJob.for_spec(
         engine,
@@ -512,13 +492,11 @@ def _gaussian_shard(token, X, Y, spec, mode, keep, j, sets, ls):
             out.update(coef=coef, stats=batch.stats, alphas=grid)
             continue
         t2 = time.perf_counter()
-        stats = batch.stats
-        U = np.divide(coef, stats.x_scale[t], out=coef).reshape(-1, batch.n_features)
-        b = stats.y_mean[t] - U @ stats.x_mean[t]
-        out["mse"] = scorers[j].fold_mse(t, U, b, batch).reshape(ls.size, n_alphas)
+        out["mse"], U, b = scorers[j].fold_scores(batch, t, coef)
         if keep:
             test = spec.folds[t][1]
-            out["kept"] = (U, b, (scorers[j].X64[test] @ U.T + b).T)
+            pred = FoldArtifacts.predictions(scorers[j].X64, test, U, b)
+            out["kept"] = (U, b, pred)
         out["timings"]["score"] = time.perf_counter() - t2
     outs[0]["timings"].update(job.timings, context=t1 - t0)
     outs[0]["timings"].update({f"context_{k}": sec for k, sec in built.items()})
@@ -620,7 +598,7 @@ def fit_gaussian_distributed(X, Y, spec, client, progress, keep):
         n_alphas=n_alphas,
         itemsize=np.dtype(spec.dtype).itemsize,
         x_is_float64=X.dtype == np.float64,
-        x_nnz=X.nnz if v.issparse(X) or isinstance(X, WorkerDesign) else None,
+        x_nnz=getattr(X, "nnz", None),  # scipy.sparse, or a sparse WorkerDesign
         n_test=max((len(test) for _, test in spec.folds), default=0),
         budget=host,
         gram_budget=None if getattr(X, "nnz", None) is not None else device,
@@ -725,13 +703,7 @@ class _Assembly:
             return
         self.mse[ls, :, t] = out["mse"]
         if self.kept is not None:
-            U, b, pred = out["kept"]
-            n_alphas = self.coef.shape[1]
-            self.kept.coef[t, ls] = U.reshape(ls.size, n_alphas, -1)
-            self.kept.intercept[t, ls] = b.reshape(ls.size, n_alphas)
-            test = np.asarray(self._spec.folds[t][1])
-            rows = (ls[:, None, None], np.arange(n_alphas)[None, :, None], test)
-            self.kept.oof[rows] = pred.reshape(ls.size, n_alphas, -1)
+            self.kept.store(t, ls, *out["kept"], self._spec.folds[t][1])
 
     def spec(self, backends):
         """The spec with the backend the workers ran (one name, or 'mixed')."""
@@ -742,12 +714,15 @@ class _Assembly:
 
 
 @_on_worker
-def _binomial_shard(XF, y01, SW, params, grid, spec):
+def _binomial_shard(token, XF, y01, SW, params, grid, spec):
     """Solve one training set's binomial paths on a worker (its own backend)."""
     from ._binomial import _solve_sets
 
-    spec = _aligned_spec(spec)
-    XF, y01, SW, grid = (_aligned(a) for a in (XF, y01, SW, grid))
+    with _LOCK:  # X and y aligned once per worker and call, not per set
+        if token not in _CONTEXTS:
+            _CONTEXTS[token] = (_aligned_spec(spec), _aligned(XF), _aligned(y01))
+        spec, XF, y01 = _CONTEXTS[token]
+    SW, grid = _aligned(SW), _aligned(grid)
     params = tuple(_aligned(a) for a in params)
     return _solve_sets(XF, y01, SW, params, grid, spec, False), spec.backend
 
@@ -766,6 +741,7 @@ def binomial_solver(client):
         for t in range(n_sets):
             fut = client.submit(
                 _binomial_shard,
+                token,
                 XF_f,
                 y_f,
                 SW[t : t + 1],
@@ -786,9 +762,15 @@ def binomial_solver(client):
             got[keys[key]] = out[0]
             ran.add(out[1])
 
-        _gather(
-            client, futures, progress_bar(progress, n_sets, unit="shard"), on_result
-        )
+        try:
+            _gather(
+                client,
+                futures,
+                progress_bar(progress, n_sets, unit="shard"),
+                on_result,
+            )
+        finally:
+            client.run(_drop_context, token)
         solve.backends = ran
         return tuple(np.concatenate(parts) for parts in zip(*got, strict=True))
 

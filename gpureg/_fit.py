@@ -152,11 +152,12 @@ def fit_grid(
         Solve the grid on that Dask cluster (``pip install 'gpureg[dask]'``;
         ``'default'``: the process's default client; another string: a
         scheduler's address, connected for the call):
-        shards of (target × training set × l1_ratio block), planned against
+        shards of (target × training sets × l1_ratio block), planned against
         the smallest worker's memory, each solved by its worker's own
         backend (``'auto'``: the worker's GPU when it has one).  X goes to
-        each worker once; the result equals a single-process run's (bit for
-        bit on the CPU backend).  ``progress`` counts shards.
+        each worker once (or each worker reads it, when X is a path); the
+        result equals a single-process run's (bit for bit on the CPU
+        backend).  ``progress`` counts shards.
 
     Returns
     -------
@@ -189,11 +190,10 @@ def fit_grid(
     t_start = time.perf_counter()
     family = check_family(family)
     measure = check_measure(measure, family)
-    on_workers = isinstance(X, (str, os.PathLike)) and client is not None
-    if isinstance(X, (str, os.PathLike)) and not on_workers:
-        from ._distributed import load_design  # numpy and scipy only
-
-        X = load_design(X)
+    is_path = isinstance(X, (str, os.PathLike))
+    on_workers = is_path and client is not None
+    if is_path and not on_workers:
+        X = v.load_design(X)
     X_device = X if v.is_device_array(X) else None  # reused by the GPU backend
     if v.issparse(X):  # not the dense numpy reference's
         backend = _sparse_backend(backend)

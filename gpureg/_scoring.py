@@ -115,19 +115,38 @@ class FoldScorer:
         ls : ndarray of int
         coef : ndarray of shape (ls.size, n_alphas, n_features)
         """
-        stats = batch.stats
         n_alphas, p = coef.shape[1:]
         if self.mse is None:
             self.mse = np.full((self.n_l1, n_alphas, len(self.folds)), np.nan)
-        U = np.divide(coef, stats.x_scale[t], out=coef).reshape(-1, p)
-        b = stats.y_mean[t] - U @ stats.x_mean[t]
-        self.mse[ls, :, t] = self.fold_mse(t, U, b, batch).reshape(ls.size, n_alphas)
+        self.mse[ls, :, t], U, b = self.fold_scores(batch, t, coef)
         if self.keep:
             if self.kept is None:
                 self.kept = FoldArtifacts(
                     len(self.folds), self.n_l1, n_alphas, p, self.X64.shape[0]
                 )
             self.kept.record(t, ls, U, b, self.X64, self.folds[t][1])
+
+    def fold_scores(self, batch, t, coef):
+        """Fold ``t``'s paths mapped to X's scale and scored.
+
+        Parameters
+        ----------
+        batch : GramBatch or ResidualBatch
+        t : int
+        coef : ndarray of shape (n_paths, n_alphas, n_features)
+            Solver scale; overwritten.
+
+        Returns
+        -------
+        mse : ndarray of shape (n_paths, n_alphas)
+        U : ndarray of shape (n_paths * n_alphas, n_features)
+        b : ndarray of shape (n_paths * n_alphas,)
+        """
+        stats = batch.stats
+        n_paths, n_alphas, p = coef.shape
+        U = np.divide(coef, stats.x_scale[t], out=coef).reshape(-1, p)
+        b = stats.y_mean[t] - U @ stats.x_mean[t]
+        return self.fold_mse(t, U, b, batch).reshape(n_paths, n_alphas), U, b
 
     def fold_mse(self, k, U, b, batch=None):
         """Held-out weighted MSE of fold ``k`` for coefficients on X's scale.
@@ -190,10 +209,18 @@ class FoldArtifacts:
 
     def record(self, t, ls, U, b, X, test):
         """Fold ``t``'s fits of l1_ratios ``ls``: ``U`` (fits, p), ``b`` (fits,)."""
+        self.store(t, ls, U, b, self.predictions(X, test, U, b), test)
+
+    @staticmethod
+    def predictions(X, test, U, b):
+        """Out-of-fold predictions, shape (fits, n_test), of fits ``U``, ``b``."""
+        return (X[test] @ U.T + b).T
+
+    def store(self, t, ls, U, b, pred, test):
+        """Fold ``t``'s fits and their out-of-fold predictions ``pred``."""
         n_alphas = self.coef.shape[2]
         self.coef[t, ls] = U.reshape(ls.size, n_alphas, -1)
         self.intercept[t, ls] = b.reshape(ls.size, n_alphas)
-        pred = (X[test] @ U.T + b).T  # (fits, n_test)
         self.oof[
             np.asarray(ls)[:, None, None],
             np.arange(n_alphas)[None, :, None],

@@ -7,7 +7,9 @@ caller's arrays: the returned arrays are new or read-only views.
 
 from __future__ import annotations
 
+import os
 from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
 
@@ -15,6 +17,24 @@ import numpy as np
 def issparse(A) -> bool:
     """A scipy.sparse matrix or array (CSR, CSC, COO, ..., ``sparray`` too)."""
     return hasattr(A, "tocsr") and hasattr(A, "nnz")
+
+
+def load_design(path) -> Any:
+    """The array or scipy.sparse matrix stored at ``path`` (``.npy`` or ``.npz``).
+
+    ``.npz``: a matrix written by ``scipy.sparse.save_npz``.
+    """
+    path = os.fspath(path)
+    if path.lower().endswith(".npz"):
+        from scipy import sparse
+
+        return sparse.load_npz(path)
+    if path.lower().endswith(".npy"):
+        return np.load(path)
+    raise ValueError(
+        f"X as a path must name a .npy file (numpy.save) or a .npz file "
+        f"(scipy.sparse.save_npz), got {path!r}."
+    )
 
 
 def is_device_array(A) -> bool:

@@ -91,6 +91,8 @@ def test_binomial_grid_and_many_targets_and_sparse_X_equal_single_process(client
     many = gpureg.fit_grid(X, yb, family="binomial", client=client, **kw)
     _assert_equal(one, many, FIELDS + ("path_stop",))
     assert list(many.classes) == ["no", "yes"] and many.backend == "cpu"
+    cached = client.run(lambda: len(_distributed._CONTEXTS))  # the call's caches
+    assert sorted(cached.values()) == [0, 0]  # dropped when it ended
 
     Y = np.c_[y, X[:, 4] - y, X[:, 5]]
     one = gpureg.fit_grid(X, Y, alphas=8, cv=3, backend="cpu")
